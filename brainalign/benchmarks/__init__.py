@@ -1,0 +1,78 @@
+"""Benchmarks bind a dataset to a presentation, a metric and a ceiling.
+
+A benchmark module registers a factory under the name a dataset config gives in `benchmark:`:
+
+    @register("pereira")
+    def build(dataset_cfg, metric_cfg) -> Benchmark
+
+and the Benchmark's `run(model, ctx) -> dict` returns the result (keys in docs/design.md).
+"""
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from brainalign.errors import ConfigError
+
+REGISTRY: dict[str, Callable] = {}
+MODULES = ("synthetic", "brain", "futrell", "wehbe", "nwp")  # imported on first use
+
+
+def register(name: str):
+    def deco(factory):
+        REGISTRY[name] = factory
+        return factory
+    return deco
+
+
+@dataclass
+class RunContext:
+    cache_dir: Path
+    device: str = "cpu"
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+class ModelProvider:
+    """Gives the model to a benchmark only when it needs it: cached features never load weights."""
+
+    def __init__(self, cfg, device: str = "cpu", loaded=None):
+        self.cfg, self.device, self._lm = cfg, device, loaded
+
+    @property
+    def name(self) -> str:
+        return str(self.cfg.name)
+
+    def fingerprint(self) -> str:
+        from brainalign.models.load import fingerprint
+
+        return fingerprint(self.cfg)
+
+    def get(self):
+        if self._lm is None:
+            from brainalign.models.load import load_model
+
+            self._lm = load_model(self.cfg, device=self.device)
+        return self._lm
+
+    @property
+    def loaded(self) -> bool:
+        return self._lm is not None
+
+
+class Benchmark(Protocol):
+    def run(self, model: ModelProvider, ctx: RunContext) -> dict: ...
+
+
+def build(dataset_cfg, metric_cfg) -> Benchmark:
+    for mod in MODULES:
+        try:
+            importlib.import_module(f"brainalign.benchmarks.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name != f"brainalign.benchmarks.{mod}":
+                raise
+    name = dataset_cfg.get("benchmark")
+    if name not in REGISTRY:
+        raise ConfigError(f"dataset {dataset_cfg.get('name')!r} names benchmark {name!r}; known: {sorted(REGISTRY)}")
+    return REGISTRY[name](dataset_cfg, metric_cfg)
