@@ -1,5 +1,7 @@
 """What `python main.py` runs: score a model on a benchmark, analyse results, or fine-tune."""
 
+import hashlib
+import json
 import logging
 import platform
 import sys
@@ -73,15 +75,28 @@ def describe(cfg) -> dict:
     }
 
 
+def settings_key(info: dict) -> str:
+    """What makes two results comparable: the model's weights and settings, dataset and metric settings."""
+    blob = json.dumps({"model": info["model"]["fingerprint"], "layers": info["model"]["layers"],
+                       "settings": info["settings"]}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def score(cfg) -> dict:
     out = output_dir(cfg)
-    if results.done(out) and not cfg.get("force", False):
+    info = describe(cfg)
+    info["settings_key"] = settings_key(info)
+    stored = results.read(out)
+    if stored is not None and not cfg.get("force", False):
+        if stored.get("settings_key") != info["settings_key"]:
+            raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
+                              "force=true overwrites it, or choose another results_dir")
         print(f"[brainalign] {out / results.RESULT} exists; skipping (force=true recomputes)")
-        return results.read(out)
+        return stored
     with tracking.start(cfg, out, job_type="score") as tracker:
         result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.get("device", "cpu"),
                              cfg.get("progress", True))
-        result = {**describe(cfg), **result}
+        result = {**info, **result}
         results.write(out, result)
         tracker.log_result(result)
     print(summary_text(result, out))
