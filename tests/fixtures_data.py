@@ -162,3 +162,18 @@ def write_fake_blank(path, seed=0, subjects=BLANK_SUBJECTS, frois=FROIS, feature
     responses, features, weights = simulate(stimuli, len(neuroids), rng, features, noise)
     write_assembly(path, responses, stimuli, neuroids)
     return FakeAssembly(Path(path), stimuli, responses, neuroids, features, weights)
+
+
+def fake_pereira_data(folder, experiment="243sentences", group_by="passage_label", **kwargs):
+    """Write a fake Pereira file into `folder` and load one experiment: `(BrainData, FakeAssembly)`.
+    `kwargs` go to `write_fake_pereira` (e.g. `features=`, `noise=`, `voxels_per_subject=`)."""
+    from brainalign.datasets.pereira import load_pereira
+    fake = write_fake_pereira(Path(folder) / "assy_Pereira2018_language.nc", **kwargs)
+    return load_pereira(experiment, path=fake.path, group_by=group_by), fake
+
+
+def fake_blank_data(folder, order="stored", **kwargs):
+    """Write a fake Blank2014 file into `folder` and load it: `(BrainData, FakeAssembly)`."""
+    from brainalign.datasets.blank import load_blank
+    fake = write_fake_blank(Path(folder) / "assy_Blank2014_fROI.nc", **kwargs)
+    return load_blank(path=fake.path, order=order), fake

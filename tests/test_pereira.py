@@ -8,7 +8,8 @@ import xarray as xr
 from brainalign.datasets.brain import BrainData
 from brainalign.datasets.pereira import load_pereira
 from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
-from tests.fixtures_data import PEREIRA_SUBJECTS, random_features, write_fake_pereira
+from tests.fixtures_data import (PEREIRA_SUBJECTS, fake_pereira_data, random_features,
+                                 write_fake_pereira)
 
 VOXELS = 6
 
@@ -150,3 +151,13 @@ def test_brain_data_passages_follow_the_rule():
     assert data.passages() == [[1, 4], [3], [0, 2]]
     data = BrainData("x", stimuli, np.zeros((5, 1)), neuroids, order_by=["position"])
     assert data.passages() == [[4, 1], [3], [2, 0]]
+
+
+def test_fake_data_helper_plants_a_recoverable_signal(tmp_path):
+    """What other tests use: per-sentence features in, responses = features @ weights + noise."""
+    def features(stimuli):  # any function of the stimulus table, in file order
+        return np.column_stack([stimuli["sentence"].str.len(), stimuli["passage_index"]])
+    data, fake = fake_pereira_data(tmp_path, "384sentences", features=features, noise=0.01)
+    X = np.column_stack([data.stimuli["sentence"].str.len(), data.stimuli["passage_index"]])
+    weights = fake.weights[:, fake.neuroids["neuroid_id"].isin(data.neuroids["neuroid_id"])]
+    np.testing.assert_allclose(data.responses, X @ weights, atol=0.1)
