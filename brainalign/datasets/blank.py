@@ -47,7 +47,8 @@ def load_blank(path=None, url=URL, sha1=SHA1, cache_dir=None, order="stored",
         raise DataMismatch(f"{name}: {path} has no 'stimulus' or 'stimulus_sentence' coordinate")
     stimuli = with_text(stimuli, text)
     neuroids = coords_table(assembly, "neuroid")
-    neuroids.insert(1, "subject", neuroids["subject_id"])
+    if "subject" not in neuroids:
+        neuroids.insert(1, "subject", neuroids["subject_id"])
 
     responses = assembly.values
     keep = ~np.isnan(responses).any(axis=0)

@@ -71,8 +71,8 @@ def story_words(textgrid_path) -> pd.DataFrame:
         match = _CODE.search(code)
         word.append(spoken.strip())
         token.append(int(match.group(2)) if match else -1)
-        piece.append(match.group(3) or "" if match else "")
-    return words.assign(word=word, token=token, piece=[p if p.isdigit() else "" for p in piece])
+        piece.append(match.group(3) if match and (match.group(3) or "").isdigit() else "")
+    return words.assign(word=word, token=token, piece=piece)
 
 
 def story_tokens(all_stories_tok, story: int) -> list[str]:
