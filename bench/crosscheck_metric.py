@@ -97,12 +97,12 @@ def problems(quick=False):
                                  groups=np.repeat(np.arange(8), 20), n_splits=8)
 
     # LLM-like features: power-law spectrum, two "massive activation" columns, float32,
-    # Y from a low-rank readout with an offset; Pereira-like 24 groups
+    # Y a weak low-rank readout (r ~ 0.3) plus an offset; Pereira-like 24 groups
     n, d, m = 96 if quick else 243, 256 if quick else 768, 40 if quick else 120
     spectrum = np.arange(1, d + 1) ** -1.0
     Z = rng.standard_normal((n, d)) * spectrum
     Z[:, :2] = 300 + 50 * rng.standard_normal((n, 2))
-    Y = Z[:, :20] @ rng.standard_normal((20, m)) * 10 + 2 + rng.standard_normal((n, m))
+    Y = Z[:, 2:22] @ rng.standard_normal((20, m)) + 2 + rng.standard_normal((n, m))
     out["llm_like_float32"] = dict(X=Z.astype(np.float32), Y=Y,
                                    groups=np.arange(n) % 24,
                                    subjects=np.repeat(np.arange(4), m // 4))
