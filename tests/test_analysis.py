@@ -201,7 +201,8 @@ def test_lm_eval_hook(monkeypatch):
 def test_cli_and_errors(results, tmp_path, capsys):
     from brainalign.analysis.__main__ import main
 
-    assert main(["--results", str(results), "--out", str(tmp_path / "cli"), "--exclude", "t5-xl", "flan-t5-xl"]) == 0
+    assert main(["--results", str(results), "--out", str(tmp_path / "cli"), "--exclude", "t5-xl", "flan-t5-xl",
+                 "--no-figures"]) == 0
     assert (tmp_path / "cli" / "report.md").exists()
     assert "Excluded on request: flan-t5-xl, t5-xl" in (tmp_path / "cli" / "report.md").read_text()
     assert main(["--results", str(tmp_path / "nothing-here")]) == 2
