@@ -117,9 +117,9 @@ def summary_text(result: dict, out: Path) -> str:
     else:
         lines.append(f"  raw {result['raw']:.4f}, ceiled {result['ceiled']:.4f}, ceiling {result['ceiling']:.4f}")
     if "planted_layer" in result:
-        lines.append(f"  planted signal in {result['planted_layer']}: "
-                     f"{'recovered' if result['recovered'] else 'NOT recovered'}; shuffled control raw "
-                     f"{result['shuffled_control_raw']:.4f}")
+        lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
+                     f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "
+                     f"{'recovered' if result['recovered'] else 'NOT recovered'}")
     lines.append(f"  results: {out / results.RESULT}")
     return "\n".join(lines)
 

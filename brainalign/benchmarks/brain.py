@@ -36,7 +36,7 @@ def score_layers(X: np.ndarray, data, metric_cfg) -> list:
     from brainalign import metrics
 
     kind = metric_cfg.get("kind", "linear")
-    subjects = data.neuroids["subject"].astype(str).to_numpy()
+    subjects = np.asarray(data.neuroids["subject"], dtype=str)
     common = dict(subjects=subjects, n_splits=metric_cfg.get("n_splits", 10))
     if kind == "linear":
         return metrics.linear_predictivity(X, data.responses, train_size=metric_cfg.get("train_size", 0.9),

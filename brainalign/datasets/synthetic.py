@@ -47,16 +47,25 @@ def synthetic_stimuli(n_passages: int = 40, sentences: int = 5, seed: int = 0) -
     return pd.DataFrame(rows)
 
 
-def plant_responses(features: np.ndarray, n_subjects: int = 4, voxels_per_subject: int = 60, rank: int = 8,
-                    noise: float = 1.0, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, float]:
-    """Responses = (top `rank` principal directions of `features`) @ W + noise.
+def _standardize(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(0)
+    return x / (x.std(0) + 1e-8)
 
-    The signal has unit variance per voxel, so a perfect model's expected r is 1/sqrt(1 + noise^2);
-    that value is returned as the ceiling.
+
+def plant_responses(features: np.ndarray, previous: np.ndarray | None = None, n_subjects: int = 4,
+                    voxels_per_subject: int = 60, rank: int = 8, noise: float = 1.0,
+                    seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, float]:
+    """Responses = (top `rank` principal directions of what `features` adds to `previous`) @ W + noise.
+
+    Using what the planted layer adds to the layer before it makes the signal absent from earlier
+    layers, so the score profile over layers rises at the planted layer. The signal has unit
+    variance per voxel, so a perfect model's expected r is 1/sqrt(1 + noise^2); that value is
+    returned as the ceiling.
     """
     rng = np.random.default_rng(seed)
-    f = features - features.mean(0)
-    f = f / (f.std(0) + 1e-8)
+    f = _standardize(features)
+    if previous is not None:
+        f = f - _standardize(previous)
     u, s, _ = np.linalg.svd(f, full_matrices=False)
     z = u[:, :rank] / u[:, :rank].std(0)
     n_vox = n_subjects * voxels_per_subject
