@@ -139,3 +139,21 @@ def test_slurm_config_composes_per_model(app):
             assert cfg.hydra.launcher.timeout_min == cfg.model.resources.time_min
             assert cfg.hydra.launcher._target_.endswith("PerModelSlurmLauncher")
     GlobalHydra.instance().clear()
+
+
+def test_paper_experiment_composes_with_the_repositorys_config():
+    from omegaconf import OmegaConf
+
+    from brainalign.config import register_resolvers
+
+    register_resolvers()
+    defaults = OmegaConf.load(REPO / "conf" / "config.yaml").defaults
+    # `experiment=paper` once conf/config.yaml lists `experiment: null` after _self_; `+experiment=paper` until then
+    listed = any(OmegaConf.is_dict(d) and "experiment" in d for d in defaults)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=paper" if listed else "+experiment=paper"],
+                      return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN" and cfg.tracking.group == "aw2024-paper"
+    assert cfg.metric.name == "linear-2023" and len(cfg.hydra.sweeper.params.model.split(",")) == 33
