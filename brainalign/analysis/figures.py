@@ -73,7 +73,7 @@ def pair_changes(changes: pd.DataFrame, models: pd.DataFrame, measures: list[str
         return None
     plt = _plt()
     colors = _colors(models)
-    fig, ax = plt.subplots(figsize=(1.6 * len(measures) + 2, 3.6))
+    fig, ax = plt.subplots(figsize=(max(1.6 * len(measures) + 2, 5.0), 3.6))
     rng = np.random.default_rng(0)
     for i, m in enumerate(measures):
         g = changes[changes["measure"] == m]
@@ -128,7 +128,12 @@ def scatter_panels(scores: pd.DataFrame, props: pd.DataFrame, models: pd.DataFra
         ax.set_xlabel(LABELS.get(row["property"], row["property"]), fontsize=8)
         ax.set_ylabel(measure, fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(title, fontsize=9)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=f) for f, c in colors.items()]
+    handles.append(Line2D([], [], marker="s", linestyle="", markerfacecolor="none", color="grey", label="vanilla"))
+    axes[0][0].legend(handles=handles, fontsize=7, frameon=False)
+    fig.suptitle(title + " (filled: instruction-tuned)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
