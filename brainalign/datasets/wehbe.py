@@ -178,10 +178,10 @@ def load_release(path, *, subjects=SUBJECTS, roi: str | None = "all", words_path
         _need(Path("<dataset.path unset>") / "fMRI" / "time_fmri.npy", "the release folder (dataset.path)")
     root = Path(os.path.expanduser(str(path)))
     fmri = root / "fMRI" if (root / "fMRI").is_dir() else root
-    words = load_words(words_path, root)
     timing = WehbeTiming(np.load(_need(fmri / "time_fmri.npy", "time_fmri.npy")),
                          np.load(_need(fmri / "runs_fmri.npy", "runs_fmri.npy")),
                          np.load(_need(fmri / "time_words_fmri.npy", "time_words_fmri.npy")))
+    words = load_words(words_path, root)
     if len(timing.word_times) != len(words):
         raise DataMismatch(f"time_words_fmri.npy has {len(timing.word_times)} word onsets but the stimulus has "
                            f"{len(words)} words (stimuli_words.npy): the word timings do not match the stimulus")
