@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ALPHAS = 10.0 ** np.arange(-6, 10)  # the study's grid, 1e-6 .. 1e9
+ALPHAS = np.array([10.0 ** i for i in range(-6, 10)])  # the study's grid, 1e-6 .. 1e9
 
 
 @dataclass

@@ -1,0 +1,129 @@
+"""Wehbe2014 benchmark: Harry Potter chapter 9 fMRI scored with the study's own pipeline.
+
+dataset (brainalign/datasets/wehbe.py) -> word features of every layer, each word with its context
+(brainalign/activations/words.py, cached) -> the pipeline per layer (brainalign/metrics/wehbe.py)
+-> ceiling (stored 0.104, or Brain-Score's extrapolation over subjects) -> result.
+"""
+
+import logging
+import time
+
+import numpy as np
+
+from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+STORED_CEILING = 0.104  # Aw et al. Table 6 (inter-subject predictivity, extrapolated)
+
+
+def ceiling_normalize(raw: float, ceiling: float) -> float:
+    """raw / ceiling clipped to [0, 1], as Brain-Score."""
+    return float(np.clip(raw / ceiling, 0.0, 1.0)) if ceiling and np.isfinite(ceiling) else float("nan")
+
+
+class InterSubjectMetric:
+    """One subject's voxels predicted from other subjects' voxels at the same TRs, with the pipeline's
+    folds, trims, z-scoring and nested-CV ridge: [n_folds, n_target_voxels] Pearson r."""
+
+    def __init__(self, timing, settings):
+        from brainalign.metrics.wehbe import outer_folds
+
+        self.folds, self.settings = outer_folds(timing.kept_runs, settings), settings
+
+    def __call__(self, source, target):
+        from brainalign.metrics.ridge_cv import pearson_columns, ridge_nested_cv, zscore_columns
+
+        out = []
+        for fold in self.folds:
+            fit = ridge_nested_cv(zscore_columns(source[fold.train]), zscore_columns(target[fold.train]),
+                                  zscore_columns(source[fold.test]), alphas=self.settings.alphas,
+                                  n_splits=self.settings.inner_folds)
+            out.append(pearson_columns(fit.predictions, zscore_columns(target[fold.test])))
+        return np.array(out)
+
+
+class WehbeBenchmark:
+    def __init__(self, dataset_cfg, metric_cfg=None):
+        from brainalign.metrics.wehbe import WehbeSettings
+
+        self.cfg = dataset_cfg
+        self.settings = WehbeSettings.from_cfg(dataset_cfg.get("pipeline") or {})
+        self.ceiling_cfg = dict(dataset_cfg.get("ceiling") or {})
+        if self.ceiling_cfg.get("mode", "stored") not in ("stored", "compute"):
+            raise ConfigError(f"dataset.ceiling.mode={self.ceiling_cfg.get('mode')!r}; choose stored or compute")
+        self.context_words = int(dataset_cfg.get("context_words", 20))
+        if self.context_words < 0:
+            raise ConfigError("dataset.context_words must be >= 0")
+
+    def ceiling(self, data, ctx: RunContext) -> tuple[float, dict]:
+        c = self.ceiling_cfg
+        if c.get("mode", "stored") == "stored":
+            return float(c.get("value", STORED_CEILING)), {"mode": "stored"}
+        from brainalign.metrics.extrapolation import cached_ceiling
+
+        cols = _subsample(data.subjects, c.get("max_voxels", 100))
+        kwargs = dict(variant=c.get("variant", "blank"), n_bootstraps=int(c.get("n_bootstraps", 100)),
+                      fit=c.get("fit", "vectorized"), seed=0)
+        result = cached_ceiling(ctx.cache_dir, data.responses[:, cols], data.subjects[cols],
+                                InterSubjectMetric(data.timing, self.settings),
+                                metric_name=f"wehbe-intersubject:{self.settings.as_dict()}",
+                                progress=ctx.progress, **kwargs)
+        return result.ceiling, {"mode": "compute", "n_voxels": int(len(cols)), **kwargs}
+
+    def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.activations.words import cached_word_features
+        from brainalign.datasets.wehbe import load_wehbe
+        from brainalign.metrics.wehbe import aggregate, cross_validated_best, score_layer
+
+        timings = {}
+        t0 = time.perf_counter()
+        data = load_wehbe(self.cfg)
+        log.info("%s", data)
+        t1 = time.perf_counter()
+        layers = self.cfg.get("layers") or model.cfg.get("layers") or ["blocks"]
+        feats = cached_word_features(model, data.words, context_words=self.context_words, layers=list(layers),
+                                     cache_dir=ctx.cache_dir, batch_size=int(self.cfg.get("batch_size", 32)),
+                                     progress=ctx.progress)
+        t2 = time.perf_counter()
+        per_layer, per_fold = [], []
+        for i, name in enumerate(feats.layers):
+            agg = aggregate(score_layer(feats.values[i], data.responses, data.timing, self.settings), data.subjects)
+            per_layer.append(agg)
+            per_fold.append(agg.per_fold)
+            log.info("layer %s: r = %.4f", name, agg.raw)
+        t3 = time.perf_counter()
+        ceiling, ceiling_settings = self.ceiling(data, ctx)
+        timings.update(load_s=t1 - t0, features_s=t2 - t1, score_s=t3 - t2, ceiling_s=time.perf_counter() - t3)
+        raws = np.array([a.raw for a in per_layer])
+        best = int(np.nanargmax(raws))
+        return dict(
+            raw=float(raws[best]), ceiled=ceiling_normalize(raws[best], ceiling), ceiling=ceiling,
+            best_layer=feats.layers[best], best_layer_index=best, raw_cv=cross_validated_best(np.array(per_fold)),
+            n_layers=len(feats.layers), synthetic=bool(data.synthetic),
+            per_layer=[dict(layer=name, raw=a.raw, ceiled=ceiling_normalize(a.raw, ceiling), mad=a.mad)
+                       for name, a in zip(feats.layers, per_layer)],
+            per_subject=per_layer[best].per_subject, mad_over_subjects=per_layer[best].mad,
+            settings=dict(pipeline=self.settings.as_dict(), context_words=self.context_words, layers=list(layers),
+                          roi=data.roi, subjects=data.subject_names, n_voxels=int(data.responses.shape[1]),
+                          n_trs=int(data.responses.shape[0]), source=data.source, ceiling=ceiling_settings,
+                          metric="wehbe-pipeline (PCA-10, TR means, delays, nested-CV ridge, Pearson r)"),
+            timings=timings,
+        )
+
+
+def _subsample(subjects: np.ndarray, per_subject) -> np.ndarray:
+    """Column indices: at most `per_subject` evenly spaced voxels of each subject (None: all)."""
+    cols = []
+    for s in dict.fromkeys(subjects.tolist()):
+        idx = np.flatnonzero(subjects == s)
+        if per_subject and len(idx) > per_subject:
+            idx = idx[np.linspace(0, len(idx) - 1, int(per_subject)).round().astype(int)]
+        cols.append(idx)
+    return np.concatenate(cols)
+
+
+@register("wehbe")
+def build(dataset_cfg, metric_cfg=None) -> WehbeBenchmark:
+    return WehbeBenchmark(dataset_cfg, metric_cfg)
