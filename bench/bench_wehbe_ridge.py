@@ -45,7 +45,8 @@ def sklearn_loop(X, Y, X_test, alphas=ALPHAS, n_splits=10):
     out = np.zeros((len(X_test), Y.shape[1]))
     for i in np.unique(best):
         cols = best == i
-        out[:, cols] = Ridge(alpha=alphas[i], fit_intercept=False).fit(X, Y[:, cols]).predict(X_test).reshape(len(X_test), -1)
+        pred = Ridge(alpha=alphas[i], fit_intercept=False).fit(X, Y[:, cols]).predict(X_test)
+        out[:, cols] = pred.reshape(len(X_test), -1)
     return out, alphas[best]
 
 
@@ -89,7 +90,8 @@ def main():
         print(f"sklearn Ridge loop (folds x penalties):    {t_sk:8.2f} s")
     same = np.mean(a_ours == a_sk)
     print(f"speed-up: {t_sk / t_ours:.1f}x")
-    print(f"same penalty chosen: {100 * same:.3f}% of voxel x fold; max |r difference| {np.nanmax(np.abs(r_ours - r_sk)):.2e}; "
+    print(f"same penalty chosen: {100 * same:.3f}% of voxel x fold; "
+          f"max |r difference| {np.nanmax(np.abs(r_ours - r_sk)):.2e}; "
           f"mean r {np.nanmean(r_ours):.6f} vs {np.nanmean(r_sk):.6f}")
 
 

@@ -113,3 +113,26 @@ def test_cache(tmp_path):
     assert again.settings["metric"] == "ols" and list(again.subjects) == list(subjects)
     cached_ceiling(tmp_path, Y * 2 + 1e-3, subjects, metric, metric_name="ols", n_bootstraps=10, fit="vectorized")
     assert len(calls) > n_calls and len(list((tmp_path / "ceilings").iterdir())) == 2
+
+
+def shuffle_split_ols(source, target):
+    """Brain-Score's linear_pearsonr in miniature: ShuffleSplit 10 x 0.9 (seed 1), OLS with intercept."""
+    from sklearn.model_selection import ShuffleSplit
+
+    X = np.c_[np.ones(len(source)), source]
+    out = []
+    for train, test in ShuffleSplit(10, train_size=0.9, random_state=1).split(X):
+        P = X[test] @ np.linalg.lstsq(X[train], target[train], rcond=None)[0]
+        a, b = P - P.mean(0), target[test] - target[test].mean(0)
+        out.append((a * b).sum(0) / np.sqrt((a * a).sum(0) * (b * b).sum(0)))
+    return np.array(out)
+
+
+def test_blank_shaped_ceiling():
+    """Blank2014's shape: 5 subjects x 12 fROIs over 1,317 TRs, its subsets and its metric's splits."""
+    Y, subjects = simulate(3.0, n_subjects=5, per_subject=12, n=1317, k=4, seed=2)
+    col = collect(Y, subjects, shuffle_split_ols)
+    assert {n: v.shape for n, v in col.items()} == {2: (100, 60), 3: (100, 60), 4: (50, 60), 5: (10, 60)}
+    c = extrapolation_ceiling(Y, subjects, shuffle_split_ols, n_bootstraps=100, fit="vectorized")
+    observed = np.nanmedian(c.mean_by_size, axis=1)
+    assert np.all(np.diff(observed) > 0) and observed[-1] <= c.ceiling < 1.0

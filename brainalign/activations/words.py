@@ -167,7 +167,8 @@ def cached_word_features(model, words, *, context_words: int = 20, layers=None, 
     first = np.load(parts[0], mmap_mode="r")
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
     os.close(fd)
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(first.shape[0], len(words), first.shape[2]))
+    shape = (first.shape[0], len(words), first.shape[2])
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
     for i, part in enumerate(parts):
         values = np.load(part)
         out[:, i * chunk:i * chunk + values.shape[1]] = values

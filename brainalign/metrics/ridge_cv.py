@@ -41,11 +41,13 @@ def kfold(n: int, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def zscore_columns(a: np.ndarray) -> np.ndarray:
     """z-score each column (population SD), constant columns -> 0 (the code's nan_to_num(zscore(.)))."""
     a = np.asarray(a, dtype=np.float64)
-    sd = a.std(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (a - a.mean(axis=0)) / sd
+    mu, sd = a.mean(axis=0), a.std(axis=0)
+    z = a - mu
+    z /= np.where(sd > 0, sd, 1.0)
     z[:, sd == 0] = 0.0
-    return np.nan_to_num(z)
+    if not np.isfinite(mu).all():  # NaN/inf in a column: that column becomes 0, as nan_to_num(zscore(.))
+        z[:, ~np.isfinite(mu)] = 0.0
+    return z
 
 
 def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,9 +59,15 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _r2_error(ssres: np.ndarray, sstot: np.ndarray) -> np.ndarray:
-    """1 - R^2 as the study computes it: R^2 = nan_to_num(1 - SSres/SStot)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 1.0 - np.nan_to_num(1.0 - ssres / sstot)
+    """1 - R^2 as the study computes it: R^2 = nan_to_num(1 - SSres/SStot).
+
+    Where SStot = 0 that is 1 when SSres = 0 (NaN -> 0) and 1 + the largest float otherwise (-inf).
+    """
+    flat = sstot == 0
+    err = 1.0 - (1.0 - ssres / np.where(flat, 1.0, sstot))
+    if flat.any():
+        err[flat] = np.where(ssres[flat] > 0, 1.0 + np.finfo(np.float64).max, 1.0)
+    return err
 
 
 def _eigh(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,32 +75,45 @@ def _eigh(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(e, 0.0, None), vecs
 
 
-def _inner_errors_primal(X, Y, XtY, splits, alphas, out):
-    """Add each inner fold's 1 - R^2 of every (penalty, target) to `out` [n_alphas, n_targets]."""
+def _primal_folds(X, splits):
+    """Per inner fold: validation rows, eigenvalues/vectors of X_trn'X_trn, A = X_val V and A'A."""
+    folds = []
     for trn, val in splits:
-        Xv, Yv = X[val], Y[val]
         e, V = _eigh(X[trn].T @ X[trn])
-        B = V.T @ (XtY - Xv.T @ Yv)  # V' X_trn' Y_trn without touching the training rows again
-        A = Xv @ V
-        C = A.T @ Yv  # [k, t]
-        BC = B * C
-        G = A.T @ A
-        yy = (Yv * Yv).sum(axis=0)
-        sstot = Yv.var(axis=0)
+        A = X[val] @ V
+        folds.append((val, e, V, A, A.T @ A))
+    return folds
+
+
+def _primal_errors(X, Y, XtY, folds, alphas, out):
+    """Add each inner fold's 1 - R^2 of every (penalty, target) to `out` [n_alphas, n_targets].
+
+    Per fold, with B = V' X_trn'Y_trn and d = 1/(e + a): predictions are A diag(d) B, so
+    SSres = sum y^2 - 2 d.(B * A'y) + b' (diag(d) A'A diag(d)) b, with no n_val x n_targets product.
+    """
+    for val, e, V, A, G in folds:
+        Yv = Y[val]
+        B = V.T @ (XtY - X[val].T @ Yv)  # X_trn'Y_trn without touching the training rows again
+        BC = B * (A.T @ Yv)
+        yy, sstot = (Yv * Yv).sum(axis=0), Yv.var(axis=0)
         for i, a in enumerate(alphas):
             d = 1.0 / (e + a)
-            cross = d @ BC  # sum_i y_i p_i
-            quad = ((G * d[:, None] * d[None, :]) @ B * B).sum(axis=0)  # sum_i p_i^2
-            ssres = np.maximum(yy - 2.0 * cross + quad, 0.0) / len(val)
+            quad = np.einsum("kt,kt->t", (G * np.outer(d, d)) @ B, B)
+            ssres = np.maximum(yy - 2.0 * (d @ BC) + quad, 0.0) / len(val)
             out[i] += _r2_error(ssres, sstot)
 
 
-def _inner_errors_dual(X, Y, splits, alphas, out):
-    K = X @ X.T
+def _dual_folds(K, splits):
+    folds = []
     for trn, val in splits:
         e, Q = _eigh(K[np.ix_(trn, trn)])
+        folds.append((trn, val, e, Q, K[np.ix_(val, trn)] @ Q))
+    return folds
+
+
+def _dual_errors(Y, folds, alphas, out):
+    for trn, val, e, Q, A in folds:
         B = Q.T @ Y[trn]
-        A = K[np.ix_(val, trn)] @ Q
         Yv = Y[val]
         sstot = Yv.var(axis=0)
         for i, a in enumerate(alphas):
@@ -101,12 +122,13 @@ def _inner_errors_dual(X, Y, splits, alphas, out):
 
 
 def ridge_nested_cv(X: np.ndarray, Y: np.ndarray, X_test: np.ndarray, *, alphas=ALPHAS,
-                    n_splits: int = 10, targets_batch: int = 50_000) -> RidgeFit:
+                    n_splits: int = 10, targets_batch: int | None = None) -> RidgeFit:
     """Fit ridge per target with its penalty chosen by nested `n_splits`-fold CV; predict X_test.
 
     X [n, p], Y [n, t], X_test [m, p]. Equivalent to, per target, choosing `a` minimising
     sum over KFold(n_splits) of 1 - R^2(val) for W = inv(X'X + aI) X'Y, then refitting on all rows.
-    Targets are processed in batches of `targets_batch` to bound memory.
+    The decompositions are made once; targets go through in batches of `targets_batch` (default
+    1,024 in the primal, small enough to stay in cache; 20,000 in the dual, bounding memory).
     """
     X = np.asarray(X, dtype=np.float64)
     X_test = np.asarray(X_test, dtype=np.float64)
@@ -118,22 +140,26 @@ def ridge_nested_cv(X: np.ndarray, Y: np.ndarray, X_test: np.ndarray, *, alphas=
     splits = kfold(n, n_splits)
     primal = p <= n
     if primal:
+        folds = _primal_folds(X, splits)
         e, V = _eigh(X.T @ X)
         A_test = X_test @ V
     else:
-        e, Q = _eigh(X @ X.T)
+        K = X @ X.T
+        folds = _dual_folds(K, splits)
+        e, Q = _eigh(K)
         A_test = (X_test @ X.T) @ Q
+    batch = targets_batch or (1024 if primal else 20_000)
     preds = np.empty((X_test.shape[0], Y.shape[1]))
     errors = np.zeros((len(alphas), Y.shape[1]))
-    for start in range(0, Y.shape[1], targets_batch):
-        cols = slice(start, start + targets_batch)
+    for start in range(0, Y.shape[1], batch):
+        cols = slice(start, start + batch)
         Yb = np.asarray(Y[:, cols], dtype=np.float64)
         if primal:
             XtY = X.T @ Yb
-            _inner_errors_primal(X, Yb, XtY, splits, alphas, errors[:, cols])
+            _primal_errors(X, Yb, XtY, folds, alphas, errors[:, cols])
             B = V.T @ XtY
         else:
-            _inner_errors_dual(X, Yb, splits, alphas, errors[:, cols])
+            _dual_errors(Yb, folds, alphas, errors[:, cols])
             B = Q.T @ Yb
         best = alphas[np.argmin(errors[:, cols], axis=0)]
         preds[:, cols] = A_test @ (B / (e[:, None] + best[None, :]))

@@ -106,7 +106,8 @@ def outer_folds(kept_runs: np.ndarray, s: WehbeSettings) -> list[Fold]:
         if t:
             test = test[t:-t]
         if len(test) < 2 or len(train) < s.inner_folds:
-            raise ConfigError(f"wehbe pipeline: fold {f} keeps {len(train)} train / {len(test)} test TRs after trimming")
+            raise ConfigError(f"wehbe pipeline: fold {f} keeps {len(train)} train / {len(test)} test TRs "
+                              "after trimming")
         folds.append(Fold(train_mask=labels != f, train=train, test=test))
     return folds
 
@@ -218,7 +219,7 @@ def _nanmean(a, axis=None):
 
 
 def score_layer(word_features: np.ndarray, responses: np.ndarray, timing, s: WehbeSettings,
-                targets_batch: int = 50_000) -> LayerScores:
+                targets_batch: int | None = None) -> LayerScores:
     """Cross-validated r of every voxel (column of `responses`) for one layer's word features."""
     word_features = np.asarray(word_features)
     if len(word_features) != len(timing.word_tr):
