@@ -73,7 +73,9 @@ def test_recovers_the_planted_layer(tiny, words, tmp_path):
     assert result["ceiling"] == pytest.approx(0.104) and result["ceiled"] == 1.0  # clipped
     assert set(result["per_subject"]) == set("FHIJKLMN")
     assert result["mad_over_subjects"] < 0.05
-    assert result["settings"]["pipeline"]["variant"] == "code" and result["settings"]["n_voxels"] == 48
+    resolved = result["settings"]["resolved"]
+    assert resolved["pipeline"]["variant"] == "code" and resolved["n_voxels"] == 48
+    assert result["settings"]["dataset"]["context_words"] == 3 and "path" not in result["settings"]["dataset"]
 
 
 def test_shuffled_control_scores_about_zero(tiny, words, tmp_path):
@@ -92,7 +94,7 @@ def test_computed_ceiling_is_cached(tiny, words, tmp_path):
     dcfg = dataset_cfg(release, mode="compute", max_voxels=2, n_bootstraps=20)
     dcfg.subjects = subjects
     result = build(dcfg, None).run(ModelProvider(cfg), RunContext(cache_dir=cache, progress=False))
-    assert 0.3 < result["ceiling"] < 1.0 and result["settings"]["ceiling"]["n_voxels"] == 6
+    assert 0.3 < result["ceiling"] < 1.0 and result["settings"]["resolved"]["ceiling"]["n_voxels"] == 6
     files = list((cache / "ceilings").iterdir())
     again = build(dcfg, None).run(ModelProvider(cfg), RunContext(cache_dir=cache, progress=False))
     assert list((cache / "ceilings").iterdir()) == files and again["ceiling"] == result["ceiling"]

@@ -48,7 +48,7 @@ class WehbeBenchmark:
     def __init__(self, dataset_cfg, metric_cfg=None):
         from brainalign.metrics.wehbe import WehbeSettings
 
-        self.cfg = dataset_cfg
+        self.cfg, self.metric_cfg = dataset_cfg, metric_cfg
         self.settings = WehbeSettings.from_cfg(dataset_cfg.get("pipeline") or {})
         self.ceiling_cfg = dict(dataset_cfg.get("ceiling") or {})
         if self.ceiling_cfg.get("mode", "stored") not in ("stored", "compute"):
@@ -110,12 +110,28 @@ class WehbeBenchmark:
             per_layer=[dict(layer=name, raw=a.raw, ceiled=ceiling_normalize(a.raw, ceiling), mad=a.mad)
                        for name, a in zip(feats.layers, per_layer)],
             per_subject=per_layer[best].per_subject, mad_over_subjects=per_layer[best].mad,
-            settings=dict(pipeline=self.settings.as_dict(), context_words=self.context_words, layers=list(layers),
-                          roi=data.roi, subjects=data.subject_names, n_voxels=int(data.responses.shape[1]),
-                          n_trs=int(data.responses.shape[0]), source=data.source, ceiling=ceiling_settings,
-                          metric="wehbe-pipeline (PCA-10, TR means, delays, nested-CV ridge, Pearson r)"),
+            settings=dict(  # what run.py records (dataset, metric) plus what was resolved here
+                dataset=_plain(self.cfg, drop=("path", "cache_dir", "words_path")), metric=_plain(self.metric_cfg),
+                resolved=dict(pipeline=self.settings.as_dict(), context_words=self.context_words,
+                              layers=list(layers), roi=data.roi, subjects=data.subject_names,
+                              n_voxels=int(data.responses.shape[1]), n_trs=int(data.responses.shape[0]),
+                              ceiling=ceiling_settings,
+                              metric="the study's pipeline: PCA-10, TR means, delays, nested-CV ridge, Pearson r")),
             timings=timings,
         )
+
+
+def _plain(cfg, drop=()) -> dict:
+    """A config (DictConfig or dict) as a plain dict without machine-specific keys."""
+    if cfg is None:
+        return {}
+    try:
+        from omegaconf import OmegaConf
+
+        out = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+    except ImportError:
+        out = dict(cfg)
+    return {k: v for k, v in out.items() if k not in drop}
 
 
 def _subsample(subjects: np.ndarray, per_subject) -> np.ndarray:
