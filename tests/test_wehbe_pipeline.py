@@ -7,8 +7,8 @@ from scipy.stats import zscore
 from sklearn.decomposition import PCA
 
 from brainalign.errors import ConfigError
-from brainalign.metrics.wehbe import (WehbeSettings, aggregate, cross_validated_best, cv_labels, delay, design,
-                                      outer_folds, pca_project, score_layer, word_train_mask)
+from brainalign.metrics.wehbe import (WehbeSettings, aggregate, cv_labels, delay, design, outer_folds, pca_project,
+                                      score_layer, word_train_mask)
 from fixtures_wehbe import simulated_timing, word_type_features, write_release
 
 
@@ -136,7 +136,7 @@ def test_recovers_planted_signal_and_shuffled_control_is_zero(words, tmp_path):
     shuffled = features[np.random.default_rng(0).permutation(len(features))]
     control = aggregate(score_layer(shuffled, data.responses, data.timing, WehbeSettings()), data.subjects)
     assert abs(control.raw) < 0.05
-    assert cross_validated_best(np.array([per_fold[0], control.per_fold])) == pytest.approx(per_fold[0].mean())
+    assert np.all(per_fold[0] > control.per_fold + 0.3)  # in every fold
 
 
 def test_non_language_voxels_carry_no_signal(words, tmp_path):

@@ -7,6 +7,7 @@ dataset (brainalign/datasets/wehbe.py) -> word features of every layer, each wor
 
 import logging
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -18,9 +19,11 @@ log = logging.getLogger(__name__)
 STORED_CEILING = 0.104  # Aw et al. Table 6 (inter-subject predictivity, extrapolated)
 
 
-def ceiling_normalize(raw: float, ceiling: float) -> float:
-    """raw / ceiling clipped to [0, 1], as Brain-Score."""
-    return float(np.clip(raw / ceiling, 0.0, 1.0)) if ceiling and np.isfinite(ceiling) else float("nan")
+def _ceiled(raw: float, ceiling: float) -> float:
+    """raw / ceiling clipped to [0, 1] (Brain-Score)."""
+    from brainalign.metrics import ceiling_normalize
+
+    return ceiling_normalize(raw, ceiling)[0]
 
 
 class InterSubjectMetric:
@@ -78,7 +81,8 @@ class WehbeBenchmark:
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         from brainalign.activations.words import cached_word_features
         from brainalign.datasets.wehbe import load_wehbe
-        from brainalign.metrics.wehbe import aggregate, cross_validated_best, score_layer
+        from brainalign.metrics import best_layer
+        from brainalign.metrics.wehbe import aggregate, score_layer
 
         timings = {}
         t0 = time.perf_counter()
@@ -101,13 +105,15 @@ class WehbeBenchmark:
         timings.update(load_s=t1 - t0, features_s=t2 - t1, score_s=t3 - t2, ceiling_s=time.perf_counter() - t3)
         raws = np.array([a.raw for a in per_layer])
         best = int(np.nanargmax(raws))
-        raw_cv = cross_validated_best(np.array(per_fold))  # layer chosen on the other folds
+        # the layer chosen for each outer fold on the other folds (one fold when r_over=concatenated)
+        raw_cv = (best_layer([SimpleNamespace(raw=r, per_split=f) for r, f in zip(raws, per_fold)]).cv_raw
+                  if len(per_fold[0]) > 1 else float(raws[best]))
         return dict(
-            raw=float(raws[best]), ceiled=ceiling_normalize(raws[best], ceiling), ceiling=ceiling,
+            raw=float(raws[best]), ceiled=_ceiled(raws[best], ceiling), ceiling=ceiling,
             best_layer=feats.layers[best], best_layer_index=best, raw_cv=raw_cv,
-            ceiled_cv=ceiling_normalize(raw_cv, ceiling),
+            ceiled_cv=_ceiled(raw_cv, ceiling),
             n_layers=len(feats.layers), synthetic=bool(data.synthetic),
-            per_layer=[dict(layer=name, raw=a.raw, ceiled=ceiling_normalize(a.raw, ceiling), mad=a.mad)
+            per_layer=[dict(layer=name, raw=a.raw, ceiled=_ceiled(a.raw, ceiling), mad=a.mad)
                        for name, a in zip(feats.layers, per_layer)],
             per_subject=per_layer[best].per_subject, mad_over_subjects=per_layer[best].mad,
             settings=dict(  # what run.py records (dataset, metric) plus what was resolved here

@@ -262,17 +262,3 @@ def aggregate(scores: LayerScores, subjects: np.ndarray) -> Aggregate:
     return Aggregate(raw=float(values.mean()), per_subject=per_subject,
                      mad=float(np.median(np.abs(values - np.median(values)))), per_fold=per_fold)
 
-
-def cross_validated_best(per_fold: np.ndarray) -> float:
-    """Unbiased best-layer score: per fold, pick the layer best on the other folds, score it on this fold.
-
-    per_fold: [n_layers, n_folds]. With one fold (r_over="concatenated") it returns the plain max.
-    """
-    per_fold = np.asarray(per_fold, dtype=float)
-    if per_fold.shape[1] < 2:
-        return float(np.nanmax(per_fold))
-    picks = []
-    for f in range(per_fold.shape[1]):
-        others = np.delete(per_fold, f, axis=1).mean(axis=1)
-        picks.append(per_fold[int(np.nanargmax(others)), f])
-    return float(np.mean(picks))
