@@ -139,6 +139,20 @@ def build_blank(dataset_cfg, metric_cfg) -> BrainBenchmark:
     from brainalign.datasets.blank import load_blank
 
     def load():
-        return [load_blank(path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                           cache_dir=dataset_cfg.get("cache_dir"), order=dataset_cfg.get("order", "stored"))]
+        data = load_blank(path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                          cache_dir=dataset_cfg.get("cache_dir"), order=dataset_cfg.get("order", "stored"))
+        if dataset_cfg.get("ceiling", "stored") == "compute":
+            data.ceiling = computed_ceiling(data, dataset_cfg.cache_dir)
+        return [data]
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
+
+
+def computed_ceiling(data, cache_dir) -> float:
+    """Brain-Score's extrapolation ceiling (spec 2.4) of the data itself, cached by a hash of the data."""
+    from brainalign.metrics import linear_predictivity
+    from brainalign.metrics.extrapolation import cached_ceiling
+
+    return cached_ceiling(cache_dir, data.responses, data.subjects,
+                          lambda s, t: linear_predictivity(s, t, n_splits=10, train_size=0.9, random_state=1),
+                          metric_name="linear_pearsonr-shufflesplit-10x0.9-seed1", variant="blank",
+                          n_bootstraps=100, fit="curve_fit").ceiling

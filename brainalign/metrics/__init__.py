@@ -3,9 +3,11 @@ checked against Brain-Score itself (docs/metrics.md, bench/crosscheck_metric.py)
 
 from .ceiling import ceiling_normalize
 from .correlation import pearsonr
+from .extrapolation import Ceiling, cached_ceiling, extrapolation_ceiling
 from .layers import BestLayer, best_layer
 from .linear import default_rcond, linear_predictivity
 from .ridge import DEFAULT_ALPHAS, ridge_predictivity
+from .ridge_cv import ridge_nested_cv
 from .score import Score
 from .splits import group_splits, shuffle_splits
 
@@ -14,5 +16,6 @@ from .splits import group_splits, shuffle_splits
 __all__ = [
     "Score", "BestLayer",
     "linear_predictivity", "ridge_predictivity", "ceiling_normalize", "best_layer",
+    "Ceiling", "cached_ceiling", "extrapolation_ceiling", "ridge_nested_cv",
     "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
 ]

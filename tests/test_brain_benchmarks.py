@@ -1,0 +1,83 @@
+"""Pereira2018 and Blank2014 benchmarks end to end on format-faithful files with simulated responses."""
+
+import hashlib
+import http.server
+import json
+import threading
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from brainalign.benchmarks.brain import score_part
+from brainalign.run import run
+from fixtures_data import fake_blank_data, fake_pereira_data, write_fake_pereira
+from test_app import config, tiny_gpt2
+
+LINEAR = OmegaConf.create({"kind": "linear", "correlation": "batched"})
+
+
+def test_pereira_data_itself_scores_one_and_random_features_near_zero(tmp_path):
+    data, _ = fake_pereira_data(tmp_path, "384sentences", voxels_per_subject=20, noise=1.0)
+    itself = score_part(data, data.responses[None], LINEAR)
+    assert itself["ceiled"][0] == 1.0 and itself["unclipped"][0] > 1  # raw 1 / ceiling 0.363: clipped
+    assert itself["ceiling"] == pytest.approx(0.36343748)
+    noise = np.random.default_rng(0).uniform(size=(1, len(data.stimuli), 25))
+    assert abs(score_part(data, noise, LINEAR)["raw"][0]) < 0.05
+
+
+def test_blank_data_itself_scores_one(tmp_path):
+    data, _ = fake_blank_data(tmp_path)
+    assert data.responses.shape == (1317, 60)
+    part = score_part(data, data.responses[None], LINEAR)
+    assert part["ceiled"][0] == 1.0 and part["ceiling"] == pytest.approx(0.21026591)
+
+
+class _Server(http.server.SimpleHTTPRequestHandler):
+    hits = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        _Server.hits.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A fake Pereira file on a real HTTP server on loopback: (url, sha1, hits)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    path = write_fake_pereira(folder / "assy_Pereira2018_language.nc", voxels_per_subject=8).path
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+    _Server.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             lambda *a, **k: _Server(*a, directory=str(folder), **k))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}", sha1, _Server.hits
+    server.shutdown()
+
+
+def test_pereira_run_downloads_once_and_scores_both_experiments(tiny_models, tmp_path, served, monkeypatch):
+    url, sha1, hits = served
+    monkeypatch.delenv("BRAINALIGN_OFFLINE")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    args = [*tiny_gpt2(tiny_models), "dataset=pereira", f"dataset.url={url}", f"dataset.sha1={sha1}"]
+    result = run(config(tmp_path, *args))
+    assert len(hits) == 1
+    assert [p["ceiling"] for p in result["parts"]] == pytest.approx([0.35378928, 0.36343748])
+    assert result["n_layers"] == 3 and 0 <= result["ceiled"] <= 1
+    assert set(result["per_subject"]) == {"018", "199", "215", "288", "289"}
+    stored = json.loads((tmp_path / "out" / "tiny-gpt2" / "pereira" / "linear" / "result.json").read_text())
+    assert stored["settings"]["dataset"]["experiments"] == ["243sentences", "384sentences"]
+    run(config(tmp_path, *args, "force=true"))
+    assert len(hits) == 1  # the cached, checksum-verified file is reused
+
+
+def test_blank_run_from_local_file(tiny_models, tmp_path):
+    _, fake = fake_blank_data(tmp_path)
+    result = run(config(tmp_path, *tiny_gpt2(tiny_models), "dataset=blank", f"dataset.path={fake.path}",
+                        "metric=ridge"))
+    assert result["n_layers"] == 3 and result["parts"][0]["n_neuroids"] == 60
+    assert result["settings"]["metric"]["n_splits"] == 8 and np.isfinite(result["raw"])
