@@ -62,7 +62,8 @@ def cross_validate(X, Y, splits, smoother, convention="batched", prepare=None):
     r = np.empty((len(bases), len(splits), n_neuroids))
     info = np.full((len(bases), len(splits)), np.nan)
     for k, (train, test) in enumerate(splits):
-        y_train = Y[train] - Y[train].mean(axis=0)
+        y_train = Y[train]
+        y_train -= y_train.mean(axis=0)
         target = prepare_target(Y[test], convention)
         state = prepare(y_train) if prepare else None
         smoothers = []
