@@ -4,7 +4,10 @@ For word i: tokenize the whole context up to and including it, keep the last `wi
 truncation; special tokens stay), run the model on that from scratch, and score the word's new tokens
 (`count_i - count_(i-1)` of them, counted before truncation) from the logits at `[-n_new-1, -1)`.
 Edge cases as Brain-Score has them: a single-token context gives NaN; when every token of the
-context is new (the first word) the first token is skipped; a word adding no tokens scores 0.
+context is new (the first word) the first token is skipped; a word adding no tokens scores 0; the
+token count after truncation adds the overflow the tokenizer reports, which for tokenizers with a BOS
+or EOS includes one special token per overflow chunk (`Tokens.reported_overflow`), so a word where
+the chunk count changes gets a wrong token count exactly as in Brain-Score.
 One forward pass per word: slow, but it reproduces Brain-Score's numbers.
 """
 
@@ -26,9 +29,9 @@ def exact_surprisal(scorer, words, progress: bool = False) -> np.ndarray:
         for i in tqdm(range(len(words)), desc="surprisal (exact)", disable=not progress, mininterval=10):
             tokens = scorer.tokens(text[:ends[i]])  # == prepare_context(words[:i + 1])
             ids = tokens.truncated(scorer.window)
-            overflow = len(tokens.ids) - len(ids)
+            overflow = tokens.reported_overflow(scorer.window)
             current = ids[total_before - overflow:]  # Python slicing, as Brain-Score slices
-            total_before = len(tokens.ids)
+            total_before = len(ids) + overflow
             if len(ids) <= 1:
                 continue  # nothing to predict from: NaN
             keep = min(len(current) + 1, len(ids))

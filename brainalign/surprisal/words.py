@@ -61,6 +61,7 @@ class Tokens:
     offsets: list
     n_prefix: int
     n_suffix: int
+    template_specials: int = 0  # of those specials, how many the tokenizer itself adds to every encoding
 
     @property
     def content(self) -> list:
@@ -76,6 +77,19 @@ class Tokens:
                              f"{self.n_prefix + self.n_suffix} special tokens")
         content = self.content
         return self.ids[:self.n_prefix] + content[len(content) - keep:] + self.ids[len(self.ids) - self.n_suffix:]
+
+    def reported_overflow(self, window: int) -> int:
+        """How many overflowing tokens a HF tokenizer reports when truncating to `window`.
+
+        It splits the dropped content into chunks of `window - specials` tokens and adds its special
+        tokens to each chunk, so with a BOS or EOS the count exceeds the tokens actually dropped.
+        Brain-Score counts new tokens with this number (reproduced by `exact`).
+        """
+        dropped = max(0, len(self.ids) - window)
+        if not dropped or not self.template_specials:
+            return dropped
+        chunk = window - self.template_specials
+        return dropped + self.template_specials * (-(-dropped // chunk))
 
 
 def tokenize(tokenizer, text: str, add_bos=None, prefix_ids=(), keep_suffix: bool = True) -> Tokens:
@@ -102,6 +116,7 @@ def tokenize(tokenizer, text: str, add_bos=None, prefix_ids=(), keep_suffix: boo
     content_ids = ids[n_prefix:len(ids) - n_suffix]
     content_offsets = offsets[n_prefix:len(offsets) - n_suffix]
     bos = getattr(tokenizer, "bos_token_id", None)
+    own = (prefix, suffix)
     if prefix_ids:
         prefix = list(prefix_ids)
     elif add_bos is True and bos is not None and (not prefix or prefix[0] != bos):
@@ -110,8 +125,9 @@ def tokenize(tokenizer, text: str, add_bos=None, prefix_ids=(), keep_suffix: boo
         prefix = prefix[1:]
     if not keep_suffix:
         suffix = []
+    template = (len(prefix) if prefix == own[0] else 0) + (len(suffix) if suffix == own[1] else 0)
     return Tokens(ids=prefix + content_ids + suffix, offsets=content_offsets, n_prefix=len(prefix),
-                  n_suffix=len(suffix))
+                  n_suffix=len(suffix), template_specials=template)
 
 
 def token_words(offsets, ends) -> np.ndarray:
