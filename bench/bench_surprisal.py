@@ -47,7 +47,9 @@ def main():
     parser.add_argument("--compare-words", type=int, default=400, help="words for exact vs fast")
     parser.add_argument("--window", type=int, default=128, help="context tokens for the comparison (0: model's own)")
     parser.add_argument("--stride", type=int, default=32, help="fast stride in the comparison")
+    parser.add_argument("--full-window", type=int, default=0, help="context tokens for the whole corpus (0: model's own)")
     parser.add_argument("--full-stride", type=int, default=1024, help="fast stride over the whole corpus")
+    parser.add_argument("--full-first", action="store_true", help="run the whole-corpus part before the comparison")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
@@ -59,7 +61,6 @@ def main():
 
     from brainalign.datasets.futrell import load_futrell
     from brainalign.models.load import load_model
-    from brainalign.surprisal import word_surprisal
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -71,6 +72,16 @@ def main():
               "model_window": lm.max_length, "n_words": len(words), "threads": torch.get_num_threads()}
     print(f"SmolLM2-135M loaded in {report['load_s']} s; window {lm.max_length} tokens", flush=True)
 
+    parts = [run_full, run_compare] if args.full_first else [run_compare, run_full]
+    for part in parts:
+        part(args, lm, data, words, report)
+
+
+def run_compare(args, lm, data, words, report):
+    from brainalign.surprisal import word_surprisal
+
+    if not args.compare_words:
+        return
     n = min(args.compare_words, len(words))
     window = args.window or None
     exact = word_surprisal(lm, words[:n], mode="exact", window=window, progress=True)
@@ -94,8 +105,13 @@ def main():
           f"{compare['mean_abs_diff_bits']} / max {compare['max_abs_diff_bits']} bits", flush=True)
     json.dump(report, open(args.out, "w"), indent=1, default=str)
 
+
+def run_full(args, lm, data, words, report):
+    from brainalign.surprisal import word_surprisal
+
     if not args.skip_full:
-        full = word_surprisal(lm, words, mode="fast", stride=args.full_stride, progress=True)
+        full = word_surprisal(lm, words, mode="fast", stride=args.full_stride, window=args.full_window or None,
+                              progress=True)
         report["full"] = {"window": full.window, "stride": args.full_stride, "seconds": full.settings["seconds"],
                           "passes": full.settings["passes"], "surprisal": score(full.bits, data),
                           **baselines(data, full.bits)}

@@ -1,9 +1,9 @@
 """Next-word-prediction loss: mean next-token cross-entropy (nats per token) with strided windows.
 
-The text is tokenized once; window k reads `context` tokens ending `stride` tokens after the previous
-one and scores only the tokens it has not scored yet, so every token after the first window has at
-least `context - stride` tokens of context (the usual perplexity recipe; stride = context gives
-disjoint chunks). Special tokens the model starts with (a BOS, T5's decoder start) begin every
+The text is tokenized once; window k reads tokens `[k * stride, k * stride + context)` and scores
+only the tokens no earlier window scored, so every token after the first window has at least
+`context - stride` tokens of context (the usual perplexity recipe; stride = context gives disjoint
+chunks). Special tokens the model starts with (a BOS, T5's decoder start) begin every
 window. A loss per *token* depends on the tokenizer, so it compares models of one family only.
 """
 

@@ -20,15 +20,17 @@ from brainalign.surprisal.words import join_words, sum_by_word, token_words
 
 
 def token_windows(n_tokens: int, context: int, stride: int) -> list[tuple[int, int, int]]:
-    """HF-style strided windows: window k reads `[end - context, end)` and scores the new tokens."""
+    """The usual strided perplexity windows: window k reads `[k * stride, k * stride + context)` and
+    scores the tokens no earlier window scored."""
     if stride < 1 or stride > context:
         raise ConfigError(f"stride={stride} must be between 1 and the context ({context})")
-    windows, scored = [(0, 0, min(n_tokens, context))], min(n_tokens, context)
-    while scored < n_tokens:
-        end = min(scored + stride, n_tokens)
-        windows.append((max(0, end - context), scored, end))
-        scored = end
-    return windows
+    windows, scored, begin = [], 0, 0
+    while True:
+        end = min(begin + context, n_tokens)
+        windows.append((begin, scored, end))
+        if end >= n_tokens:
+            return windows
+        scored, begin = end, begin + stride
 
 
 def word_windows(word_end_tokens, n_tokens: int, context: int, stride: int) -> list[tuple[int, int, int]]:
