@@ -20,8 +20,12 @@ def _sha1(path) -> str:
     return digest.hexdigest()
 
 
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("BRAINALIGN_DATA_DIR") or Path.home() / ".cache" / "brainalign" / "data")
+
+
 def fetch(url, sha1, cache_dir=None, filename=None) -> Path:
-    cache_dir = Path(cache_dir or os.environ.get("BRAINALIGN_DATA_DIR") or Path.home() / ".cache" / "brainalign" / "data")
+    cache_dir = Path(cache_dir or default_cache_dir())
     target = cache_dir / (filename or url.rsplit("/", 1)[-1])
     if target.exists() and (sha1 is None or _sha1(target) == sha1):
         return target

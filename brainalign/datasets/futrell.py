@@ -278,23 +278,30 @@ def load_folder(folder) -> ReadingData:
                                _find(folder, SUBJECT_FILES))
 
 
-def _fetch(url, sha1, cache_dir, filename):
+def _store():
     try:
-        from brainalign.datasets.store import fetch
+        from brainalign.datasets import store
     except ImportError:  # the shared store module is not merged yet: a minimal stand-in
-        from brainalign.datasets._fetch_fallback import fetch
-    return fetch(url, sha1, cache_dir, filename)
+        from brainalign.datasets import _fetch_fallback as store
+    return store
+
+
+def _fetch(url, sha1, cache_dir, filename) -> Path:
+    return _store().fetch(url, sha1, cache_dir, filename)
 
 
 def download_release(cache_dir=None, base_url=RELEASE_URL, per_subject=True) -> Path:
-    """Download the Natural Stories release files into `cache_dir/naturalstories/`; returns that folder."""
-    folder = Path(cache_dir) / "naturalstories" if cache_dir else None
-    got = None
+    """Download the Natural Stories release files into `<cache_dir>/naturalstories/`; returns that folder."""
+    folder = Path(cache_dir or _store().default_cache_dir()) / "naturalstories"
     for name, sha1 in RELEASE_FILES.items():
-        if name == "processed_RTs.tsv" and not per_subject:
-            continue
-        got = _fetch(base_url + name, sha1, folder, name)
-    return got.parent
+        if name != "processed_RTs.tsv":
+            _fetch(base_url + name, sha1, folder, name)
+        elif per_subject:
+            try:
+                _fetch(base_url + name, sha1, folder, name)
+            except DataUnavailable as e:  # the means suffice for the score; the ceiling falls back
+                log.warning("no per-subject reading times (%s); the stored ceiling will be used", e)
+    return folder
 
 
 def load_futrell(cfg=None, cache_dir=None) -> ReadingData:
@@ -307,15 +314,22 @@ def load_futrell(cfg=None, cache_dir=None) -> ReadingData:
         path = Path(os.path.expanduser(str(path)))
         if not path.exists():
             raise DataUnavailable(f"dataset.path={path} does not exist")
-        data = load_folder(path) if path.is_dir() else (
-            load_assembly(path) if path.suffix == ".nc" else load_naturalstories(path, cfg.get("word_means"), cfg.get("subject_rts")))
-    elif source == "naturalstories" or (source == "auto" and (shared_data_dir() / "futrell2018").exists()):
-        shared = shared_data_dir() / "futrell2018"
-        data = load_folder(shared) if shared.exists() and not cfg.get("download") else \
-            load_folder(download_release(cache_dir, cfg.get("release_url") or RELEASE_URL))
+        if path.is_dir():
+            data = load_folder(path)
+        elif path.suffix == ".nc":
+            data = load_assembly(path)
+        else:  # all_stories.tok itself, with the RT files named separately
+            data = load_naturalstories(path, cfg.get("word_means"), cfg.get("subject_rts"))
     else:
-        data = load_assembly(_fetch(cfg.get("url") or STORE_URL, cfg.get("sha1") or STORE_SHA1, cache_dir,
-                                    "assy_Futrell2018.nc"))
+        shared = shared_data_dir() / "futrell2018"
+        use_release = source == "naturalstories" or (source == "auto" and shared.exists())
+        if use_release and shared.exists() and not cfg.get("download"):
+            data = load_folder(shared)
+        elif use_release:
+            data = load_folder(download_release(cache_dir, cfg.get("release_url") or RELEASE_URL))
+        else:
+            data = load_assembly(_fetch(cfg.get("url") or STORE_URL, cfg.get("sha1") or STORE_SHA1, cache_dir,
+                                        "assy_Futrell2018.nc"))
     if cfg.get("stories") is not None or cfg.get("max_words") is not None:
         data = data.subset(cfg.get("stories"), cfg.get("max_words"))
     log.info("Futrell2018: %d words from %s; per-subject RTs: %s", len(data), data.source,
