@@ -108,7 +108,8 @@ class FutrellBenchmark:
 
         stored = float(_get(self.cfg, "stored_ceiling", STORED_CEILING))
         if self.ceiling_mode == "stored" or (self.ceiling_mode == "auto" and data.per_subject is None):
-            return {"ceiling": stored, "ceiling_source": f"stored (Brain-Score's split-half value on its assembly, {stored})"}
+            return {"ceiling": stored,
+                    "ceiling_source": f"stored (Brain-Score's split-half value on its assembly, {stored})"}
         if data.per_subject is None:
             raise DataUnavailable("dataset.ceiling=split_half needs per-subject reading times "
                                   "(processed_RTs.tsv, the batch-2 file, or the Brain-Score assembly)")
@@ -140,7 +141,8 @@ class FutrellBenchmark:
             "rvalue": score.rvalue, "pvalue": score.pvalue, "n_words": score.n_words,
             "n_words_total": len(words), "excluded": score.excluded,
             "surprisal_mode": info["mode"], "surprisal_readout": info.get("readout"),
-            "surprisal_window": info.get("window"), "surprisal_settings": {k: v for k, v in info.items() if k != "file"},
+            "surprisal_window": info.get("window"),
+            "surprisal_settings": {k: v for k, v in info.items() if k != "file"},
             "surprisal_cached": cached, "surprisal_file": str(csv), "data_source": data.source,
             "timings": {"surprisal_s": round(seconds, 3)},
         }

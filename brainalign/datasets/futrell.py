@@ -83,15 +83,16 @@ class ReadingData:
             if inside.any():
                 values = self.per_subject.values[inside]
                 has = ~np.isnan(values).all(axis=0)
-                per_subject = SubjectRTs(values[:, has], mapped[inside], [s for s, h in zip(self.per_subject.subjects, has) if h],
-                                         self.per_subject.description)
+                subjects = [s for s, h in zip(self.per_subject.subjects, has) if h]
+                per_subject = SubjectRTs(values[:, has], mapped[inside], subjects, self.per_subject.description)
         return replace(self, words=self.words.iloc[index].reset_index(drop=True), mean_rt=self.mean_rt[index],
                        per_subject=per_subject)
 
 
 def sentence_ids(words) -> tuple[np.ndarray, np.ndarray]:
     """Brain-Score's heuristic: a word ending in . ? ! .' ?' !' ;' ends a sentence unless the next
-    word is all lower-case (`str.islower`) or the word is "Mr.". Returns (sentence_id, word_within_sentence_id), 1-based.
+    word is all lower-case (`str.islower`) or the word is "Mr.".
+    Returns (sentence_id, word_within_sentence_id), both 1-based.
     """
     words = list(words)
     sentence, within = np.zeros(len(words), dtype=np.int64), np.zeros(len(words), dtype=np.int64)
