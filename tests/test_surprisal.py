@@ -221,3 +221,13 @@ def test_t5_study_read_out_sees_the_word_it_predicts(tiny_models):
             with torch.no_grad():
                 logits.append(scorer.logits(torch.tensor([ids]), len(ids))[0, position])
         assert (not torch.allclose(logits[0], logits[1], atol=1e-5)) == leaks
+
+
+def test_empty_words_add_nothing(tiny_models):
+    lm = lm_for(tiny_models, "gpt2", max_length=10)
+    words = WORDS[:6] + ["", "  "] + WORDS[6:14]
+    exact = word_surprisal(lm, words, mode="exact").bits
+    np.testing.assert_allclose(exact, brainscore_reference(lm, words), rtol=1e-5, atol=1e-4)
+    assert exact[6] == exact[7] == 0.0
+    fast = word_surprisal(lm, words, mode="fast", stride=1).bits
+    np.testing.assert_allclose(fast, exact, rtol=1e-4, atol=1e-4)
