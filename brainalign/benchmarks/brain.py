@@ -1,0 +1,144 @@
+"""fMRI benchmarks scored with a cross-validated linear map per layer (Pereira2018, Blank2014, synthetic).
+
+One benchmark may have several parts (Pereira's two experiments): each part is scored per layer and
+ceiling-normalised, and the benchmark's per-layer score is the mean over parts, as Brain-Score's
+parent benchmark averages its children.
+"""
+
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from brainalign.activations.cache import cached_extract
+from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.errors import ConfigError, DataMismatch
+
+METRIC_KINDS = ("linear", "ridge")
+
+
+def features_for(data, model: ModelProvider, ctx: RunContext):
+    """[layers, stimuli, d] aligned to `data.stimuli` rows, plus layer names and whether it was cached."""
+    rows = data.passages()
+    texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
+    feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
+    order = np.concatenate([np.asarray(p, dtype=int) for p in rows])
+    if len(order) != len(data.stimuli) or len(np.unique(order)) != len(order):
+        raise DataMismatch(f"{data.name}: the passages cover {len(np.unique(order))} of {len(data.stimuli)} stimuli")
+    X = np.empty_like(feats.values)
+    X[:, order] = feats.values
+    return X, feats.layers, hit
+
+
+def score_layers(X: np.ndarray, data, metric_cfg) -> list:
+    """One Score per layer with the configured metric."""
+    from brainalign import metrics
+
+    kind = metric_cfg.get("kind", "linear")
+    subjects = np.asarray(data.neuroids["subject"], dtype=str)
+    common = dict(subjects=subjects, n_splits=metric_cfg.get("n_splits", 10))
+    if kind == "linear":
+        return metrics.linear_predictivity(X, data.responses, train_size=metric_cfg.get("train_size", 0.9),
+                                           random_state=metric_cfg.get("random_state", 1),
+                                           correlation=metric_cfg.get("correlation", "batched"), **common)
+    if kind == "ridge":
+        col = metric_cfg.get("group_by", "story")
+        if col not in data.stimuli:
+            raise ConfigError(f"metric.group_by={col!r} is not a stimulus column of {data.name}: {list(data.stimuli)}")
+        return metrics.ridge_predictivity(X, data.responses, groups=data.stimuli[col].to_numpy(),
+                                          random_state=metric_cfg.get("random_state", 1234),
+                                          alphas=np.asarray(metric_cfg.get("alphas", np.logspace(-3, 3, 7)), float),
+                                          **common)
+    raise ConfigError(f"metric.kind={kind!r}; choose one of {METRIC_KINDS}")
+
+
+def summarize(parts: list[dict], layers: list[str]) -> dict:
+    """Combine per-part layer scores into the benchmark's result (shared flat keys)."""
+    from brainalign.metrics import best_layer
+
+    ceiled = np.mean([p["ceiled"] for p in parts], axis=0)
+    raw = np.mean([p["raw"] for p in parts], axis=0)
+    # per layer x split: ceiling-normalised score, averaged over parts, for the cross-validated choice
+    per_split = np.mean([np.asarray([s.per_split for s in p["scores"]]) / p["ceiling"] for p in parts], axis=0)
+    best = best_layer([SimpleNamespace(raw=float(c), per_split=ps) for c, ps in zip(ceiled, per_split)])
+    i = int(best.index)
+    per_subject: dict[str, list[float]] = {}
+    for p in parts:
+        for subject, value in (p["scores"][i].per_subject or {}).items():
+            per_subject.setdefault(str(subject), []).append(float(value))
+    per_subject_mean = {s: float(np.mean(v)) for s, v in per_subject.items()}
+    mad = None
+    if len(per_subject_mean) > 1:
+        from scipy.stats import median_abs_deviation
+
+        mad = float(median_abs_deviation(list(per_subject_mean.values())))
+    ceiling = float(np.mean([p["ceiling"] for p in parts]))
+    return {
+        "raw": float(raw[i]), "ceiled": float(ceiled[i]), "ceiling": ceiling,
+        "best_layer": layers[i], "best_layer_index": i,
+        "raw_cv": float(best.cv_raw) * ceiling, "ceiled_cv": float(best.cv_raw),
+        "n_layers": len(layers),
+        "per_layer": [{"layer": name, "raw": float(r), "ceiled": float(c)} for name, r, c in zip(layers, raw, ceiled)],
+        "per_subject": per_subject_mean, "mad_over_subjects": mad,
+        "parts": [{"name": p["name"], "ceiling": p["ceiling"], "n_stimuli": p["n_stimuli"], "n_neuroids": p["n_neuroids"],
+                   "raw_per_layer": [float(x) for x in p["raw"]], "unclipped_per_layer": [float(x) for x in p["unclipped"]]}
+                  for p in parts],
+    }
+
+
+def score_part(data, X: np.ndarray, metric_cfg) -> dict:
+    from brainalign.metrics import ceiling_normalize
+
+    if data.ceiling is None:
+        raise ConfigError(f"{data.name} has no ceiling")
+    scores = score_layers(X, data, metric_cfg)
+    raw = np.array([s.raw for s in scores])
+    ceiled, unclipped = ceiling_normalize(raw, data.ceiling)
+    return {"name": data.name, "scores": scores, "raw": raw, "ceiled": np.asarray(ceiled),
+            "unclipped": np.asarray(unclipped), "ceiling": float(data.ceiling),
+            "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
+
+
+@dataclass
+class BrainBenchmark:
+    name: str
+    load: object  # () -> list[BrainData]
+    metric_cfg: object
+
+    def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        t0 = time.monotonic()
+        datas = self.load()
+        t_data = time.monotonic()
+        parts, layers, hits = [], None, []
+        for data in datas:
+            X, layers, hit = features_for(data, model, ctx)
+            hits.append(hit)
+            parts.append(score_part(data, X, self.metric_cfg))
+        t_feat = time.monotonic()
+        result = summarize(parts, layers)
+        result["synthetic"] = any(d.synthetic for d in datas)
+        result["timings"] = {"data_s": t_data - t0, "features_and_metric_s": t_feat - t_data,
+                             "features_cached": all(hits)}
+        return result
+
+
+@register("pereira")
+def build_pereira(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    from brainalign.datasets.pereira import load_pereira
+
+    def load():
+        return [load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                             cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
+                for exp in dataset_cfg.experiments]
+    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
+
+
+@register("blank")
+def build_blank(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    from brainalign.datasets.blank import load_blank
+
+    def load():
+        return [load_blank(path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                           cache_dir=dataset_cfg.get("cache_dir"), order=dataset_cfg.get("order", "stored"))]
+    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)

@@ -1,0 +1,56 @@
+"""The embedded default: recover a signal planted in one layer of the model under test."""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from brainalign.activations.cache import cached_extract
+from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks.brain import score_part, summarize
+from brainalign.datasets.brain import BrainData
+from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
+
+
+@dataclass
+class SyntheticBenchmark:
+    cfg: object
+    metric_cfg: object
+
+    def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.metrics import linear_predictivity
+
+        c, t0 = self.cfg, time.monotonic()
+        stimuli = synthetic_stimuli(c.n_passages, c.sentences_per_passage, c.seed)
+        probe = BrainData("synthetic", stimuli, np.zeros((len(stimuli), 1)),
+                          _one_neuroid(), ceiling=1.0, synthetic=True, group_by="passage")
+        rows = probe.passages()
+        texts = [[stimuli["text"][r] for r in p] for p in rows]
+        feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
+        X = np.empty_like(feats.values)
+        X[:, np.concatenate(rows)] = feats.values
+        planted = max(1, int(round(c.planted_depth * (len(feats.layers) - 1))))
+        responses, neuroids, ceiling = plant_responses(X[planted], X[planted - 1], c.n_subjects, c.voxels_per_subject,
+                                                       c.rank, c.noise, c.seed)
+        data = BrainData("synthetic", stimuli, responses, neuroids, ceiling=ceiling, synthetic=True, group_by="passage")
+        result = summarize([score_part(data, X, self.metric_cfg)], feats.layers)
+        shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))
+        control = linear_predictivity(X[planted], responses[shuffled])
+        before = max(r["raw"] for r in result["per_layer"][:planted])
+        result.update(synthetic=True, planted_layer=feats.layers[planted], planted_layer_index=planted,
+                      recovered=abs(result["best_layer_index"] - planted) <= 1,
+                      planted_raw=result["per_layer"][planted]["raw"], best_raw_before_planted=before,
+                      shuffled_control_raw=float(control.raw),
+                      timings={"features_and_metric_s": time.monotonic() - t0, "features_cached": hit})
+        return result
+
+
+def _one_neuroid():
+    import pandas as pd
+
+    return pd.DataFrame({"neuroid_id": ["probe"], "subject": ["probe"]})
+
+
+@register("synthetic")
+def build(dataset_cfg, metric_cfg) -> SyntheticBenchmark:
+    return SyntheticBenchmark(dataset_cfg, metric_cfg)

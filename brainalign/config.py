@@ -1,0 +1,26 @@
+"""Config helpers shared by main.py and the tests (Hydra resolvers, environment defaults)."""
+
+import os
+
+from omegaconf import OmegaConf
+
+
+def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str | None = None) -> str:
+    """The output folder of a job, deterministic so that a repeated sweep finds its finished runs."""
+    if task == "score":
+        return f"{model}/{dataset}/{metric}"
+    if task == "finetune":
+        return f"finetune/{finetune}/{model}"
+    return task
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("run_subdir"):
+        OmegaConf.register_new_resolver("run_subdir", run_subdir)
+
+
+def quiet_libraries() -> None:
+    """Library defaults for a batch tool: no telemetry, no hub pings when offline."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("WANDB_SILENT", "true")

@@ -1,0 +1,115 @@
+"""Download a data file once into a local cache and check its SHA-1 (as Brain-Score does).
+
+Brain-Score keeps each assembly as one netCDF file in a public S3 bucket, readable over HTTPS.
+"""
+
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+from brainalign.errors import DataMismatch, DataUnavailable
+
+log = logging.getLogger(__name__)
+
+STORE = "https://brainscore-storage.s3.amazonaws.com/brainscore-language"
+TIMEOUT_S = 10  # per connect/read, so an offline machine fails fast
+CHUNK = 1 << 20
+
+
+def default_cache_dir() -> Path:
+    """`$BRAINALIGN_DATA_DIR`, else `$XDG_CACHE_HOME/brainalign/data` (~/.cache by default)."""
+    if os.environ.get("BRAINALIGN_DATA_DIR"):
+        return Path(os.environ["BRAINALIGN_DATA_DIR"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "brainalign" / "data"
+
+
+def offline() -> bool:
+    """True when the user asked us not to touch the network."""
+    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
+               for k in ("BRAINALIGN_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def sha1_of(path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(url, sha1, cache_dir=None, filename=None, progress=True, config_key="dataset.path",
+          timeout=TIMEOUT_S) -> Path:
+    """Return the path of `url`'s file in `cache_dir`, downloading it if it is absent or corrupt.
+
+    Raises `DataUnavailable` (with how to get the file by hand) when it cannot be downloaded, and
+    `DataMismatch` when the downloaded file does not have the expected SHA-1.
+    """
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    filename = filename or Path(urllib.parse.urlparse(url).path).name
+    target = cache_dir / filename
+    if target.exists():
+        if sha1 is None or sha1_of(target) == sha1:
+            return target
+        log.warning("%s is corrupt or incomplete (SHA-1 mismatch); downloading it again", target)
+
+    if offline():
+        raise DataUnavailable(_how_to_get(url, target, config_key,
+                                          "offline mode is on (BRAINALIGN_OFFLINE/HF_HUB_OFFLINE)"))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{filename}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            got = _download(url, out, timeout, progress, filename)
+        if sha1 is not None and got != sha1:
+            raise DataMismatch(f"the file downloaded from {url} has SHA-1 {got}, expected {sha1}. "
+                               "The store's copy may have changed or the download was altered; "
+                               "nothing was cached.")
+        os.replace(tmp, target)
+    except (OSError, http.client.HTTPException) as e:  # URLError, timeouts and resets are OSErrors
+        raise DataUnavailable(_how_to_get(url, target, config_key, _reason(e))) from e
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    log.info("downloaded %s to %s", url, target)
+    return target
+
+
+def _download(url, out, timeout, progress, label) -> str:
+    """Stream `url` into the open file `out`; return the SHA-1 of what was received."""
+    digest = hashlib.sha1()
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        received = 0
+        with tqdm(total=total, unit="B", unit_scale=True, desc=label, disable=not progress) as bar:
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if total is not None and received != total:
+        raise ConnectionError(f"download interrupted after {received} of {total} bytes")
+    return digest.hexdigest()
+
+
+def _reason(error) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"the server answered HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return f"the network is unreachable ({error.reason})"
+    return f"the download failed ({error})"
+
+
+def _how_to_get(url, target, config_key, reason) -> str:
+    return (f"cannot download {target.name}: {reason}.\n"
+            f"  Download it by hand from {url}\n"
+            f"  and point to it with {config_key}=/path/to/{target.name}\n"
+            f"  (or put it at {target}, where it is looked for first).")

@@ -1,0 +1,62 @@
+"""Result files: result.json + layers.csv per run, written atomically; a finished run is skipped."""
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+RESULT, LAYERS, FAILED = "result.json", "layers.csv", "failed.json"
+# Keys every benchmark's result carries, so runs compare in one table (and in W&B's run table).
+SUMMARY_KEYS = ("raw", "ceiled", "ceiling", "best_layer", "best_layer_index", "raw_cv", "n_layers", "synthetic")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def done(out_dir: Path) -> bool:
+    return read(out_dir) is not None
+
+
+def read(out_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(out_dir) / RESULT).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write(out_dir: Path, result: dict) -> Path:
+    """result.json and layers.csv; the failure record of an earlier attempt is removed."""
+    out_dir = Path(out_dir)
+    missing = [k for k in SUMMARY_KEYS if k not in result]
+    if missing:
+        raise ValueError(f"result lacks the shared keys {missing}")
+    layers = result.get("per_layer") or []
+    if layers:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["index", *layers[0].keys()])
+        writer.writeheader()
+        for i, row in enumerate(layers):
+            writer.writerow({"index": i, **row})
+        atomic_write_text(out_dir / LAYERS, buf.getvalue())
+    atomic_write_text(out_dir / RESULT, json.dumps(result, indent=2, default=_plain))
+    (out_dir / FAILED).unlink(missing_ok=True)
+    return out_dir / RESULT
+
+
+def write_failure(out_dir: Path, info: dict) -> None:
+    atomic_write_text(Path(out_dir) / FAILED, json.dumps(info, indent=2, default=str))
+
+
+def _plain(x):
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)

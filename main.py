@@ -1,0 +1,18 @@
+"""brainalign: `python main.py model=flan-t5-xl dataset=pereira` (see README.md)."""
+
+import hydra
+
+from brainalign.config import register_resolvers
+
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg):
+    from brainalign.run import main_job
+
+    return main_job(cfg)
+
+
+if __name__ == "__main__":
+    main()

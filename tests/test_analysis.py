@@ -1,0 +1,225 @@
+"""The analysis on small hand-made result folders: error bars, bad input (mixed settings, ceilings,
+duplicates, unpaired models, missing properties, failures), properties, the entry points, W&B."""
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from brainalign.analysis import MixedResults, collect, run
+
+SETTINGS = {"metric": {"name": "linear", "kind": "linear", "correlation": "batched", "n_splits": 10},
+            "dataset": {"name": "pereira", "benchmark": "pereira"}}
+MODELS = {  # name: (family, instruction_tuned, pair, params)
+    "t5-small": ("t5", False, None, 77e6), "flan-t5-small": ("t5", True, "t5-small", 77e6),
+    "t5-base": ("t5", False, None, 250e6), "flan-t5-base": ("t5", True, "t5-base", 250e6),
+    "t5-xl": ("t5", False, None, 3e9), "flan-t5-xl": ("t5", True, "t5-xl", 3e9),
+}
+
+
+def write(root: Path, model, dataset, raw, *, metric="linear", ceiling=0.359, per_subject=None, settings=None,
+          synthetic=False, meta=None, per_layer=None, best_layer="encoder.block.3"):
+    family, it, pair, params = MODELS.get(model, ("llama", True, None, 1e9))
+    m = {"name": model, "family": family, "instruction_tuned": it, "pair": pair, "params": params}
+    m.update(meta or {})
+    result = {"model": m, "dataset": dataset, "benchmark": dataset, "metric": metric,
+              "settings": settings or SETTINGS, "raw": raw, "ceiled": min(raw / ceiling, 1), "ceiling": ceiling,
+              "best_layer": best_layer, "best_layer_index": 3, "raw_cv": raw, "n_layers": 4,
+              "per_layer": per_layer or [], "per_subject": per_subject or {}, "synthetic": synthetic}
+    folder = root / model / dataset / metric
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(json.dumps(result))
+    return folder
+
+
+@pytest.fixture
+def results(tmp_path):
+    root = tmp_path / "results"
+    scores = {"t5-small": (0.17, 0.07, 0.23), "flan-t5-small": (0.20, 0.08, 0.05), "t5-base": (0.22, 0.074, 0.33),
+              "flan-t5-base": (0.23, 0.076, 0.15), "t5-xl": (0.28, 0.072, 0.22), "flan-t5-xl": (0.31, 0.075, 0.11)}
+    for model, (p, w, f) in scores.items():
+        write(root, model, "pereira", p, per_subject={"s1": p - 0.02, "s2": p, "s3": p + 0.04})
+        write(root, model, "wehbe", w, ceiling=0.104, settings={"metric": {"name": "ridge"}, "dataset": {"name": "wehbe"}},
+              metric="ridge")
+        write(root, model, "futrell", f, ceiling=0.858, settings={"metric": {"name": "pearsonr"}}, metric="pearsonr")
+    return root
+
+
+def test_error_bars_are_the_mad_over_participants(results):
+    col = collect(results)
+    row = col.rows[(col.rows["model"] == "t5-small") & (col.rows["dataset"] == "pereira")].iloc[0]
+    assert row["n_subjects"] == 3 and row["mad"] == pytest.approx(0.02)          # |-0.02|, 0, 0.04 -> 0.02
+    ceiled = collect(results, score="ceiled")
+    row = ceiled.rows[(ceiled.rows["model"] == "t5-small") & (ceiled.rows["dataset"] == "pereira")].iloc[0]
+    assert row["value"] == pytest.approx(0.17 / 0.359) and row["mad"] == pytest.approx(0.02 / 0.359)
+    wehbe = col.rows[(col.rows["model"] == "t5-small") & (col.rows["dataset"] == "wehbe")].iloc[0]
+    assert pd.isna(wehbe["mad"]) and wehbe["n_subjects"] == 0                    # no per-subject scores: n/a
+    assert dict(col.datasets["kind"]) == {"pereira": "brain", "wehbe": "brain", "futrell": "behavior"}
+
+
+def test_report_on_a_small_zoo(results, tmp_path):
+    out = run(results, tmp_path / "an", figures=False)
+    assert list(out["alignment"].columns) == ["pereira", "wehbe", "futrell", "brain_average"]
+    s = out["pair_summary"]
+    assert set(s[s["family"] == "all"]["measure"]) == {"pereira", "wehbe", "brain_average", "futrell"}
+    assert (s["n_pairs"] == 3).all()
+    text = out["report"].read_text()
+    assert "## Instruction-tuned vs vanilla pair" in text and "alignment.png" not in text
+    c = out["correlations"]
+    row = c[(c["measure"] == "brain_average") & (c["property"] == "log10_params") & (c["model_set"] == "all")].iloc[0]
+    assert row["n"] == 6 and row["models"].count(",") == 5
+
+
+def test_other_metric_settings_are_refused_or_kept_apart(results, tmp_path):
+    other = {**SETTINGS, "metric": {**SETTINGS["metric"], "correlation": "scipy"}}
+    write(results, "t5-small", "pereira", 0.18, metric="linear-2023", settings=other)
+    with pytest.raises(MixedResults, match="metric.correlation") as err:
+        collect(results)
+    assert "mixed=group" in str(err.value)
+    col = collect(results, mixed="group")
+    pereira = [d for d in col.datasets.index if d.startswith("pereira")]
+    assert len(pereira) == 2 and all("@" in d for d in pereira)
+    assert any("kept apart" in w for w in col.warnings)
+    out = run(results, tmp_path / "an", mixed="group", figures=False, brain_datasets=[pereira[0], "wehbe"])
+    assert set(pereira) <= set(out["alignment"].columns)
+
+
+def test_other_ceilings_are_refused(results):
+    write(results, "t5-small", "pereira", 0.17, ceiling=0.5, metric="linear-b")
+    with pytest.raises(MixedResults, match="ceiling"):
+        collect(results)
+
+
+def test_two_different_results_for_one_run_are_refused(results):
+    folder = results / "old" / "t5-small" / "pereira" / "linear"
+    folder.mkdir(parents=True)
+    src = json.loads((results / "t5-small" / "pereira" / "linear" / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps(src))
+    col = collect(results)   # an identical copy: one kept, said so
+    assert any("identical results" in w for w in col.warnings)
+    (folder / "result.json").write_text(json.dumps({**src, "raw": 0.5}))
+    with pytest.raises(MixedResults, match="different scores"):
+        collect(results)
+
+
+def test_unpaired_models_and_missing_properties_are_reported(results, tmp_path):
+    write(results, "my-tuned-model", "pereira", 0.3)                             # IT, no pair, no config
+    write(results, "flan-t5-large", "pereira", 0.31, meta={"family": "t5", "instruction_tuned": True,
+                                                            "pair": "t5-large", "params": 8e8})
+    out = run(results, tmp_path / "an", figures=False)
+    unpaired = out["unpaired"].set_index("model")
+    assert "no vanilla pair" in unpaired.loc["my-tuned-model", "reason"]
+    assert "no results for its pair t5-large" in unpaired.loc["flan-t5-large", "reason"]
+    c = out["correlations"]
+    mmlu = c[(c["measure"] == "pereira") & (c["property"] == "mmlu") & (c["model_set"] == "instruction-tuned")].iloc[0]
+    assert "my-tuned-model" in mmlu["missing_property"] and mmlu["n"] == 4   # flan-t5-small/base/xl/large have it
+    size = c[(c["measure"] == "pereira") & (c["property"] == "log10_params") & (c["model_set"] == "all")].iloc[0]
+    assert "my-tuned-model" in size["models"]                                 # its size came from its result
+    text = out["report"].read_text()
+    assert "my-tuned-model" in text and "no vanilla pair" in text
+    assert out["alignment"].loc["my-tuned-model"].isna()["brain_average"]     # lacks wehbe: no average
+
+
+def test_failed_runs_are_listed(results, tmp_path):
+    folder = results / "t5-xxl" / "pereira" / "linear"
+    folder.mkdir(parents=True)
+    (folder / "failed.json").write_text(json.dumps({"error": "ModelUnavailable", "message": "no weights here"}))
+    out = run(results, tmp_path / "an", figures=False)
+    failures = pd.read_csv(tmp_path / "an" / "failures.csv")
+    assert failures.iloc[0][["model", "dataset", "metric", "error"]].tolist() == ["t5-xxl", "pereira", "linear",
+                                                                                  "ModelUnavailable"]
+    assert "## Failed runs" in out["report"].read_text()
+
+
+def test_synthetic_results_are_flagged(results):
+    write(results, "t5-small", "synthetic", 0.5, synthetic=True, settings={"dataset": {"name": "synthetic"}})
+    col = collect(results)
+    assert any(w.startswith("SYNTHETIC") for w in col.warnings)
+
+
+def test_study_layer_option(results):
+    write(results, "t5-small", "pereira", 0.30, best_layer="decoder.block.1",
+          per_layer=[{"layer": "decoder.block.1", "raw": 0.30, "ceiled": 0.8},
+                     {"layer": "decoder.block.6", "raw": 0.21, "ceiled": 0.6}])
+    col = collect(results, layer="study", model_configs={"t5-small": {"study_layer": "decoder.block.6"}})
+    row = col.rows[(col.rows["model"] == "t5-small") & (col.rows["dataset"] == "pereira")].iloc[0]
+    assert row["value"] == pytest.approx(0.21) and row["layer"] == "decoder.block.6" and pd.isna(row["mad"])
+    assert any("layer=study" in w for w in col.warnings)
+
+
+def test_properties_file_overrides_the_configs(results, tmp_path):
+    props = tmp_path / "props.csv"
+    props.write_text("model,mmlu,bbh_world_knowledge\nflan-t5-small,0.9,0.5\nflan-t5-base,0.8,0.6\nflan-t5-xl,0.7,0.4\n")
+    out = run(results, tmp_path / "an", properties=props, figures=False)
+    assert out["properties"].loc["flan-t5-small", "mmlu"] == 0.9
+    c = out["correlations"]
+    wk = c[(c["measure"] == "pereira") & (c["property"] == "bbh_world_knowledge") & (c["model_set"] == "instruction-tuned")]
+    assert wk.iloc[0]["n"] == 3 and "benchmark categories" in wk.iloc[0]["fdr_family"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,iq\nflan-t5-small,1\n")
+    from brainalign.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown properties"):
+        run(results, tmp_path / "an2", properties=bad, figures=False)
+
+
+def test_lm_eval_hook(monkeypatch):
+    from brainalign.analysis import properties as P
+    from brainalign.errors import DataUnavailable
+
+    monkeypatch.setitem(sys.modules, "lm_eval", None)
+    with pytest.raises(DataUnavailable, match="pip install lm-eval"):
+        P.lm_eval_properties({"name": "x", "hf_id": "org/x"})
+    bbh = {}
+    for group, tasks in P.BBH_TASK_GROUPS.items():
+        for t in tasks:
+            names = {"logical_deduction": ["logical_deduction_three_objects", "logical_deduction_five_objects"],
+                     "tracking_shuffled_objects": ["tracking_shuffled_objects_three_objects"]}.get(t, [t])
+            for n in names:
+                bbh[f"bbh_fewshot_{n}"] = {"exact_match,none": 0.5 if group == "bbh_world_knowledge" else 0.25}
+    calls = []
+
+    def simple_evaluate(**kw):
+        calls.append(kw)
+        if kw["tasks"] == ["mmlu"]:
+            return {"results": {"mmlu": {"acc,none": 0.4}, **{c: {"acc,none": 0.3} for c in P.MMLU_CATEGORIES}}}
+        return {"results": bbh}
+
+    monkeypatch.setitem(sys.modules, "lm_eval", types.SimpleNamespace(simple_evaluate=simple_evaluate))
+    got = P.lm_eval_properties({"name": "flan-t5-xl", "hf_id": "google/flan-t5-xl", "dtype": "bfloat16",
+                                "device_map": "auto"}, device="cpu")
+    assert [c["num_fewshot"] for c in calls] == [5, 3] and calls[1]["tasks"] == ["bbh_fewshot"]
+    assert calls[0]["model_args"] == "pretrained=google/flan-t5-xl,dtype=bfloat16,parallelize=True"
+    assert got["mmlu"] == 0.4 and got["mmlu_stem"] == 0.3
+    assert got["bbh_world_knowledge"] == 0.5 and got["bbh_algorithmic"] == 0.25
+    assert got["bbh"] == pytest.approx((5 * 0.5 + 18 * 0.25) / 23)   # the mean over the 23 tasks
+
+
+def test_cli_and_errors(results, tmp_path, capsys):
+    from brainalign.analysis.__main__ import main
+
+    assert main(["--results", str(results), "--out", str(tmp_path / "cli"), "--exclude", "t5-xl", "flan-t5-xl",
+                 "--no-figures"]) == 0
+    assert (tmp_path / "cli" / "report.md").exists()
+    assert "Excluded on request: flan-t5-xl, t5-xl" in (tmp_path / "cli" / "report.md").read_text()
+    assert main(["--results", str(tmp_path / "nothing-here")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_run_from_a_hydra_config(results, tmp_path):
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"task": "analyze", "results_dir": str(results),
+                            "analysis": {"out": str(tmp_path / "from-cfg"), "figures": False, "score": "ceiled"},
+                            "tracking": {"mode": "disabled"}})
+    out = run(cfg)
+    assert out["collected"].score == "ceiled" and (tmp_path / "from-cfg" / "report.md").exists()
+
+
+def test_logged_to_wandb_offline(results, tmp_path):
+    run(results, tmp_path / "an", figures=True, tracking={"mode": "offline", "project": "brainalign", "group": "g"})
+    runs = list((tmp_path / "an" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))

@@ -1,0 +1,28 @@
+"""Integration with the real SmolLM2-135M on the real Pereira2018 sentences."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from brainalign.activations.extract import extract
+
+
+@pytest.fixture
+def pereira_passages(shared_data):
+    stim = pd.read_csv(shared_data / "pereira2018" / "Pereira2018_stimulus_set.csv")
+    groups = [g["sentence"].tolist() for _, g in stim.groupby(["experiment", "passage_label"], sort=True)]
+    return groups[:3] + groups[-2:]  # 243-topic groups of ~10 sentences and 384 passages of 4
+
+
+def test_smollm2_layers_and_tokenisation(smollm2):
+    assert type(smollm2.model).__name__ == "LlamaForCausalLM"
+    assert smollm2.cfg.add_bos is False and smollm2.encode("Hello world.")[0] != smollm2.tokenizer.bos_token_id
+    assert smollm2.max_length == 8192
+
+
+def test_one_pass_matches_per_sentence_rerun_on_real_passages(smollm2, pereira_passages):
+    fast = extract(smollm2, pereira_passages, progress=False, one_pass=True)
+    slow = extract(smollm2, pereira_passages, progress=False, one_pass=False)
+    assert fast.values.shape == (31, sum(map(len, pereira_passages)), 576)
+    scale = np.abs(slow.values).max(axis=(1, 2), keepdims=True)  # per layer
+    assert (np.abs(fast.values - slow.values) / scale).max() < 1e-4
