@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from brainalign.datasets import store
 from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 
 log = logging.getLogger(__name__)
@@ -279,21 +280,13 @@ def load_folder(folder) -> ReadingData:
                                _find(folder, SUBJECT_FILES))
 
 
-def _store():
-    try:
-        from brainalign.datasets import store
-    except ImportError:  # the shared store module is not merged yet: a minimal stand-in
-        from brainalign.datasets import _fetch_fallback as store
-    return store
-
-
 def _fetch(url, sha1, cache_dir, filename) -> Path:
-    return _store().fetch(url, sha1, cache_dir, filename)
+    return store.fetch(url, sha1, cache_dir, filename)
 
 
 def download_release(cache_dir=None, base_url=RELEASE_URL, per_subject=True) -> Path:
     """Download the Natural Stories release files into `<cache_dir>/naturalstories/`; returns that folder."""
-    folder = Path(cache_dir or _store().default_cache_dir()) / "naturalstories"
+    folder = Path(cache_dir or store.default_cache_dir()) / "naturalstories"
     for name, sha1 in RELEASE_FILES.items():
         if name != "processed_RTs.tsv":
             _fetch(base_url + name, sha1, folder, name)
