@@ -12,8 +12,8 @@ from scipy.stats import pearsonr
 from brainalign.datasets.futrell import (load_assembly, load_folder, load_futrell, read_stories,
                                          read_subject_rts, read_word_means, sentence_ids)
 from brainalign.errors import DataMismatch, DataUnavailable
-from brainalign.metrics.reading_times import (ceiling_normalize, reading_time_alignment,
-                                              split_half_ceiling)
+from brainalign.metrics.ceiling import ceiling_normalize
+from brainalign.metrics.reading_times import reading_time_alignment, split_half_ceiling
 from conftest import requires_smollm2
 
 REPO = Path(__file__).resolve().parents[1]

@@ -119,7 +119,8 @@ class FutrellBenchmark:
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         from brainalign.datasets.futrell import load_futrell
-        from brainalign.metrics.reading_times import ceiling_normalize, reading_time_alignment
+        from brainalign.metrics.ceiling import ceiling_normalize
+        from brainalign.metrics.reading_times import reading_time_alignment
 
         data = load_futrell(self.cfg, cache_dir=_get(self.cfg, "cache_dir", None))
         words = data.words.word.tolist()

@@ -113,8 +113,3 @@ def split_half_ceiling(per_subject, n_splits: int = 10, seed: int = 0) -> SplitH
     return SplitHalfCeiling(value=float(np.median(corrected)), corrected=corrected, uncorrected=uncorrected,
                             n_words=int(np.median(n_words)), n_subjects=len(subjects))
 
-
-def ceiling_normalize(raw: float, ceiling: float) -> tuple[float, float]:
-    """(raw / ceiling clipped to [0, 1], the unclipped ratio), as Brain-Score normalises."""
-    unclipped = float(raw) / float(ceiling)
-    return float(min(max(unclipped, 0.0), 1.0)), unclipped
