@@ -22,8 +22,11 @@ class Scorer:
     supports_fast = True
 
     def __init__(self, lm, window: int | None = None):
+        import inspect
+
         self.lm = lm
         self.window = int(window or lm.max_length)
+        self._trims_logits = "logits_to_keep" in inspect.signature(lm.model.forward).parameters
         if self.window < 2:
             raise ConfigError(f"a context window of {self.window} tokens cannot score anything")
 
@@ -35,12 +38,9 @@ class Scorer:
         return tokenize(self.lm.tokenizer, text, add_bos=self.lm.cfg.get("add_bos"))
 
     def logits(self, batch, keep: int):
-        import inspect
-
-        model = self.lm.model
-        if "logits_to_keep" in inspect.signature(model.forward).parameters:
-            return model(input_ids=batch, logits_to_keep=keep).logits[:, -keep:]
-        return model(input_ids=batch).logits[:, -keep:]
+        if self._trims_logits:  # only the last `keep` positions go through the LM head
+            return self.lm.model(input_ids=batch, logits_to_keep=keep).logits[:, -keep:]
+        return self.lm.model(input_ids=batch).logits[:, -keep:]
 
     def describe(self) -> str:
         return "causal LM: each token scored from the logits at the position before it"
