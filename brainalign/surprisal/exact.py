@@ -1,0 +1,43 @@
+"""`exact`: Brain-Score's reading-time read-out, word by word (HuggingfaceSubject, spec 0.1).
+
+For word i: tokenize the whole context up to and including it, keep the last `window` tokens (left
+truncation; special tokens stay), run the model on that from scratch, and score the word's new tokens
+(`count_i - count_(i-1)` of them, counted before truncation) from the logits at `[-n_new-1, -1)`.
+Edge cases as Brain-Score has them: a single-token context gives NaN; when every token of the
+context is new (the first word) the first token is skipped; a word adding no tokens scores 0; the
+token count after truncation adds the overflow the tokenizer reports, which for tokenizers with a BOS
+or EOS includes one special token per overflow chunk (`Tokens.reported_overflow`), so a word where
+the chunk count changes gets a wrong token count exactly as in Brain-Score.
+One forward pass per word: slow, but it reproduces Brain-Score's numbers.
+"""
+
+import numpy as np
+from tqdm import tqdm
+
+from brainalign.surprisal.scorer import LN2, surprisal_nats
+from brainalign.surprisal.words import join_words
+
+
+def exact_surprisal(scorer, words, progress: bool = False) -> np.ndarray:
+    """Per-word surprisal in bits, one forward pass per word over its left-truncated context."""
+    import torch
+
+    text, ends = join_words(words)
+    out = np.full(len(words), np.nan)
+    total_before = 0
+    with torch.inference_mode():
+        for i in tqdm(range(len(words)), desc="surprisal (exact)", disable=not progress, mininterval=10):
+            tokens = scorer.tokens(text[:ends[i]])  # == prepare_context(words[:i + 1])
+            ids = tokens.truncated(scorer.window)
+            overflow = tokens.reported_overflow(scorer.window)
+            current = ids[total_before - overflow:]  # Python slicing, as Brain-Score slices
+            total_before = len(ids) + overflow
+            if len(ids) <= 1:
+                continue  # nothing to predict from: NaN
+            keep = min(len(current) + 1, len(ids))
+            logits = scorer.logits(torch.tensor([ids], device=scorer.device), keep)[0]
+            predicted = logits[-len(current) - 1:-1] if current else logits[:0]
+            actual = current[1:] if len(current) == len(predicted) + 1 else current
+            nats = surprisal_nats(predicted, torch.tensor(actual, dtype=torch.long))
+            out[i] = nats.sum() / LN2
+    return out
