@@ -115,7 +115,10 @@ def summary_text(result: dict, out: Path) -> str:
         lines.append(f"  best layer: {result['best_layer']} (raw {result['raw']:.4f}, ceiled {result['ceiled']:.4f}, "
                      f"ceiling {result['ceiling']:.4f}); cross-validated choice: raw {result['raw_cv']:.4f}")
     else:
-        lines.append(f"  raw {result['raw']:.4f}, ceiled {result['ceiled']:.4f}, ceiling {result['ceiling']:.4f}")
+        def fmt(v):
+            return "n/a" if v is None else f"{v:.4f}"
+        lines.append(f"  raw {fmt(result['raw'])}, ceiled {fmt(result.get('ceiled'))}, ceiling {fmt(result.get('ceiling'))}"
+                     + (f"  ({result['unit']})" if result.get("unit") else ""))
     if "planted_layer" in result:
         lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
                      f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "

@@ -7,15 +7,16 @@ from .extrapolation import Ceiling, cached_ceiling, extrapolation_ceiling
 from .layers import BestLayer, best_layer
 from .linear import default_rcond, linear_predictivity
 from .ridge import DEFAULT_ALPHAS, ridge_predictivity
+from .reading_times import ReadingTimeScore, SplitHalfCeiling, reading_time_alignment, split_half_ceiling
 from .ridge_cv import ridge_nested_cv
 from .score import Score
 from .splits import group_splits, shuffle_splits
 
-# reading_time_alignment (behavioural, Futrell2018) lives in its own module; import it here when added.
 
 __all__ = [
     "Score", "BestLayer",
     "linear_predictivity", "ridge_predictivity", "ceiling_normalize", "best_layer",
+    "ReadingTimeScore", "SplitHalfCeiling", "reading_time_alignment", "split_half_ceiling",
     "Ceiling", "cached_ceiling", "extrapolation_ceiling", "ridge_nested_cv",
     "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
 ]
