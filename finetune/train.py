@@ -43,8 +43,9 @@ def last_checkpoint(run_dir: Path) -> Path | None:
 def load_model(model_cfg, ft, source: dict):
     """The model to train: plain weights (full), or with a LoRA adapter on (quantised) frozen weights."""
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
+    set_seed(int(ft.train.seed))  # the LoRA adapter's random init depends on it
     kwargs = {"gguf_file": source["gguf_file"]} if source["gguf_file"] else {}
     if source["hub"] and model_cfg.get("revision"):
         kwargs["revision"] = model_cfg.revision

@@ -221,6 +221,29 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, llama, monkeypatc
         finetune.run(fresh)
 
 
+def test_killed_lora_run_resumes_to_the_same_adapter(tmp_path, llama, monkeypatch):
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    class KillAtStep3(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == 3:
+                raise Interrupt
+
+    over = {"finetune.score.when": "never", "finetune.train.epochs": 1}
+    reference = finetune.run(make_cfg(tmp_path / "ref", llama, "instruction", "lora", **over))
+    cfg = make_cfg(tmp_path, llama, "instruction", "lora", **over)
+    monkeypatch.setattr(train_mod, "extra_callbacks", lambda: [KillAtStep3()])
+    with pytest.raises(Interrupt):
+        finetune.run(cfg)
+    monkeypatch.setattr(train_mod, "extra_callbacks", lambda: [])
+    out = finetune.run(cfg)
+    assert out["train"]["resumed_from"].endswith("checkpoint-2") and out["train"]["global_step"] == 4
+    adapter = "checkpoints/checkpoint-4/adapter_model.safetensors"
+    a, b = load_file(Path(out["run_dir"]) / adapter), load_file(Path(reference["run_dir"]) / adapter)
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
 def test_report_is_rebuilt_from_stored_files(tmp_path, llama, capsys):
     cfg = make_cfg(tmp_path, llama, "no_instruction", **{"finetune.train.epochs": 1,
                                                           "finetune.score.report": False})
