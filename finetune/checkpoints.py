@@ -40,28 +40,30 @@ class Bench:
 
 
 def _group_config(group: str, ref) -> DictConfig:
-    """A dataset/metric config given inline or by its name in conf/<group>/."""
+    """A dataset/metric config given inline, or by its name in conf/<group>/ (composed by Hydra, so a
+    defaults list in it works; inside the app through the app's own config search path)."""
     if isinstance(ref, (dict, DictConfig)):
         return OmegaConf.create(OmegaConf.to_container(ref, resolve=True) if isinstance(ref, DictConfig) else ref)
-    name = str(ref)
-    try:  # inside the Hydra app: compose it, so defaults lists and interpolations work
-        from hydra import compose
-        from hydra.core.hydra_config import HydraConfig
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
 
-        primary = HydraConfig.get().job.config_name
-        return OmegaConf.create(OmegaConf.to_container(compose(primary, overrides=[f"{group}={name}"])[group],
-                                                       resolve=True))
-    except Exception:
-        pass
-    path = CONF_DIR / group / f"{name}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")) if (CONF_DIR / group).is_dir() else []
+    name = str(ref)
+    try:
+        if GlobalHydra.instance().is_initialized():
+            composed = compose(overrides=[f"+{group}={name}"])
+        else:
+            with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+                composed = compose(overrides=[f"+{group}={name}"])
+    except HydraException as e:
         raise ConfigError(f"finetune.score.benchmarks names {group} {name!r}, which is not in conf/{group}/ "
-                          f"(known: {known})")
-    cfg = OmegaConf.load(path)
-    if "defaults" in cfg:
-        cfg.pop("defaults")
-    return cfg
+                          f"({str(e).splitlines()[0]})") from None
+    if not isinstance(composed.get(group), DictConfig):  # no conf/<group>/ folder: Hydra took it as a value
+        raise ConfigError(f"finetune.score.benchmarks names {group} {name!r}, which is not in conf/{group}/")
+    try:
+        return OmegaConf.create(OmegaConf.to_container(composed[group], resolve=True))
+    except Exception:  # interpolations into the rest of the app config: keep them as written
+        return OmegaConf.create(OmegaConf.to_container(composed[group], resolve=False))
 
 
 def _slug(text: str) -> str:

@@ -340,3 +340,23 @@ def test_unknown_benchmark_and_missing_model(tmp_path, llama):
                                                                                       "metric": "y"}]})
     _fails_before_training(cfg, ConfigError, "not in conf/dataset")
     _fails_before_training(make_cfg(tmp_path, tmp_path / "no-model", "instruction"), ModelUnavailable, "does not exist")
+
+
+def test_benchmarks_named_by_config_compose_with_their_defaults(tmp_path, llama, monkeypatch):
+    from finetune import checkpoints
+
+    conf = tmp_path / "conf"
+    (conf / "dataset").mkdir(parents=True)
+    (conf / "metric").mkdir()
+    (conf / "dataset" / "probe.yaml").write_text("name: probe\nbenchmark: finetune_probe\n")
+    (conf / "dataset" / "probe_reading.yaml").write_text("defaults:\n  - probe\n  - _self_\nname: probe_reading\n")
+    (conf / "metric" / "surprisal_length.yaml").write_text("name: surprisal_length\n")
+    monkeypatch.setattr(checkpoints, "CONF_DIR", conf)
+    cfg = make_cfg(tmp_path, llama, "instruction", **{"finetune.score.benchmarks": [
+        {"dataset": "probe_reading", "metric": "surprisal_length"},
+        {"dataset": "probe", "metric": "surprisal_length", "kind": "behavioral", "value": "n_tokens"}]})
+    benches = checkpoints.benchmarks(cfg)
+    assert [(b.key, b.kind, b.value) for b in benches] == [
+        ("probe-logprob", "brain", "raw"), ("probe_reading-surprisal_length", "other", "raw"),
+        ("probe-surprisal_length", "behavioral", "n_tokens")]
+    assert benches[1].dataset.benchmark == "finetune_probe"  # from the defaults list
