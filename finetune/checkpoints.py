@@ -84,7 +84,7 @@ def benchmarks(cfg) -> list[Bench]:
         d, m = _group_config("dataset", entry["dataset"]), _group_config("metric", entry["metric"])
         dname = str(d.get("name") or entry["dataset"])
         key = _slug(f"{dname}-{m.get('name') or 'metric'}")
-        kind = str(entry.get("kind") or d.get("kind") or (sc.get("kinds") or {}).get(dname) or "other")
+        kind = str(entry.get("kind") or (sc.get("kinds") or {}).get(dname) or "other")
         if key not in {b.key for b in out}:
             out.append(Bench(key=key, kind=kind, value=str(entry.get("value") or sc.get("value", "raw")),
                              dataset=d, metric=m))
@@ -115,18 +115,10 @@ def _check_registered(benches: list[Bench]) -> None:
 
 
 def score_model(model_cfg, dataset_cfg, metric_cfg, cache_dir, device: str = "cpu") -> dict:
-    """brainalign.run.score_model when the app provides it; else the same registry path, directly."""
-    try:
-        from brainalign.run import score_model as app_score_model
-    except ImportError:
-        app_score_model = None
-    if app_score_model is not None:
-        return app_score_model(model_cfg, dataset_cfg, metric_cfg, cache_dir)
-    from brainalign.benchmarks import ModelProvider, RunContext, build
+    """The app's own scoring: benchmarks.build(dataset, metric).run(ModelProvider(model), RunContext(cache))."""
+    from brainalign.run import score_model as app_score_model
 
-    bench = build(dataset_cfg, metric_cfg)
-    return bench.run(ModelProvider(model_cfg, device=device), RunContext(cache_dir=Path(cache_dir), device=device,
-                                                                          progress=False))
+    return app_score_model(model_cfg, dataset_cfg, metric_cfg, Path(cache_dir), device=device, progress=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -180,6 +180,14 @@ def check_mode(ft, facts: ModelFacts, model_name: str) -> None:
                 "finetune.checks.memory=false if you offload")
 
 
+def check_source(source: dict, model_name: str) -> None:
+    """transformers marks a model read from GGUF as quantised, and its Trainer trains it in no mode."""
+    if source.get("gguf_file"):
+        raise ConfigError(f"model {model_name!r} is read from the GGUF file {source['gguf_file']}, which transformers "
+                          "cannot fine-tune (full, LoRA or QLoRA). Write plain weights once with `python -m "
+                          f"finetune.dequantize {model_name} /some/folder`, then add model.path=/some/folder model.gguf=null")
+
+
 def check_tokenizer(tokenizer, model_name: str) -> None:
     if tokenizer.eos_token_id is None:
         raise ConfigError(f"the tokenizer of {model_name} has no EOS token; Alpaca training appends one to every response")

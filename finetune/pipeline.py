@@ -138,6 +138,7 @@ def _prepare_training(cfg, run_dir: Path) -> dict:
     fmt = PromptFormat.from_cfg(ft.format)
     records = load_records(ft.data)
     source = model_source(cfg.model)
+    checks.check_source(source, name)
     facts = checks.model_facts(cfg.model, source)
     checks.check_mode(ft, facts, name)
     checks.check_batch(ft, checks.world_size())

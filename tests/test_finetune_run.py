@@ -49,9 +49,9 @@ def _probe(dataset_cfg, metric_cfg):
     return Probe()
 
 
-BRAIN = {"dataset": {"name": "probe", "benchmark": "finetune_probe", "kind": "brain"}, "metric": {"name": "logprob"}}
-BEHAVIOR = {"dataset": {"name": "probe_reading", "benchmark": "finetune_probe", "kind": "behavioral"},
-            "metric": {"name": "surprisal_length"}}
+BRAIN = {"dataset": {"name": "probe", "benchmark": "finetune_probe"}, "metric": {"name": "logprob"}}
+BEHAVIOR = {"dataset": {"name": "probe_reading", "benchmark": "finetune_probe"}, "metric": {"name": "surprisal_length"}}
+KINDS = {"probe": "brain", "probe_more": "brain", "probe_reading": "behavioral"}
 
 
 def make_cfg(tmp_path: Path, model_path: Path, arm: str, mode: str = "full", **over):
@@ -82,6 +82,7 @@ def make_cfg(tmp_path: Path, model_path: Path, arm: str, mode: str = "full", **o
     ft.lora.target_modules = ["q_proj", "v_proj"]
     ft.checkpoints.every_epochs = 0.5
     ft.score.benchmarks = [BEHAVIOR]
+    ft.score.kinds = KINDS
     for key, value in over.items():
         OmegaConf.update(cfg, key, value, force_add=True)
     return cfg
@@ -204,7 +205,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, llama, monkeypatc
 
     # a follow-up scoring sweep adds only the new benchmark
     follow = make_cfg(tmp_path, llama, "instruction", **{"finetune.stage": "score"})
-    follow.dataset = {"name": "probe_more", "benchmark": "finetune_probe", "kind": "brain"}
+    follow.dataset = {"name": "probe_more", "benchmark": "finetune_probe"}
     out = finetune.run(follow)
     assert out["scored"] == 5 and len(CALLS) == 15
     table = pd.read_csv(out["table"])
@@ -322,6 +323,12 @@ def test_encoder_decoder_model(tmp_path, tiny_models):
     _fails_before_training(make_cfg(tmp_path, tiny_models["t5"], "instruction"), ConfigError, "encoder-decoder")
 
 
+def test_gguf_model_is_refused_with_the_way_out(tmp_path, llama):
+    cfg = make_cfg(tmp_path, llama, "instruction", "lora",
+                   **{"model.name": "smollm2-135m", "model.gguf": {"package": None, "file": "x.Q4_1.gguf"}})
+    _fails_before_training(cfg, ConfigError, r"GGUF file x\.Q4_1\.gguf.*python -m finetune.dequantize smollm2-135m")
+
+
 def test_sequence_longer_than_the_model(tmp_path, llama):
     cfg = make_cfg(tmp_path, llama, "instruction", **{"finetune.data.max_length": 512})
     _fails_before_training(cfg, ConfigError, "exceeds the 256 positions")
@@ -350,13 +357,44 @@ def test_benchmarks_named_by_config_compose_with_their_defaults(tmp_path, llama,
     (conf / "metric").mkdir()
     (conf / "dataset" / "probe.yaml").write_text("name: probe\nbenchmark: finetune_probe\n")
     (conf / "dataset" / "probe_reading.yaml").write_text("defaults:\n  - probe\n  - _self_\nname: probe_reading\n")
+    (conf / "dataset" / "probe_other.yaml").write_text("defaults:\n  - probe\n  - _self_\nname: probe_other\n")
     (conf / "metric" / "surprisal_length.yaml").write_text("name: surprisal_length\n")
     monkeypatch.setattr(checkpoints, "CONF_DIR", conf)
     cfg = make_cfg(tmp_path, llama, "instruction", **{"finetune.score.benchmarks": [
         {"dataset": "probe_reading", "metric": "surprisal_length"},
+        {"dataset": "probe_other", "metric": "surprisal_length"},
         {"dataset": "probe", "metric": "surprisal_length", "kind": "behavioral", "value": "n_tokens"}]})
     benches = checkpoints.benchmarks(cfg)
     assert [(b.key, b.kind, b.value) for b in benches] == [
-        ("probe-logprob", "brain", "raw"), ("probe_reading-surprisal_length", "other", "raw"),
-        ("probe-surprisal_length", "behavioral", "n_tokens")]
+        ("probe-logprob", "brain", "raw"), ("probe_reading-surprisal_length", "behavioral", "raw"),
+        ("probe_other-surprisal_length", "other", "raw"), ("probe-surprisal_length", "behavioral", "n_tokens")]
     assert benches[1].dataset.benchmark == "finetune_probe"  # from the defaults list
+
+
+def test_the_app_dispatches_task_finetune(tmp_path, llama):
+    """python main.py task=finetune ... through the app's own run(): composed config, score_model, results_dir."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from brainalign.config import register_resolvers
+    from brainalign.run import run as app_run
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    defaults = OmegaConf.load(REPO / "conf" / "config.yaml").get("defaults") or []
+    slot = "finetune" if any(isinstance(d, dict) and "finetune" in d for d in defaults) else "+finetune"
+    data = write_sample(tmp_path / "sample.json")
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "task=finetune", f"{slot}=alpaca_no_instruction", f"results_dir={tmp_path / 'out'}",
+            f"cache_dir={tmp_path / 'cache'}", "tracking=disabled", "progress=false",
+            "model=gpt2", f"model.path={llama}", "model.name=tiny-llama",
+            "dataset.name=probe", "dataset.benchmark=finetune_probe", "metric.name=logprob",
+            "+finetune.score.kinds.probe=brain",
+            f"finetune.data.path={data}", "finetune.data.max_length=256", "finetune.train.precision=fp32",
+            "finetune.train.effective_batch_size=4", "finetune.train.per_device_batch_size=2",
+            "finetune.train.epochs=1", "finetune.checkpoints.every_epochs=0.5"])
+    out = app_run(cfg)
+    assert out["run_dir"] == str(tmp_path / "out" / "finetune" / "tiny-llama" / "full" / "no_instruction")
+    table = pd.read_csv(out["table"])
+    assert table["step"].tolist() == [0, 2, 4] and table["brain"].notna().all()
