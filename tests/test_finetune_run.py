@@ -372,7 +372,8 @@ def test_benchmarks_named_by_config_compose_with_their_defaults(tmp_path, llama,
 
 
 def test_the_app_dispatches_task_finetune(tmp_path, llama):
-    """python main.py task=finetune ... through the app's own run(): composed config, score_model, results_dir."""
+    """python main.py task=finetune ... through the app's own run(): composed config, results_dir, and the
+    project's own synthetic brain benchmark (activations, linear predictivity) on every checkpoint."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -389,12 +390,14 @@ def test_the_app_dispatches_task_finetune(tmp_path, llama):
             "task=finetune", f"{slot}=alpaca_no_instruction", f"results_dir={tmp_path / 'out'}",
             f"cache_dir={tmp_path / 'cache'}", "tracking=disabled", "progress=false",
             "model=gpt2", f"model.path={llama}", "model.name=tiny-llama",
-            "dataset.name=probe", "dataset.benchmark=finetune_probe", "metric.name=logprob",
-            "+finetune.score.kinds.probe=brain",
+            "dataset=synthetic", "dataset.n_passages=16", "metric=linear",
             f"finetune.data.path={data}", "finetune.data.max_length=256", "finetune.train.precision=fp32",
             "finetune.train.effective_batch_size=4", "finetune.train.per_device_batch_size=2",
             "finetune.train.epochs=1", "finetune.checkpoints.every_epochs=0.5"])
     out = app_run(cfg)
     assert out["run_dir"] == str(tmp_path / "out" / "finetune" / "tiny-llama" / "full" / "no_instruction")
     table = pd.read_csv(out["table"])
-    assert table["step"].tolist() == [0, 2, 4] and table["brain"].notna().all()
+    assert table["step"].tolist() == [0, 2, 4]
+    assert table["brain"].tolist() == table["synthetic-linear"].tolist() and table["brain"].between(-1, 1).all()
+    stored = json.loads((Path(out["run_dir"]) / "scores" / "synthetic-linear" / "step-000004.json").read_text())
+    assert stored["result"]["synthetic"] is True and stored["result"]["per_layer"]  # the benchmark's full result
