@@ -4,6 +4,7 @@ W&B, and the errors that must come before any training."""
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -267,8 +268,14 @@ def test_wandb_offline_gets_curves_and_scores(tmp_path, llama, monkeypatch):
     run_dir = Path(out["run_dir"])
     logs = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(logs) == 1
-    blob = logs[0].read_bytes()
-    for key in (b"train/loss", b"score/probe-logprob", b"score/probe_reading-surprisal_length", b"finetune/table"):
+    keys = (b"train/loss", b"score/probe-logprob", b"score/probe_reading-surprisal_length", b"finetune/table")
+    # wandb-core (a separate process) may still be writing the log when finish() returns
+    for _ in range(300):
+        blob = logs[0].read_bytes()
+        if all(key in blob for key in keys):
+            break
+        time.sleep(0.1)
+    for key in keys:
         assert key in blob, key
     run_id = (run_dir / "wandb_id.txt").read_text()
     assert run_id in logs[0].name
