@@ -61,31 +61,19 @@ def test_the_arms_differ_only_in_name_and_prompt_format(conf_dir):
     assert {k for k in a if a[k] != b[k]} == {"name", "arm", "format"}
 
 
-def _slot(app_conf: Path) -> str:
-    """`finetune=` once conf/config.yaml has a `finetune: null` default, `+finetune=` until then."""
-    defaults = OmegaConf.load(app_conf / "config.yaml").get("defaults") or []
-    has_slot = any(isinstance(d, dict) and "finetune" in d for d in defaults)
-    return "finetune" if has_slot else "+finetune"
-
-
 def test_the_app_composes_the_finetune_task():
     from brainalign.config import register_resolvers
 
     register_resolvers()
-    zoo_has_llama = (REPO / "conf" / "model" / "llama-7b.yaml").exists()
-    overrides = ["task=finetune", f"{_slot(REPO / 'conf')}=alpaca_instruction", "results_dir=/r"]
-    if not zoo_has_llama:  # the group selects model=llama-7b, which must then be named explicitly away
-        overrides.append("model=gpt2")
+    overrides = ["task=finetune", "finetune=alpaca_instruction", "results_dir=/r"]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
         cfg = compose("config", overrides=overrides)
     assert cfg.task == "finetune" and cfg.finetune.arm == "instruction"
-    assert cfg.model.name == ("llama-7b" if zoo_has_llama else "gpt2")
+    assert cfg.model.name == "llama-7b"
     assert cfg.finetune.run_dir == f"/r/finetune/{cfg.model.name}/full/instruction"
 
 
-def test_the_documented_command_needs_a_finetune_slot_in_the_app_config():
-    if _slot(REPO / "conf") == "+finetune":
-        pytest.skip("conf/config.yaml has no `finetune: null` default yet: `finetune=...` needs `+finetune=...`")
+def test_the_documented_command_composes():
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
         cfg = compose("config", overrides=["task=finetune", "finetune=alpaca_no_instruction"])
     assert cfg.finetune.arm == "no_instruction"

@@ -389,12 +389,10 @@ def test_the_app_dispatches_task_finetune(tmp_path, llama):
 
     register_resolvers()
     GlobalHydra.instance().clear()
-    defaults = OmegaConf.load(REPO / "conf" / "config.yaml").get("defaults") or []
-    slot = "finetune" if any(isinstance(d, dict) and "finetune" in d for d in defaults) else "+finetune"
     data = write_sample(tmp_path / "sample.json")
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[
-            "task=finetune", f"{slot}=alpaca_no_instruction", f"results_dir={tmp_path / 'out'}",
+            "task=finetune", "finetune=alpaca_no_instruction", f"results_dir={tmp_path / 'out'}",
             f"cache_dir={tmp_path / 'cache'}", "tracking=disabled", "progress=false",
             "model=gpt2", f"model.path={llama}", "model.name=tiny-llama",
             "dataset=synthetic", "dataset.n_passages=16", "metric=linear",

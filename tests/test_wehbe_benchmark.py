@@ -10,21 +10,11 @@ from omegaconf import OmegaConf
 from brainalign.activations.words import cached_word_features
 from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.metrics.wehbe import WehbeSettings
-from fixtures_wehbe import write_release
+from fixtures_wehbe import words, write_release  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"raw", "ceiled", "ceiling", "best_layer", "best_layer_index", "raw_cv", "n_layers", "synthetic",
         "per_layer", "per_subject", "mad_over_subjects", "settings"}
-
-
-@pytest.fixture(scope="module")
-def words():
-    from conftest import SHARED
-
-    path = SHARED / "data" / "wehbe2014" / "stimuli_words.npy"
-    if not path.exists():
-        pytest.skip(f"needs the Harry Potter word sequence in {path} (copyrighted, not in the repository)")
-    return np.load(path)
 
 
 class CountingProvider(ModelProvider):

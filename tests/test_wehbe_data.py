@@ -5,19 +5,9 @@ import pytest
 
 from brainalign.datasets.wehbe import WehbeTiming, load_release, load_wehbe
 from brainalign.errors import DataMismatch, DataUnavailable
-from fixtures_wehbe import write_release
+from fixtures_wehbe import words, write_release  # noqa: F401 (fixture)
 
 SUBJ = ("F", "H", "I")
-
-
-@pytest.fixture(scope="module")
-def words():
-    from conftest import SHARED
-
-    path = SHARED / "data" / "wehbe2014" / "stimuli_words.npy"
-    if not path.exists():
-        pytest.skip(f"needs the Harry Potter word sequence in {path} (copyrighted, not in the repository)")
-    return np.load(path)
 
 
 @pytest.fixture

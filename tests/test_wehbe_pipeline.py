@@ -9,17 +9,7 @@ from sklearn.decomposition import PCA
 from brainalign.errors import ConfigError
 from brainalign.metrics.wehbe import (WehbeSettings, aggregate, cv_labels, delay, design, outer_folds, pca_project,
                                       score_layer, word_train_mask)
-from fixtures_wehbe import simulated_timing, word_type_features, write_release
-
-
-@pytest.fixture(scope="module")
-def words():
-    from conftest import SHARED
-
-    path = SHARED / "data" / "wehbe2014" / "stimuli_words.npy"
-    if not path.exists():
-        pytest.skip(f"needs the Harry Potter word sequence in {path} (copyrighted, not in the repository)")
-    return np.load(path)
+from fixtures_wehbe import simulated_timing, word_type_features, words, write_release  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,13 @@ def plain_loop(X, Y, X_test, alphas=ALPHAS, n_splits=10):
             err[i] += 1 - np.nan_to_num(1 - ((Y[val] - X[val] @ W) ** 2).mean(0) / Y[val].var(0))
     best = np.argmin(err, axis=0)
     W = np.zeros((X.shape[1], Y.shape[1]))
+    n, p = X.shape
     for i, a in enumerate(alphas):
         cols = best == i
-        W[:, cols] = inv(X.T @ X + a * np.eye(X.shape[1])) @ X.T @ Y[:, cols]
+        if p <= n:
+            W[:, cols] = inv(X.T @ X + a * np.eye(p)) @ X.T @ Y[:, cols]
+        else:  # the same W in its dual form, which stays well-conditioned for tiny penalties when p > n
+            W[:, cols] = X.T @ inv(X @ X.T + a * np.eye(n)) @ Y[:, cols]
     return X_test @ W, alphas[best], err
 
 
