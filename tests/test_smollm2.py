@@ -26,3 +26,19 @@ def test_one_pass_matches_per_sentence_rerun_on_real_passages(smollm2, pereira_p
     assert fast.values.shape == (31, sum(map(len, pereira_passages)), 576)
     scale = np.abs(slow.values).max(axis=(1, 2), keepdims=True)  # per layer
     assert (np.abs(fast.values - slow.values) / scale).max() < 1e-4
+
+
+def test_default_demo_finds_the_planted_layer(smollm2, tmp_path):
+    """The embedded default (`python main.py`): SmolLM2 on the synthetic demo recovers the planted signal."""
+    from omegaconf import OmegaConf
+
+    from brainalign.run import score_model
+    from conftest import REPO
+
+    dataset = OmegaConf.load(REPO / "conf" / "dataset" / "synthetic.yaml")
+    metric = OmegaConf.load(REPO / "conf" / "metric" / "linear.yaml")
+    result = score_model(smollm2.cfg, dataset, metric, tmp_path, progress=False, loaded=smollm2)
+    assert result["synthetic"] is True and result["n_layers"] == 31
+    assert result["recovered"] and result["best_layer"] == result["planted_layer"] == "model.layers.14"
+    assert result["planted_raw"] > result["best_raw_before_planted"] + 0.02
+    assert abs(result["shuffled_control_raw"]) < 0.1 and 0.3 < result["ceiled"] <= 1

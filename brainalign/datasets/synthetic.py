@@ -1,7 +1,7 @@
 """A small demo data set the project builds itself: short passages and simulated voxels.
 
-The responses come from a hidden linear map of one layer of the model under test (a few principal
-directions of its features) plus Gaussian noise, so a working pipeline must find that layer and
+The responses come from a hidden linear map of one layer of the model under test plus Gaussian
+noise, so a working pipeline must find that layer and
 score close to the known noise ceiling, while shuffled responses score near zero. Every output
 of it is labelled "synthetic".
 """
@@ -47,29 +47,20 @@ def synthetic_stimuli(n_passages: int = 40, sentences: int = 5, seed: int = 0) -
     return pd.DataFrame(rows)
 
 
-def _standardize(x: np.ndarray) -> np.ndarray:
-    x = x - x.mean(0)
-    return x / (x.std(0) + 1e-8)
-
-
-def plant_responses(features: np.ndarray, previous: np.ndarray | None = None, n_subjects: int = 4,
-                    voxels_per_subject: int = 60, rank: int = 8, noise: float = 1.0,
+def plant_responses(features: np.ndarray, n_subjects: int = 4, voxels_per_subject: int = 60, noise: float = 1.0,
                     seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, float]:
-    """Responses = (top `rank` principal directions of what `features` adds to `previous`) @ W + noise.
+    """Responses = (standardised `features`) @ W + noise, with W random over every feature.
 
-    Using what the planted layer adds to the layer before it makes the signal absent from earlier
-    layers, so the score profile over layers rises at the planted layer. The signal has unit
-    variance per voxel, so a perfect model's expected r is 1/sqrt(1 + noise^2); that value is
-    returned as the ceiling.
+    A map over all features, not only the leading directions that neighbouring layers share, makes
+    the planted layer the best predictor of its own signal. Each voxel's signal is scaled to unit
+    variance, so a perfect model's expected r is 1/sqrt(1 + noise^2); that value is the ceiling.
     """
     rng = np.random.default_rng(seed)
-    f = _standardize(features)
-    if previous is not None:
-        f = f - _standardize(previous)
-    u, s, _ = np.linalg.svd(f, full_matrices=False)
-    z = u[:, :rank] / u[:, :rank].std(0)
+    f = features - features.mean(0)
+    f = f / (f.std(0) + 1e-8)
     n_vox = n_subjects * voxels_per_subject
-    signal = z @ rng.standard_normal((rank, n_vox)) / np.sqrt(rank)
+    signal = f @ rng.standard_normal((f.shape[1], n_vox))
+    signal = (signal - signal.mean(0)) / (signal.std(0) + 1e-12)
     responses = signal + noise * rng.standard_normal(signal.shape)
     neuroids = pd.DataFrame({"subject": np.repeat([f"sim{i}" for i in range(n_subjects)], voxels_per_subject),
                              "voxel": np.tile(np.arange(voxels_per_subject), n_subjects)})
