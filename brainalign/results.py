@@ -3,8 +3,9 @@
 import csv
 import io
 import json
-import os
 from pathlib import Path
+
+from brainalign.io import atomic_file
 
 RESULT, LAYERS, FAILED = "result.json", "layers.csv", "failed.json"
 # Keys every benchmark's result carries, so runs compare in one table (and in W&B's run table).
@@ -12,10 +13,8 @@ SUMMARY_KEYS = ("raw", "ceiled", "ceiling", "best_layer", "best_layer_index", "r
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_file(path, "w") as f:
+        f.write(text)
 
 
 def done(out_dir: Path) -> bool:

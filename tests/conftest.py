@@ -40,6 +40,17 @@ def shared_data() -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def words():
+    """The 5,176 presented words of Wehbe2014 (Harry Potter ch. 9), or skip: copyrighted, not in the repository."""
+    import numpy as np
+
+    path = SHARED / "data" / "wehbe2014" / "stimuli_words.npy"
+    if not path.exists():
+        pytest.skip(f"needs the Harry Potter word sequence in {path} (copyrighted, not in the repository)")
+    return np.load(path)
+
+
 def requires_smollm2():
     import importlib.util
 

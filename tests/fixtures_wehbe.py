@@ -13,21 +13,9 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from brainalign.datasets.wehbe import SUBJECTS, SYNTHETIC_MARKER, WehbeTiming
 from brainalign.metrics.wehbe import delay, tr_means
-
-@pytest.fixture(scope="module")
-def words():
-    """The real 5,176 presented words, or skip: they are copyrighted and not in the repository."""
-    from conftest import SHARED
-
-    path = SHARED / "data" / "wehbe2014" / "stimuli_words.npy"
-    if not path.exists():
-        pytest.skip(f"needs the Harry Potter word sequence in {path} (copyrighted, not in the repository)")
-    return np.load(path)
-
 
 RUN_LENGTHS = (330, 338, 338, 345)  # 1,351 TRs
 TR_S, WORD_S, LEAD_TRS, TAIL_TRS = 2.0, 0.5, 10, 4

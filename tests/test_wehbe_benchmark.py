@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from brainalign.activations.words import cached_word_features
 from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.metrics.wehbe import WehbeSettings
-from fixtures_wehbe import words, write_release  # noqa: F401 (fixture)
+from fixtures_wehbe import write_release
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"raw", "ceiled", "ceiling", "best_layer", "best_layer_index", "raw_cv", "n_layers", "synthetic",

@@ -5,7 +5,7 @@ import pytest
 
 from brainalign.datasets.wehbe import WehbeTiming, load_release, load_wehbe
 from brainalign.errors import DataMismatch, DataUnavailable
-from fixtures_wehbe import words, write_release  # noqa: F401 (fixture)
+from fixtures_wehbe import write_release
 
 SUBJ = ("F", "H", "I")
 

@@ -9,7 +9,7 @@ from sklearn.decomposition import PCA
 from brainalign.errors import ConfigError
 from brainalign.metrics.wehbe import (WehbeSettings, aggregate, cv_labels, delay, design, outer_folds, pca_project,
                                       score_layer, word_train_mask)
-from fixtures_wehbe import simulated_timing, word_type_features, words, write_release  # noqa: F401 (fixture)
+from fixtures_wehbe import simulated_timing, word_type_features, write_release
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from brainalign.activations.extract import Features, extract
+from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 VERSION = 1  # bump when extraction changes what it returns
@@ -31,10 +32,8 @@ def feature_key(fingerprint: str, passages: list[list[str]], layers, one_pass: b
 
 
 def atomic_save_npz(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_file(path) as f:
+        np.savez(f, **arrays)
 
 
 def _load(path: Path) -> Features | None:

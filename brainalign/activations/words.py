@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +124,13 @@ def cache_key(fingerprint: str, words, context_words: int, layers) -> str:
 
 
 def _atomic_save(path: Path, array: np.ndarray):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_file(path) as f:
         np.save(f, array)
-    os.replace(tmp, path)
 
 
 def _atomic_json(path: Path, obj):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
+    with atomic_file(path, "w") as f:
         json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def cached_word_features(model, words, *, context_words: int = 20, layers=None, cache_dir,

@@ -63,8 +63,8 @@ def render(ctx: dict) -> str:
           + (" (a model lacking one of them has no average)." if ctx['brain_columns'] else "."),
           f"- Behavioral measure: {', '.join(ctx['behavior_measures']) or 'none in these results'}.",
           f"- Properties: {ctx['properties_source']}.",
-          f"- Error bars: median absolute deviation (scipy, unscaled) over participants' scores at the chosen layer; "
-          f"n/a where a result holds no per-participant scores."]
+          "- Error bars: median absolute deviation (scipy, unscaled) over participants' scores at the chosen layer; "
+          "n/a where a result holds no per-participant scores."]
     if col.excluded:
         L.append(f"- Excluded on request: {', '.join(col.excluded)}.")
     if col.warnings:

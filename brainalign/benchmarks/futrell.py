@@ -8,8 +8,6 @@ ceiling (split-half on per-subject RTs where there are some, else Brain-Score's 
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import numpy as np
 
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataUnavailable
+from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +61,8 @@ class SurprisalCache:
             return f["bits"], json.loads(str(f["info"]))
 
     def save(self, path: Path, bits, info: dict) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, bits=np.asarray(bits, dtype=np.float64), info=np.array(json.dumps(info, default=str)))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_file(path) as f:
+            np.savez(f, bits=np.asarray(bits, dtype=np.float64), info=np.array(json.dumps(info, default=str)))
 
 
 def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, progress=True):

@@ -7,11 +7,10 @@ The result is cached on disk per model, text and settings, so a re-run never loa
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +50,8 @@ class NWPBenchmark:
             "context": r.context, "stride": r.stride, "passes": r.passes, "computed": r.computed,
             "data_source": source, "timings": {"nwp_s": r.seconds}, "cached": False,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "w") as f:
+        with atomic_file(path, "w") as f:
             json.dump(out, f, indent=1)
-        os.replace(tmp, path)
         return out
 
 

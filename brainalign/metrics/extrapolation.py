@@ -16,8 +16,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from math import perm
@@ -27,6 +25,7 @@ from typing import Callable
 import numpy as np
 from numpy.random import RandomState
 from scipy.optimize import OptimizeWarning, curve_fit
+from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -228,13 +227,10 @@ def data_key(responses: np.ndarray, subjects, **settings) -> str:
 
 
 def save_ceiling(path: Path, ceiling: Ceiling):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_file(path) as f:
         np.savez(f, ceiling=ceiling.ceiling, per_neuroid=ceiling.per_neuroid, subjects=ceiling.subjects.astype(str),
                  sizes=ceiling.sizes, mean_by_size=ceiling.mean_by_size, bootstrap_v0=ceiling.bootstrap_v0,
                  bootstrap_tau=ceiling.bootstrap_tau, settings=json.dumps(ceiling.settings, default=str))
-    os.replace(tmp, path)
 
 
 def load_ceiling(path: Path) -> Ceiling:
