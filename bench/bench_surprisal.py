@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--compare-words", type=int, default=400, help="words for exact vs fast")
     parser.add_argument("--window", type=int, default=128, help="context tokens for the comparison (0: model's own)")
     parser.add_argument("--stride", type=int, default=32, help="fast stride in the comparison")
+    parser.add_argument("--batch-size", type=int, default=8, help="fast windows per forward pass")
     parser.add_argument("--full-window", type=int, default=0, help="context tokens for the whole corpus (0: model's own)")
     parser.add_argument("--full-stride", type=int, default=1024, help="fast stride over the whole corpus")
     parser.add_argument("--full-first", action="store_true", help="run the whole-corpus part before the comparison")
@@ -85,11 +86,15 @@ def run_compare(args, lm, data, words, report):
     n = min(args.compare_words, len(words))
     window = args.window or None
     exact = word_surprisal(lm, words[:n], mode="exact", window=window, progress=True)
-    fast = word_surprisal(lm, words[:n], mode="fast", stride=args.stride, window=window, progress=True)
+    fast = word_surprisal(lm, words[:n], mode="fast", stride=args.stride, batch_size=args.batch_size,
+                          window=window, progress=True)
+    stem = args.out.replace(".json", "")
+    np.save(f"{stem}_exact_bits.npy", exact.bits)
+    np.save(f"{stem}_fast_bits.npy", fast.bits)
     rows = slice(0, n)
     diff = np.abs(exact.bits - fast.bits)[1:]
     compare = {
-        "words": n, "window": exact.window, "stride": args.stride,
+        "words": n, "window": exact.window, "stride": args.stride, "batch_size": args.batch_size,
         "exact_s": exact.settings["seconds"], "fast_s": fast.settings["seconds"],
         "speedup": round(exact.settings["seconds"] / fast.settings["seconds"], 1),
         "exact_passes": exact.settings["passes"], "fast_passes": fast.settings["passes"],
@@ -98,7 +103,7 @@ def run_compare(args, lm, data, words, report):
     }
     compare["r_gap"] = round(abs(compare["exact"]["r"] - compare["fast"]["r"]), 4)
     report["compare"] = compare
-    print(f"\n[compare] first {n} words, window {exact.window}, stride {args.stride}:\n"
+    print(f"\n[compare] first {n} words, window {exact.window}, stride {args.stride}, batch {args.batch_size}:\n"
           f"  exact {compare['exact_s']:.1f} s ({compare['exact_passes']} passes), r = {compare['exact']['r']:.4f}\n"
           f"  fast  {compare['fast_s']:.1f} s ({compare['fast_passes']} passes), r = {compare['fast']['r']:.4f}\n"
           f"  speed-up {compare['speedup']}x, |r gap| {compare['r_gap']}, surprisal |diff| mean "
