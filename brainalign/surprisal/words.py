@@ -116,16 +116,16 @@ def tokenize(tokenizer, text: str, add_bos=None, prefix_ids=(), keep_suffix: boo
     content_ids = ids[n_prefix:len(ids) - n_suffix]
     content_offsets = offsets[n_prefix:len(offsets) - n_suffix]
     bos = getattr(tokenizer, "bos_token_id", None)
-    own = (prefix, suffix)
+    own, added = (prefix, suffix), 0
     if prefix_ids:
         prefix = list(prefix_ids)
     elif add_bos is True and bos is not None and (not prefix or prefix[0] != bos):
-        prefix = [bos] + prefix
+        prefix, added = [bos] + prefix, 1  # stands in for a tokenizer that adds it (overflow counts it)
     elif add_bos is False and bos is not None and prefix and prefix[0] == bos:
         prefix = prefix[1:]
     if not keep_suffix:
         suffix = []
-    template = (len(prefix) if prefix == own[0] else 0) + (len(suffix) if suffix == own[1] else 0)
+    template = (len(prefix) if prefix[added:] == own[0] else 0) + (len(suffix) if suffix == own[1] else 0)
     return Tokens(ids=prefix + content_ids + suffix, offsets=content_offsets, n_prefix=len(prefix),
                   n_suffix=len(suffix), template_specials=template)
 

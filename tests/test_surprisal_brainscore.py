@@ -1,0 +1,54 @@
+"""`exact` surprisal against Brain-Score's own HuggingfaceSubject, on the real SmolLM2 and real words.
+
+Brain-Score runs in its separate venv (BRAINSCORE_PYTHON, default /work/bsenv/bin/python; it needs
+`gguf` and `accelerate` there to read the GGUF; see docs/behavior.md).
+"""
+
+import importlib.util
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import requires_smollm2
+
+REPO = Path(__file__).resolve().parents[1]
+BS_PYTHON = os.environ.get("BRAINSCORE_PYTHON", "/work/bsenv/bin/python")
+
+
+def brainscore_reads_gguf():
+    if not Path(BS_PYTHON).exists():
+        return False
+    probe = "import brainscore_language, gguf, accelerate"
+    return subprocess.run([BS_PYTHON, "-c", probe], capture_output=True).returncode == 0
+
+
+pytestmark = [requires_smollm2(), pytest.mark.skipif(
+    not brainscore_reads_gguf(),
+    reason=f"no Brain-Score venv with gguf + accelerate at {BS_PYTHON} (set BRAINSCORE_PYTHON; docs/behavior.md)")]
+
+
+def load_crosscheck():
+    spec = importlib.util.spec_from_file_location("crosscheck_surprisal", REPO / "bench" / "crosscheck_surprisal.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("bos", [False, True])
+def test_exact_equals_brainscore_with_truncation(shared_data, bos):
+    from brainalign.datasets.futrell import load_futrell
+    from brainalign.models.load import load_model
+    from brainalign.surprisal import word_surprisal
+
+    crosscheck = load_crosscheck()
+    words = load_futrell({"source": "naturalstories"}).words.word.tolist()[:60]
+    window = 24  # truncation starts after ~20 words
+    theirs = crosscheck.reference_bits(BS_PYTHON, words, window, bos, threads=1)
+    lm = load_model(OmegaConf.create({**crosscheck.SMOLLM2, "add_bos": bos}))
+    ours = word_surprisal(lm, words, mode="exact", window=window).bits
+    assert np.isnan(theirs[0]) == np.isnan(ours[0]) == (not bos)
+    np.testing.assert_allclose(ours[1:], theirs[1:], atol=1e-3)
