@@ -62,6 +62,10 @@ def describe(cfg) -> dict:
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     for key in ("path", "cache_dir"):
         dataset.pop(key, None)
+    if dataset.get("benchmark") == "nwp":  # any text can be scored: the text itself is a setting
+        from brainalign.datasets.wikitext import load_wikitext2
+
+        dataset["text_sha256"] = hashlib.sha256(load_wikitext2(cfg.dataset)[0].encode()).hexdigest()[:16]
     return {
         "model": {"name": m.name, "hf_id": m.get("hf_id"), "family": m.get("family"), "arch": m.get("arch"),
                   "instruction_tuned": m.get("instruction_tuned"), "pair": m.get("pair"), "params": m.get("params"),

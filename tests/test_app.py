@@ -77,6 +77,23 @@ def test_result_with_other_settings_is_not_reused(tiny_models, tmp_path):
         run(config(tmp_path, *tiny_gpt2(tiny_models), "dataset.noise=2.0"))
 
 
+def test_nwp_result_is_tied_to_its_text(tiny_models, tmp_path):
+    """Where the data live is not a setting, but which text NWP scores is: another file is refused."""
+    from brainalign.errors import ConfigError
+
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("The cat sat on the mat. " * 20)
+    second.write_text("A dog ran in the park. " * 20)
+    nwp = [*tiny_gpt2(tiny_models), "dataset=wikitext2", "metric.context=16", "metric.stride=8"]
+    result = run(config(tmp_path, *nwp, f"dataset.path={first}"))
+    assert result["unit"] == "nats/token" and result["data_source"] == f"file:{first}"
+    moved = tmp_path / "moved.txt"
+    moved.write_text(first.read_text())
+    assert run(config(tmp_path, *nwp, f"dataset.path={moved}"))["raw"] == result["raw"]  # same text: reused
+    with pytest.raises(ConfigError, match="other settings"):
+        run(config(tmp_path, *nwp, f"dataset.path={second}"))
+
+
 def test_unknown_model_lists_valid_names():
     proc = subprocess.run([sys.executable, "main.py", "model=no-such-model"], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ, "WANDB_MODE": "disabled"})
