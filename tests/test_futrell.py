@@ -220,6 +220,10 @@ def test_benchmark_runs_caches_and_reports(tiny_models, shared_data, tmp_path):
     again = ModelProvider(cfg)
     second = build(dataset, metric).run(again, ctx)
     assert second["surprisal_cached"] and not again.loaded and second["raw"] == result["raw"]
+    import brainalign.benchmarks.futrell as futrell_benchmark  # a surprisal change is never served from cache
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(futrell_benchmark, "SURPRISAL_VERSION", futrell_benchmark.SURPRISAL_VERSION + 1)
+        assert not build(dataset, metric).run(ModelProvider(cfg), ctx)["surprisal_cached"]
     dataset.stories = [1]  # no per-subject data there: the stored ceiling, said so
     third = build(dataset, metric).run(ModelProvider(cfg), ctx)
     assert third["ceiling"] == 0.858 and third["ceiling_source"].startswith("stored")

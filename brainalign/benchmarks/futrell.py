@@ -20,6 +20,8 @@ from brainalign.io import atomic_file
 log = logging.getLogger(__name__)
 
 CEILINGS = ("auto", "split_half", "stored")
+SURPRISAL_VERSION = 2  # bump when brainalign.surprisal changes its numbers (2: a BOS added by add_bos counts in
+                       # exact's overflow), so that no stale cached surprisal is reused
 
 
 def _get(cfg, key, default=None):
@@ -48,7 +50,8 @@ class SurprisalCache:
     @staticmethod
     def key(fingerprint: str, words, settings: dict) -> str:
         text = hashlib.sha256("\n".join(words).encode()).hexdigest()
-        blob = json.dumps({"model": fingerprint, "text": text, **settings}, sort_keys=True, default=str)
+        blob = json.dumps({"model": fingerprint, "text": text, "version": SURPRISAL_VERSION, **settings},
+                          sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def path(self, name: str, key: str) -> Path:
