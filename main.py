@@ -2,9 +2,10 @@
 
 import hydra
 
-from brainalign.config import register_resolvers
+from brainalign.cli import guarded
+from brainalign.config import setup
 
-register_resolvers()
+setup()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -15,4 +16,4 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -31,8 +31,10 @@ class NWPResult:
 
 
 def nwp_loss(lm, text: str, context: int | None = None, stride: int | None = None, batch_size: int = 1,
-             max_tokens: int | None = None, t5: str = "shifted", progress: bool = False) -> NWPResult:
-    """Strided next-token loss of `lm` on `text`. context defaults to the model's window, stride to half of it."""
+             max_tokens: int | None = None, t5: str = "shifted", progress: bool = False,
+             checkpoint=None) -> NWPResult:
+    """Strided next-token loss of `lm` on `text`. context defaults to the model's window, stride to half of it.
+    checkpoint: a `brainalign.cache.Checkpoint` that an interrupted computation resumes from."""
     if lm.is_encoder_decoder and t5 != "shifted":
         raise ConfigError(f"nwp with t5={t5!r}: only t5=shifted (no leak) gives a next-word-prediction loss; "
                           "the study's read-out lets the encoder see the word being predicted")
@@ -47,7 +49,7 @@ def nwp_loss(lm, text: str, context: int | None = None, stride: int | None = Non
         raise ConfigError(f"stride={stride} is larger than the context ({room} tokens after special tokens)")
     started = time.perf_counter()
     windows = token_windows(len(tokens.content), room, stride)
-    nats = token_surprisal(scorer, tokens, windows, batch_size, progress)
+    nats = token_surprisal(scorer, tokens, windows, batch_size, progress, checkpoint)
     scored = nats[~np.isnan(nats)]
     if not len(scored):
         raise ConfigError("the text is too short to score a single token")

@@ -1,89 +1,17 @@
-"""What `python main.py` runs: score a model on a benchmark, analyse results, or fine-tune."""
+"""What `python main.py` runs: task dispatch and what the user sees. The scoring itself is
+brainalign/scoring.py; the checks before any work are brainalign/config/checks.py."""
 
-import hashlib
-import json
 import logging
-import platform
 import sys
-import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from brainalign import results, tracking
-from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.errors import BrainalignError, ConfigError
+from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
 log = logging.getLogger("brainalign")
-
-
-def output_dir(cfg) -> Path:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return Path(HydraConfig.get().runtime.output_dir)
-    except ValueError:  # not under Hydra (tests, notebooks)
-        from brainalign.config import run_subdir
-
-        fin = (cfg.get("finetune") or {}).get("name")
-        return Path(cfg.results_dir) / run_subdir(cfg.task, cfg.model.name, cfg.dataset.name, cfg.metric.name, fin)
-
-
-def cache_dir(cfg) -> Path:
-    import os
-
-    return Path(os.path.expanduser(str(cfg.cache_dir)))
-
-
-def score_model(model_cfg, dataset_cfg, metric_cfg, cache: Path, device: str = "cpu", progress: bool = True,
-                loaded=None) -> dict:
-    """Score one model on one benchmark and return the result dict (no files, no tracking)."""
-    bench = build(dataset_cfg, metric_cfg)
-    t0 = time.monotonic()
-    result = bench.run(ModelProvider(model_cfg, device=device, loaded=loaded),
-                       RunContext(cache_dir=Path(cache), device=device, progress=progress))
-    result.setdefault("timings", {})["total_s"] = time.monotonic() - t0
-    return result
-
-
-def describe(cfg) -> dict:
-    """Who and what a result is about: model identity, dataset, metric settings, versions."""
-    import numpy
-    import sklearn
-    import torch
-    import transformers
-
-    from brainalign import __version__
-    from brainalign.models.load import fingerprint
-
-    m = cfg.model
-    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
-    for key in ("path", "cache_dir"):
-        dataset.pop(key, None)
-    if dataset.get("benchmark") == "nwp":  # any text can be scored: the text itself is a setting
-        from brainalign.datasets.wikitext import load_wikitext2
-
-        dataset["text_sha256"] = hashlib.sha256(load_wikitext2(cfg.dataset)[0].encode()).hexdigest()[:16]
-    return {
-        "model": {"name": m.name, "hf_id": m.get("hf_id"), "family": m.get("family"), "arch": m.get("arch"),
-                  "instruction_tuned": m.get("instruction_tuned"), "pair": m.get("pair"), "params": m.get("params"),
-                  "add_bos": m.get("add_bos"), "layers": list(m.get("layers") or []), "fingerprint": fingerprint(m)},
-        "dataset": cfg.dataset.name, "benchmark": cfg.dataset.get("benchmark"), "metric": cfg.metric.name,
-        "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True), "dataset": dataset},
-        "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,
-                     "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
-                     "numpy": numpy.__version__},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def settings_key(info: dict) -> str:
-    """What makes two results comparable: the model's weights and settings, dataset and metric settings."""
-    blob = json.dumps({"model": info["model"]["fingerprint"], "layers": info["model"]["layers"],
-                       "settings": info["settings"]}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def score(cfg) -> dict:
@@ -91,15 +19,14 @@ def score(cfg) -> dict:
     info = describe(cfg)
     info["settings_key"] = settings_key(info)
     stored = results.read(out)
-    if stored is not None and not cfg.get("force", False):
+    if stored is not None and not cfg.force:
         if stored.get("settings_key") != info["settings_key"]:
             raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
                               "force=true overwrites it, or choose another results_dir")
-        print(f"[brainalign] {out / results.RESULT} exists; skipping (force=true recomputes)")
+        print(f"[brainalign] already done (force=true recomputes): {score_line(stored)}\n  results: {out / results.RESULT}")
         return stored
-    with tracking.start(cfg, out, job_type="score") as tracker:
-        result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.get("device", "cpu"),
-                             cfg.get("progress", True))
+    with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
+        result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
         result = {**info, **result}
         results.write(out, result)
         tracker.log_result(result)
@@ -107,21 +34,33 @@ def score(cfg) -> dict:
     return result
 
 
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.4f}"
+
+
+def score_line(result: dict) -> str:
+    """One line: model, dataset, metric, the score and the best layer."""
+    line = (f"{result['model']['name']} on {result['dataset']} ({result['metric']}): raw {_fmt(result.get('raw'))}, "
+            f"ceiled {_fmt(result.get('ceiled'))}")
+    if result.get("best_layer"):
+        line += f", best layer {result['best_layer']}"
+    return line
+
+
 def summary_text(result: dict, out: Path) -> str:
     lines = [f"\n{result['model']['name']} on {result['dataset']} ({result['metric']})"
-             + ("  [SYNTHETIC data]" if result.get("synthetic") else "")]
+             + ("  [SYNTHETIC data]" if result.get("synthetic") else "")
+             + (f"  [SUBSET: {result['subset']}]" if result.get("subset") else "")]
     layers = result.get("per_layer") or []
     if layers:
         lines.append(f"  {'layer':<44} {'raw r':>8} {'ceiled':>8}")
         for i, row in enumerate(layers):
             mark = " <- best" if i == result["best_layer_index"] else ""
-            lines.append(f"  {row['layer']:<44} {row['raw']:>8.4f} {row['ceiled']:>8.4f}{mark}")
-        lines.append(f"  best layer: {result['best_layer']} (raw {result['raw']:.4f}, ceiled {result['ceiled']:.4f}, "
-                     f"ceiling {result['ceiling']:.4f}); cross-validated choice: raw {result['raw_cv']:.4f}")
+            lines.append(f"  {row['layer']:<44} {row['raw']:>8.4f} {_fmt(row['ceiled']):>8}{mark}")
+        lines.append(f"  best layer: {result['best_layer']} (raw {_fmt(result['raw'])}, ceiled {_fmt(result['ceiled'])}, "
+                     f"ceiling {_fmt(result['ceiling'])}); cross-validated choice: raw {_fmt(result['raw_cv'])}")
     else:
-        def fmt(v):
-            return "n/a" if v is None else f"{v:.4f}"
-        lines.append(f"  raw {fmt(result['raw'])}, ceiled {fmt(result.get('ceiled'))}, ceiling {fmt(result.get('ceiling'))}"
+        lines.append(f"  raw {_fmt(result['raw'])}, ceiled {_fmt(result.get('ceiled'))}, ceiling {_fmt(result.get('ceiling'))}"
                      + (f"  ({result['unit']})" if result.get("unit") else ""))
     if "planted_layer" in result:
         lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
@@ -132,7 +71,10 @@ def summary_text(result: dict, out: Path) -> str:
 
 
 def run(cfg):
-    task = cfg.get("task", "score")
+    from brainalign.config.checks import check
+
+    check(cfg)
+    task = cfg.task
     if task == "score":
         return score(cfg)
     if task == "analyze":

@@ -16,10 +16,15 @@ def run_config(cfg) -> dict:
     """The resolved config, plus flat keys to group and filter by in W&B's run table."""
     full = OmegaConf.to_container(cfg, resolve=True)
     full.pop("hydra", None)
-    m = cfg.get("model") or {}
-    flat = {"model_name": m.get("name"), "family": m.get("family"), "instruction_tuned": m.get("instruction_tuned"),
-            "params": m.get("params"), "pair": m.get("pair"), "dataset": cfg.get("dataset", {}).get("name"),
-            "metric": cfg.get("metric", {}).get("name"), "task": cfg.get("task")}
+    m = cfg.model
+    flat = {"model_name": m.name, "family": m.family, "instruction_tuned": m.instruction_tuned,
+            "params": m.params, "pair": m.pair, "dataset": cfg.dataset.name, "metric": cfg.metric.name,
+            "task": cfg.task}
+    if cfg.task == "score":
+        from brainalign.config.subset import subset_of
+
+        subset = subset_of(cfg.dataset)
+        flat.update(subset=subset is not None, subset_of=subset)
     return {**flat, "config": full}
 
 
@@ -46,22 +51,22 @@ class Tracker:
 
 
 @contextlib.contextmanager
-def start(cfg, out_dir: Path, job_type: str = "score"):
-    """A W&B run whose files live under `out_dir/wandb`; always finished, so a sweep's next job starts clean."""
-    t = cfg.get("tracking") or {"mode": "disabled"}
-    mode = t.get("mode", "offline")
-    if mode not in MODES:
+def start(cfg, out_dir: Path, job_type: str = "score", run_id: str | None = None):
+    """A W&B run whose files live under `out_dir/wandb`; always finished, so a sweep's next job starts clean.
+
+    run_id (the result's settings key) makes an interrupted and resumed job the same W&B run."""
+    t = cfg.tracking
+    if t.mode not in MODES:
         from brainalign.errors import ConfigError
 
-        raise ConfigError(f"tracking.mode={mode!r}; choose one of {', '.join(MODES)}")
+        raise ConfigError(f"tracking.mode={t.mode!r}; choose one of {', '.join(MODES)}")
     import wandb
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    m, d, me = cfg.get("model", {}), cfg.get("dataset", {}), cfg.get("metric", {})
-    run = wandb.init(project=t.get("project", "brainalign"), entity=t.get("entity"), group=t.get("group"),
-                     name=f"{m.get('name')}/{d.get('name')}/{me.get('name')}", job_type=job_type,
-                     tags=list(t.get("tags") or []), dir=str(out_dir), mode=mode, config=run_config(cfg),
-                     reinit="finish_previous")
+    name = f"{cfg.model.name}/{cfg.dataset.name}/{cfg.metric.name}"
+    run = wandb.init(project=t.project, entity=t.entity, group=t.group, name=name, job_type=job_type,
+                     tags=list(t.tags), dir=str(out_dir), mode=t.mode, config=run_config(cfg),
+                     id=run_id, resume="allow" if run_id else None, reinit="finish_previous")
     try:
         yield Tracker(run)
     finally:

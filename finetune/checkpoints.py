@@ -17,13 +17,13 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from brainalign.config import CONF_DIR
 from brainalign.errors import ConfigError
 from finetune.train import checkpoint_dirs
 
 log = logging.getLogger(__name__)
 SCORES = "scores"
 MERGED = "merged"
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,20 +94,13 @@ def benchmarks(cfg) -> list[Bench]:
 
 def _check_registered(benches: list[Bench]) -> None:
     """Unknown benchmark names fail now, not after hours of training."""
-    import importlib
+    from brainalign.benchmarks import registered
 
-    from brainalign import benchmarks as registry
-
-    for mod in registry.MODULES:
-        try:
-            importlib.import_module(f"brainalign.benchmarks.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"brainalign.benchmarks.{mod}":
-                raise
+    known = registered()
     for b in benches:
-        if b.dataset.get("benchmark") not in registry.REGISTRY:
+        if b.dataset.get("benchmark") not in known:
             raise ConfigError(f"dataset {b.dataset.get('name')!r} names benchmark {b.dataset.get('benchmark')!r}; "
-                              f"known: {sorted(registry.REGISTRY)}")
+                              f"known: {sorted(known)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,7 +109,7 @@ def _check_registered(benches: list[Bench]) -> None:
 
 def score_model(model_cfg, dataset_cfg, metric_cfg, cache_dir, device: str = "cpu") -> dict:
     """The app's own scoring: benchmarks.build(dataset, metric).run(ModelProvider(model), RunContext(cache))."""
-    from brainalign.run import score_model as app_score_model
+    from brainalign.scoring import score_model as app_score_model
 
     return app_score_model(model_cfg, dataset_cfg, metric_cfg, Path(cache_dir), device=device, progress=False)
 
@@ -231,7 +224,9 @@ def _device(sc) -> str:
 
 
 def cache_dir(cfg) -> Path:
-    return Path(os.path.expanduser(str(cfg.get("cache_dir") or os.environ.get("BRAINALIGN_CACHE") or ".cache")))
+    from brainalign.scoring import cache_dir as app_cache_dir
+
+    return app_cache_dir(cfg)
 
 
 def score_point(cfg, run_dir: Path, benches: list[Bench], point: Point, tracker=None) -> list[dict]:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from brainalign.errors import BrainalignError, ConfigError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 def dequantize(model_cfg, out: Path) -> Path:
@@ -41,19 +40,15 @@ def dequantize(model_cfg, out: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    from omegaconf import OmegaConf
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m finetune.dequantize MODEL_CONFIG_NAME OUT_FOLDER", file=sys.stderr)
         return 2
     name, out = args
-    path = CONF_DIR / "model" / f"{name}.yaml"
-    if not path.exists():
-        print(f"no model config {path}", file=sys.stderr)
-        return 2
+    from brainalign.config.presets import load_preset
+
     try:
-        print(dequantize(OmegaConf.load(path), Path(out)))
+        print(dequantize(load_preset("model", name, resolve_paths=True), Path(out)))
     except BrainalignError as e:
         print(e, file=sys.stderr)
         return 1

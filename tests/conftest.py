@@ -71,3 +71,33 @@ def smollm2():
 
     cfg = OmegaConf.load(REPO / "conf" / "model" / "smollm2-135m.yaml")
     return load_model(cfg)
+
+
+def compose_config(*overrides, conf_dir: Path = REPO / "conf", hydra: bool = False):
+    """The app's config as main.py composes it (schemas, resolvers, the defaults list)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from brainalign.config import setup
+
+    setup()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra)
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """make_config(*overrides): the composed config, with results and cache in tmp_path, no W&B, no bars."""
+    def make(*overrides, hydra: bool = False, conf_dir: Path = REPO / "conf"):
+        return compose_config(f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
+                              "tracking=disabled", "progress=false", *overrides, hydra=hydra, conf_dir=conf_dir)
+    return make
+
+
+@pytest.fixture
+def preset():
+    """preset(group, name): one typed config of conf/<group>/<name>.yaml, `${paths.*}` resolved."""
+    from brainalign.config.presets import load_preset
+
+    return lambda group, name: load_preset(group, name, resolve_paths=True)

@@ -7,43 +7,32 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from brainalign.config import register_resolvers
 from brainalign.run import run
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def config(tmp_path, *overrides):
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose("config", overrides=[f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
-                                            "tracking=disabled", "progress=false", *overrides])
 
 
 def tiny_gpt2(tiny_models):
     return ["model=gpt2", f"model.path={tiny_models['gpt2']}", "model.name=tiny-gpt2"]
 
 
-def test_every_config_group_composes(tmp_path):
+def test_every_config_group_composes(make_config, tmp_path):
     for group in ("model", "dataset", "metric", "tracking"):
         for f in sorted((REPO / "conf" / group).glob("*.yaml")):
-            cfg = config(tmp_path, f"{group}={f.stem}")
+            cfg = make_config(f"{group}={f.stem}")
             assert cfg[group].name if group != "tracking" else cfg.tracking.mode
 
 
-def test_pereira_alias_and_experiments(tmp_path):
-    assert list(config(tmp_path, "dataset=pereira2018").dataset.experiments) == ["243sentences", "384sentences"]
-    assert list(config(tmp_path, "dataset=pereira_243").dataset.experiments) == ["243sentences"]
-    assert config(tmp_path, "metric=linear-2023").metric.correlation == "scipy"
-    assert config(tmp_path, "metric=ridge", "dataset=blank").metric.n_splits == 8
+def test_pereira_alias_and_experiments(make_config, tmp_path):
+    assert list(make_config("dataset=pereira2018").dataset.experiments) == ["243sentences", "384sentences"]
+    assert list(make_config("dataset=pereira_243").dataset.experiments) == ["243sentences"]
+    assert make_config("metric=linear-2023").metric.correlation == "scipy"
+    assert make_config("metric=ridge", "dataset=blank").metric.n_splits == 8
 
 
-def test_synthetic_run_recovers_planted_layer_and_resumes(tiny_models, tmp_path, capsys):
-    cfg = config(tmp_path, *tiny_gpt2(tiny_models))
+def test_synthetic_run_recovers_planted_layer_and_resumes(make_config, tiny_models, tmp_path, capsys):
+    cfg = make_config(*tiny_gpt2(tiny_models))
     result = run(cfg)
     out = tmp_path / "out" / "tiny-gpt2" / "synthetic" / "linear"
     stored = json.loads((out / "result.json").read_text())
@@ -60,24 +49,26 @@ def test_synthetic_run_recovers_planted_layer_and_resumes(tiny_models, tmp_path,
     assert "SYNTHETIC" in capsys.readouterr().out
     # a second run finds the result and does nothing
     again = run(cfg)
-    assert "skipping" in capsys.readouterr().out and again == stored == json.loads(json.dumps(result, default=str))
+    printed = capsys.readouterr().out   # the stored score line, not just "skipping"
+    assert "already done" in printed and f"raw {stored['raw']:.4f}" in printed and stored["best_layer"] in printed
+    assert again == stored == json.loads(json.dumps(result, default=str))
 
 
-def test_force_recomputes_from_cached_features(tiny_models, tmp_path):
-    run(config(tmp_path, *tiny_gpt2(tiny_models)))
-    result = run(config(tmp_path, *tiny_gpt2(tiny_models), "force=true"))
+def test_force_recomputes_from_cached_features(make_config, tiny_models, tmp_path):
+    run(make_config(*tiny_gpt2(tiny_models)))
+    result = run(make_config(*tiny_gpt2(tiny_models), "force=true"))
     assert result["timings"]["features_cached"] is True
 
 
-def test_result_with_other_settings_is_not_reused(tiny_models, tmp_path):
+def test_result_with_other_settings_is_not_reused(make_config, tiny_models, tmp_path):
     from brainalign.errors import ConfigError
 
-    run(config(tmp_path, *tiny_gpt2(tiny_models)))
+    run(make_config(*tiny_gpt2(tiny_models)))
     with pytest.raises(ConfigError, match="other settings"):
-        run(config(tmp_path, *tiny_gpt2(tiny_models), "dataset.noise=2.0"))
+        run(make_config(*tiny_gpt2(tiny_models), "dataset.noise=2.0"))
 
 
-def test_nwp_result_is_tied_to_its_text(tiny_models, tmp_path):
+def test_nwp_result_is_tied_to_its_text(make_config, tiny_models, tmp_path):
     """Where the data live is not a setting, but which text NWP scores is: another file is refused."""
     from brainalign.errors import ConfigError
 
@@ -85,13 +76,13 @@ def test_nwp_result_is_tied_to_its_text(tiny_models, tmp_path):
     first.write_text("The cat sat on the mat. " * 20)
     second.write_text("A dog ran in the park. " * 20)
     nwp = [*tiny_gpt2(tiny_models), "dataset=wikitext2", "metric.context=16", "metric.stride=8"]
-    result = run(config(tmp_path, *nwp, f"dataset.path={first}"))
+    result = run(make_config(*nwp, f"dataset.path={first}"))
     assert result["unit"] == "nats/token" and result["data_source"] == f"file:{first}"
     moved = tmp_path / "moved.txt"
     moved.write_text(first.read_text())
-    assert run(config(tmp_path, *nwp, f"dataset.path={moved}"))["raw"] == result["raw"]  # same text: reused
+    assert run(make_config(*nwp, f"dataset.path={moved}"))["raw"] == result["raw"]  # same text: reused
     with pytest.raises(ConfigError, match="other settings"):
-        run(config(tmp_path, *nwp, f"dataset.path={second}"))
+        run(make_config(*nwp, f"dataset.path={second}"))
 
 
 def test_unknown_model_lists_valid_names():
@@ -122,8 +113,9 @@ def test_multirun_sweep_writes_every_job_and_resumes(tiny_models, tmp_path, laun
     env = {**os.environ, "WANDB_MODE": "offline"}
     proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    outs = sorted((tmp_path / "tiny-gpt2" / "synthetic").glob("*/result.json"))
+    dataset, = (tmp_path / "tiny-gpt2").glob("synthetic-subset-*")   # 16 of the 40 passages: a subset
+    outs = sorted(dataset.glob("*/result.json"))
     assert [p.parent.name for p in outs] == ["linear", "linear-2023"]
-    assert list((tmp_path / "tiny-gpt2" / "synthetic" / "linear" / "wandb").glob("offline-run-*"))
+    assert list((dataset / "linear" / "wandb").glob("offline-run-*"))
     proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0 and proc.stdout.count("skipping") == 2
+    assert proc.returncode == 0 and proc.stdout.count("already done") == 2

@@ -1,81 +1,62 @@
 """On-disk cache of features, keyed by model, stimuli and presentation settings.
 
-A finished extraction is one .npz; while it runs, finished passages are checkpointed so a killed
-run resumes where it stopped. Writes are atomic (tmp file + rename); an unreadable file is
-recomputed.
+A finished extraction is one .npz under <cache>/features/<model>/; while it runs, finished passages are
+checkpointed (every 60 s and when interrupted), so a killed run resumes where it stopped.
 """
 
-import hashlib
-import json
 import logging
-import os
-import time
 from pathlib import Path
 
 import numpy as np
 
 from brainalign.activations.extract import Features, extract
-from brainalign.io import atomic_file
+from brainalign.cache import Cache, Checkpoint
 
 log = logging.getLogger(__name__)
 VERSION = 1  # bump when extraction changes what it returns
 
 
-def default_cache_dir() -> Path:
-    return Path(os.path.expanduser(os.environ.get("BRAINALIGN_CACHE", "~/.cache/brainalign")))
+def feature_cache(cache_dir, model_name: str) -> Cache:
+    return Cache(cache_dir, "features", VERSION, sub=model_name)
 
 
 def feature_key(fingerprint: str, passages: list[list[str]], layers, one_pass: bool) -> str:
-    blob = json.dumps({"model": fingerprint, "passages": passages, "layers": list(layers or []),
-                       "one_pass": one_pass, "version": VERSION}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def atomic_save_npz(path: Path, **arrays) -> None:
-    with atomic_file(path) as f:
-        np.savez(f, **arrays)
-
-
-def _load(path: Path) -> Features | None:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return Features(values=z["values"], layers=[str(x) for x in z["layers"]])
-    except Exception as e:  # truncated or corrupted: recompute
-        log.warning("cache file %s unreadable (%s); recomputing", path, e)
-        path.unlink(missing_ok=True)
-        return None
-
-
-def _load_partial(path: Path) -> list[np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return [z[f"p{i}"] for i in range(int(z["n"]))]
-    except Exception:
-        return []
+    return feature_cache(".", "-").key(model=fingerprint, passages=passages, layers=list(layers or []),
+                                       one_pass=one_pass)
 
 
 def cached_extract(model, passages: list[list[str]], cache_dir: Path, layers=None, one_pass: bool = True,
                    progress: bool = True, checkpoint_seconds: float = 60.0) -> tuple[Features, bool]:
     """Features from the cache, or computed (loading the model only then) and stored. Returns (features, hit)."""
-    layers = layers or model.cfg.get("layers") or ["embedding", "blocks"]
-    key = feature_key(model.fingerprint(), passages, layers, one_pass)
-    folder = Path(cache_dir) / "features" / model.name
-    final, partial = folder / f"{key}.npz", folder / f"{key}.partial.npz"
-    if final.exists() and (hit := _load(final)) is not None:
-        return hit, True
-    done = _load_partial(partial) if partial.exists() else []
-    last = [time.monotonic()]
+    from brainalign.interrupt import Interrupted, as_interrupted
 
-    def checkpoint(i, rows):
+    layers = layers or model.cfg.layers
+    cache = feature_cache(cache_dir, model.name)
+    key = feature_key(model.fingerprint(), passages, layers, one_pass)
+    if (hit := cache.read(key)) is not None:
+        return Features(values=hit["values"], layers=[str(x) for x in hit["layers"]]), True
+    checkpoint = Checkpoint(cache, key, every_s=checkpoint_seconds)
+    saved = checkpoint.load() or {}
+    done = [saved[f"p{i}"] for i in range(int(saved.get("n", 0)))]
+
+    def save():
+        checkpoint.save(n=np.array(len(done)), **{f"p{j}": r for j, r in enumerate(done)})
+
+    def on_passage(i, rows):
         done.append(rows)
-        if time.monotonic() - last[0] > checkpoint_seconds:
-            atomic_save_npz(partial, n=np.array(len(done)), **{f"p{j}": r for j, r in enumerate(done)})
-            last[0] = time.monotonic()
+        if checkpoint.due():
+            save()
 
     if done:
         log.info("resuming %s from %d/%d passages", model.name, len(done), len(passages))
-    feats = extract(model.get(), passages, layers=layers, one_pass=one_pass, progress=progress,
-                    done=list(done), on_passage=checkpoint)
-    atomic_save_npz(final, values=feats.values, layers=np.array(feats.layers))
-    partial.unlink(missing_ok=True)
+    try:
+        feats = extract(model.get(), passages, layers=layers, one_pass=one_pass, progress=progress,
+                        done=list(done), on_passage=on_passage)
+    except BaseException as e:
+        if not isinstance(e, (KeyboardInterrupt, Interrupted)):
+            raise
+        save()
+        raise as_interrupted(e, len(done), len(passages), "passages") from None
+    cache.write(key, values=feats.values, layers=np.array(feats.layers))
+    checkpoint.drop()
     return feats, False

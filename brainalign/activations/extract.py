@@ -63,7 +63,7 @@ def extract(lm, passages: list[list[str]], layers=None, one_pass: bool = True, p
     `done` holds per-passage arrays already computed (resume); `on_passage(i, rows)` is called after
     each new passage (checkpointing).
     """
-    names = resolve_layers(lm.model, layers or lm.cfg.get("layers") or ["embedding", "blocks"])
+    names = resolve_layers(lm.model, layers or lm.cfg.layers)
     out = list(done or [])
     with LayerRecorder(lm.model, names) as rec:
         for i in tqdm(range(len(out), len(passages)), desc=f"activations {lm.name}", unit="passage",

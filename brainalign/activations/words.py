@@ -12,15 +12,14 @@ fingerprint, the settings and a hash of the text; chunks are written atomically 
 an interrupted run resumes where it stopped, and a complete cache never loads the model.
 """
 
-import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from brainalign.cache import make_key, text_hash, write_json
 from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def windows(words, context_words: int) -> list[tuple[str, int]]:
 
 def _bos_policy(lm, ids: list[int], offsets: list[tuple[int, int]]):
     """Apply LoadedModel.encode's add_bos policy to ids that carry character offsets."""
-    tok, add_bos = lm.tokenizer, lm.cfg.get("add_bos")
+    tok, add_bos = lm.tokenizer, lm.cfg.add_bos
     bos = tok.bos_token_id
     if add_bos is True and bos is not None and (not ids or ids[0] != bos):
         ids, offsets = [bos] + ids[-(lm.max_length - 1):], [(0, 0)] + offsets[-(lm.max_length - 1):]
@@ -81,7 +80,7 @@ def word_features(lm, words, *, context_words: int = 20, layers=None, batch_size
 
     from brainalign.models.layers import LayerRecorder, resolve_layers
 
-    names = resolve_layers(lm.model, list(layers or lm.cfg.get("layers") or ["blocks"]))
+    names = resolve_layers(lm.model, list(layers or lm.cfg.layers))
     items = windows(words, context_words)[start:stop]
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
     device = next(lm.model.parameters()).device
@@ -117,10 +116,8 @@ def word_features(lm, words, *, context_words: int = 20, layers=None, batch_size
 
 
 def cache_key(fingerprint: str, words, context_words: int, layers) -> str:
-    text = hashlib.sha256("\n".join(map(str, words)).encode()).hexdigest()
-    blob = json.dumps(dict(model=fingerprint, text=text, context_words=int(context_words),
-                           layers=list(layers) if layers else None, version=VERSION), sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return make_key(VERSION, model=fingerprint, text=text_hash(words), context_words=int(context_words),
+                    layers=list(layers) if layers else None)
 
 
 def _atomic_save(path: Path, array: np.ndarray):
@@ -128,17 +125,12 @@ def _atomic_save(path: Path, array: np.ndarray):
         np.save(f, array)
 
 
-def _atomic_json(path: Path, obj):
-    with atomic_file(path, "w") as f:
-        json.dump(obj, f, indent=1)
-
-
 def cached_word_features(model, words, *, context_words: int = 20, layers=None, cache_dir,
                          batch_size: int = 32, chunk: int = 512, progress: bool = False) -> WordFeatures:
     """word_features from/into `<cache_dir>/words/`; `model` is a ModelProvider (loaded on a miss only)
     or a LoadedModel."""
     words = [str(w) for w in words]
-    layers = list(layers or model.cfg.get("layers") or ["blocks"])
+    layers = list(layers or model.cfg.layers)
     key = cache_key(model.fingerprint(), words, context_words, layers)
     folder = Path(cache_dir) / "words" / key
     meta_path, final = folder / "meta.json", folder / "features.npy"
@@ -160,19 +152,17 @@ def cached_word_features(model, words, *, context_words: int = 20, layers=None, 
     if names is None:  # every chunk was there already
         from brainalign.models.layers import resolve_layers
 
-        names = resolve_layers(lm.model, list(layers or lm.cfg.get("layers") or ["blocks"]))
+        names = resolve_layers(lm.model, list(layers or lm.cfg.layers))
     first = np.load(parts[0], mmap_mode="r")
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
-    os.close(fd)
     shape = (first.shape[0], len(words), first.shape[2])
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-    for i, part in enumerate(parts):
-        values = np.load(part)
-        out[:, i * chunk:i * chunk + values.shape[1]] = values
-    out.flush()
-    del out
-    os.replace(tmp, final)
-    _atomic_json(meta_path, dict(layers=names, n_words=len(words), context_words=context_words,
+    with atomic_file(final) as f:   # written in place through a memory map, renamed when complete
+        out = np.lib.format.open_memmap(f.name, mode="w+", dtype=np.float32, shape=shape)
+        for i, part in enumerate(parts):
+            values = np.load(part)
+            out[:, i * chunk:i * chunk + values.shape[1]] = values
+        out.flush()
+        del out
+    write_json(meta_path, dict(layers=names, n_words=len(words), context_words=context_words,
                                  model=getattr(model, "name", ""), fingerprint=model.fingerprint(), version=VERSION))
     for part in parts:
         part.unlink(missing_ok=True)

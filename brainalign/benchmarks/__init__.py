@@ -38,7 +38,9 @@ class ModelProvider:
     """Gives the model to a benchmark only when it needs it: cached features never load weights."""
 
     def __init__(self, cfg, device: str = "cpu", loaded=None):
-        self.cfg, self.device, self._lm = cfg, device, loaded
+        from brainalign.config import model_config
+
+        self.cfg, self.device, self._lm = model_config(cfg), device, loaded
 
     @property
     def name(self) -> str:
@@ -65,13 +67,19 @@ class Benchmark(Protocol):
     def run(self, model: ModelProvider, ctx: RunContext) -> dict: ...
 
 
-def build(dataset_cfg, metric_cfg) -> Benchmark:
+def registered() -> dict[str, Callable]:
+    """Every benchmark factory, by the name a dataset config gives in `benchmark:`."""
     for mod in MODULES:
-        try:
-            importlib.import_module(f"brainalign.benchmarks.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"brainalign.benchmarks.{mod}":
-                raise
+        importlib.import_module(f"brainalign.benchmarks.{mod}")
+    return REGISTRY
+
+
+def build(dataset_cfg, metric_cfg) -> Benchmark:
+    """The benchmark a dataset config names, with its typed dataset and metric configs."""
+    from brainalign.config import dataset_config, metric_config
+
+    registered()
+    dataset_cfg, metric_cfg = dataset_config(dataset_cfg), metric_config(metric_cfg)
     name = dataset_cfg.get("benchmark")
     if name not in REGISTRY:
         raise ConfigError(f"dataset {dataset_cfg.get('name')!r} names benchmark {name!r}; known: {sorted(REGISTRY)}")

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.config.subset import subset_of
 from brainalign.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -19,11 +20,11 @@ log = logging.getLogger(__name__)
 STORED_CEILING = 0.104  # Aw et al. Table 6 (inter-subject predictivity, extrapolated)
 
 
-def _ceiled(raw: float, ceiling: float) -> float:
-    """raw / ceiling clipped to [0, 1] (Brain-Score)."""
+def _ceiled(raw: float, ceiling: float | None) -> float | None:
+    """raw / ceiling clipped to [0, 1] (Brain-Score); None without a ceiling."""
     from brainalign.metrics import ceiling_normalize
 
-    return ceiling_normalize(raw, ceiling)[0]
+    return None if ceiling is None else ceiling_normalize(raw, ceiling)[0]
 
 
 class InterSubjectMetric:
@@ -52,26 +53,29 @@ class WehbeBenchmark:
         from brainalign.metrics.wehbe import WehbeSettings
 
         self.cfg, self.metric_cfg = dataset_cfg, metric_cfg
-        self.settings = WehbeSettings.from_cfg(dataset_cfg.get("pipeline") or {})
-        self.ceiling_cfg = dict(dataset_cfg.get("ceiling") or {})
-        if self.ceiling_cfg.get("mode", "stored") not in ("stored", "compute"):
-            raise ConfigError(f"dataset.ceiling.mode={self.ceiling_cfg.get('mode')!r}; choose stored or compute")
-        self.context_words = int(dataset_cfg.get("context_words", 20))
+        self.settings = WehbeSettings.from_cfg(dataset_cfg.pipeline)
+        self.ceiling_cfg = dataset_cfg.ceiling
+        if self.ceiling_cfg.mode not in ("stored", "compute"):
+            raise ConfigError(f"dataset.ceiling.mode={self.ceiling_cfg.mode!r}; choose stored or compute")
+        self.context_words = int(dataset_cfg.context_words)
         if self.context_words < 0:
             raise ConfigError("dataset.context_words must be >= 0")
-        kind = (metric_cfg or {}).get("kind") if metric_cfg is not None else None
-        if kind not in (None, "wehbe"):  # a sweep over datasets keeps one metric=...; Wehbe has its own
-            log.info("dataset=wehbe scores with the study's own pipeline; metric.kind=%s does not apply", kind)
+        if metric_cfg is not None and metric_cfg.kind != "wehbe":
+            raise ConfigError(f"dataset={dataset_cfg.name} is scored with the study's own pipeline (metric=wehbe), "
+                              f"not metric={metric_cfg.name}")
 
     def ceiling(self, data, ctx: RunContext) -> tuple[float, dict]:
         c = self.ceiling_cfg
-        if c.get("mode", "stored") == "stored":
-            return float(c.get("value", STORED_CEILING)), {"mode": "stored"}
+        if c.mode == "stored":
+            subset = subset_of(self.cfg)
+            if subset:
+                return None, {"mode": "none", "why": f"the stored ceiling is for all voxels and subjects; this run "
+                              f"scores a subset ({subset}); dataset.ceiling.mode=compute computes one on it"}
+            return float(c.value), {"mode": "stored"}
         from brainalign.metrics.extrapolation import cached_ceiling
 
-        cols = _subsample(data.subjects, c.get("max_voxels", 100))
-        kwargs = dict(variant=c.get("variant", "blank"), n_bootstraps=int(c.get("n_bootstraps", 100)),
-                      fit=c.get("fit", "vectorized"), seed=0)
+        cols = _subsample(data.subjects, c.max_voxels)
+        kwargs = dict(variant=c.variant, n_bootstraps=int(c.n_bootstraps), fit=c.fit, seed=0)
         result = cached_ceiling(ctx.cache_dir, data.responses[:, cols], data.subjects[cols],
                                 InterSubjectMetric(data.timing, self.settings),
                                 metric_name=f"wehbe-intersubject:{self.settings.as_dict()}",
@@ -89,9 +93,9 @@ class WehbeBenchmark:
         data = load_wehbe(self.cfg)
         log.info("%s", data)
         t1 = time.perf_counter()
-        layers = self.cfg.get("layers") or model.cfg.get("layers") or ["blocks"]
+        layers = self.cfg.layers or model.cfg.layers
         feats = cached_word_features(model, data.words, context_words=self.context_words, layers=list(layers),
-                                     cache_dir=ctx.cache_dir, batch_size=int(self.cfg.get("batch_size", 32)),
+                                     cache_dir=ctx.cache_dir, batch_size=int(self.cfg.batch_size),
                                      progress=ctx.progress)
         t2 = time.perf_counter()
         per_layer, per_fold = [], []

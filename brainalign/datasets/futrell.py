@@ -256,12 +256,6 @@ def load_naturalstories(stories, word_means=None, subject_rts=None) -> ReadingDa
     return ReadingData("Futrell2018", words, mean, per_subject, source)
 
 
-def shared_data_dir() -> Path:
-    """The licensed data shared next to the repository (`$BRAINALIGN_SHARED/data`, else ../shared/data)."""
-    root = os.environ.get("BRAINALIGN_SHARED")
-    return Path(root) / "data" if root else Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
 def _find(folder: Path, names) -> Path | None:
     for name in names:
         hits = sorted(folder.glob(name)) + sorted(folder.glob(f"*/{name}"))
@@ -299,9 +293,12 @@ def download_release(cache_dir=None, base_url=RELEASE_URL, per_subject=True) -> 
 
 
 def load_futrell(cfg=None, cache_dir=None) -> ReadingData:
-    """The data a `conf/dataset/futrell.yaml` describes (source, path, stories, max_words)."""
-    cfg = cfg or {}
-    source, path = cfg.get("source", "auto"), cfg.get("path")
+    """The data a `conf/dataset/futrell.yaml` describes (source, path, stories, max_words): `path` when
+    set, else Brain-Score's assembly (source=auto|brainscore) or the release files (naturalstories)."""
+    from brainalign.config import dataset_config
+
+    cfg = dataset_config({"benchmark": "futrell", **(cfg or {})})
+    source, path = cfg.source, cfg.path
     if source not in ("auto", "brainscore", "naturalstories"):
         raise ConfigError(f"dataset.source={source!r}; choose auto, brainscore or naturalstories")
     if path:
@@ -313,19 +310,13 @@ def load_futrell(cfg=None, cache_dir=None) -> ReadingData:
         elif path.suffix == ".nc":
             data = load_assembly(path)
         else:  # all_stories.tok itself, with the RT files named separately
-            data = load_naturalstories(path, cfg.get("word_means"), cfg.get("subject_rts"))
+            data = load_naturalstories(path, cfg.word_means, cfg.subject_rts)
+    elif source == "naturalstories":
+        data = load_folder(download_release(cache_dir, cfg.release_url or RELEASE_URL))
     else:
-        shared = shared_data_dir() / "futrell2018"
-        use_release = source == "naturalstories" or (source == "auto" and shared.exists())
-        if use_release and shared.exists() and not cfg.get("download"):
-            data = load_folder(shared)
-        elif use_release:
-            data = load_folder(download_release(cache_dir, cfg.get("release_url") or RELEASE_URL))
-        else:
-            data = load_assembly(_fetch(cfg.get("url") or STORE_URL, cfg.get("sha1") or STORE_SHA1, cache_dir,
-                                        "assy_Futrell2018.nc"))
-    if cfg.get("stories") is not None or cfg.get("max_words") is not None:
-        data = data.subset(cfg.get("stories"), cfg.get("max_words"))
+        data = load_assembly(_fetch(cfg.url or STORE_URL, cfg.sha1 or STORE_SHA1, cache_dir, "assy_Futrell2018.nc"))
+    if cfg.stories is not None or cfg.max_words is not None:
+        data = data.subset(cfg.stories, cfg.max_words)
     log.info("Futrell2018: %d words from %s; per-subject RTs: %s", len(data), data.source,
              data.per_subject.description if data.per_subject else "none")
     return data

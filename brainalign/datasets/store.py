@@ -7,7 +7,6 @@ import hashlib
 import http.client
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from brainalign.errors import DataMismatch, DataUnavailable
+from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,10 @@ CHUNK = 1 << 20
 
 
 def default_cache_dir() -> Path:
-    """`$BRAINALIGN_DATA_DIR`, else `$XDG_CACHE_HOME/brainalign/data` (~/.cache by default)."""
-    if os.environ.get("BRAINALIGN_DATA_DIR"):
-        return Path(os.environ["BRAINALIGN_DATA_DIR"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "brainalign" / "data"
+    """paths.data: `$BRAINALIGN_DATA_DIR`, else <paths.cache>/data (brainalign/config/schema.py)."""
+    from brainalign.config.paths import path
+
+    return path("data")
 
 
 def offline() -> bool:
@@ -56,29 +55,24 @@ def fetch(url, sha1, cache_dir=None, filename=None, progress=True, config_key="d
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     filename = filename or Path(urllib.parse.urlparse(url).path).name
     target = cache_dir / filename
+    corrupt = False
     if target.exists():
         if sha1 is None or sha1_of(target) == sha1:
             return target
+        corrupt = True
         log.warning("%s is corrupt or incomplete (SHA-1 mismatch); downloading it again", target)
 
     if offline():
-        raise DataUnavailable(_how_to_get(url, target, config_key,
-                                          "offline mode is on (BRAINALIGN_OFFLINE/HF_HUB_OFFLINE)"))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{filename}.", suffix=".part")
+        reason = "offline mode is on (BRAINALIGN_OFFLINE/HF_HUB_OFFLINE)"
+        raise DataUnavailable(_how_to_get(url, target, config_key, reason, corrupt))
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_file(target) as out:
             got = _download(url, out, timeout, progress, filename)
-        if sha1 is not None and got != sha1:
-            raise DataMismatch(f"the file downloaded from {url} has SHA-1 {got}, expected {sha1}. "
-                               "The store's copy may have changed or the download was altered; "
-                               "nothing was cached.")
-        os.replace(tmp, target)
+            if sha1 is not None and got != sha1:
+                raise DataMismatch(f"the file downloaded from {url} has SHA-1 {got}, expected {sha1}: the store's "
+                                   "copy may have changed or the download was altered; nothing was cached")
     except (OSError, http.client.HTTPException) as e:  # URLError, timeouts and resets are OSErrors
-        raise DataUnavailable(_how_to_get(url, target, config_key, _reason(e))) from e
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        raise DataUnavailable(_how_to_get(url, target, config_key, _reason(e), corrupt)) from e
     log.info("downloaded %s to %s", url, target)
     return target
 
@@ -108,8 +102,8 @@ def _reason(error) -> str:
     return f"the download failed ({error})"
 
 
-def _how_to_get(url, target, config_key, reason) -> str:
-    return (f"cannot download {target.name}: {reason}.\n"
-            f"  Download it by hand from {url}\n"
-            f"  and point to it with {config_key}=/path/to/{target.name}\n"
-            f"  (or put it at {target}, where it is looked for first).")
+def _how_to_get(url, target, config_key, reason, corrupt=False) -> str:
+    what = (f"the cached {target} is corrupt (SHA-1 mismatch) and cannot be downloaded again: {reason}"
+            if corrupt else f"cannot download {target.name}: {reason}")
+    return (f"{what}; download it by hand from {url} and put the good copy at {target}, "
+            f"or point to it with {config_key}=/path/to/{target.name}")

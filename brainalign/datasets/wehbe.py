@@ -114,19 +114,11 @@ class WehbeData:
                 f"voxels, subjects {self.subject_names}, roi={self.roi!r}, synthetic={self.synthetic})")
 
 
-def shared_dir() -> Path:
-    """../shared next to the repository (or $BRAINALIGN_SHARED)."""
-    if os.environ.get("BRAINALIGN_SHARED"):
-        return Path(os.environ["BRAINALIGN_SHARED"]).expanduser()
-    return Path(__file__).resolve().parents[2].parent / "shared"
-
-
 def load_words(path=None, release: Path | None = None) -> np.ndarray:
-    """The presented word sequence: `path`, else the release folder's copy, else ../shared/data/wehbe2014."""
+    """The presented word sequence: `path`, else the release folder's copy."""
     candidates = [Path(os.path.expanduser(str(path)))] if path else []
     if release is not None:
         candidates += [release / "stimuli_words.npy", release / "fMRI" / "stimuli_words.npy"]
-    candidates.append(shared_dir() / "data" / "wehbe2014" / "stimuli_words.npy")
     for c in candidates:
         if c.is_file():
             words = np.load(c, allow_pickle=False)
@@ -219,6 +211,5 @@ def load_release(path, *, subjects=SUBJECTS, roi: str | None = "all", words_path
 
 def load_wehbe(cfg) -> WehbeData:
     """The dataset a `conf/dataset/wehbe.yaml` config describes."""
-    subjects = cfg.get("subjects") or SUBJECTS
-    return load_release(cfg.get("path"), subjects=[str(s) for s in subjects], roi=cfg.get("roi", "all"),
-                        words_path=cfg.get("words_path"), max_voxels=cfg.get("max_voxels"))
+    return load_release(cfg.path, subjects=[str(s) for s in cfg.subjects], roi=cfg.roi,
+                        words_path=cfg.words_path, max_voxels=cfg.max_voxels)

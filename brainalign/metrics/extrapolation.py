@@ -19,13 +19,11 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from math import perm
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from numpy.random import RandomState
 from scipy.optimize import OptimizeWarning, curve_fit
-from brainalign.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -226,29 +224,30 @@ def data_key(responses: np.ndarray, subjects, **settings) -> str:
     return h.hexdigest()[:20]
 
 
-def save_ceiling(path: Path, ceiling: Ceiling):
-    with atomic_file(path) as f:
-        np.savez(f, ceiling=ceiling.ceiling, per_neuroid=ceiling.per_neuroid, subjects=ceiling.subjects.astype(str),
-                 sizes=ceiling.sizes, mean_by_size=ceiling.mean_by_size, bootstrap_v0=ceiling.bootstrap_v0,
-                 bootstrap_tau=ceiling.bootstrap_tau, settings=json.dumps(ceiling.settings, default=str))
+def _arrays(ceiling: Ceiling) -> dict:
+    return dict(ceiling=ceiling.ceiling, per_neuroid=ceiling.per_neuroid, subjects=ceiling.subjects.astype(str),
+                sizes=ceiling.sizes, mean_by_size=ceiling.mean_by_size, bootstrap_v0=ceiling.bootstrap_v0,
+                bootstrap_tau=ceiling.bootstrap_tau, settings=json.dumps(ceiling.settings, default=str))
 
 
-def load_ceiling(path: Path) -> Ceiling:
-    with np.load(path, allow_pickle=False) as z:
-        return Ceiling(ceiling=float(z["ceiling"]), per_neuroid=z["per_neuroid"], subjects=z["subjects"],
-                       sizes=z["sizes"], mean_by_size=z["mean_by_size"], bootstrap_v0=z["bootstrap_v0"],
-                       bootstrap_tau=z["bootstrap_tau"], settings=json.loads(str(z["settings"])))
+def _ceiling(z: dict) -> Ceiling:
+    return Ceiling(ceiling=float(z["ceiling"]), per_neuroid=z["per_neuroid"], subjects=z["subjects"],
+                   sizes=z["sizes"], mean_by_size=z["mean_by_size"], bootstrap_v0=z["bootstrap_v0"],
+                   bootstrap_tau=z["bootstrap_tau"], settings=json.loads(str(z["settings"])))
 
 
 def cached_ceiling(cache_dir, responses: np.ndarray, subjects, metric: Callable, *, metric_name: str,
                    **kwargs) -> Ceiling:
     """extrapolation_ceiling, kept in `<cache_dir>/ceilings/<hash of data + metric + settings>.npz`."""
+    from brainalign.cache import Cache
+
     settings = {k: v for k, v in kwargs.items() if k != "progress"}
-    path = Path(cache_dir) / "ceilings" / f"{data_key(responses, subjects, metric=metric_name, **settings)}.npz"
-    if path.exists():
-        return load_ceiling(path)
+    cache = Cache(cache_dir, "ceilings", version=1)
+    key = data_key(responses, subjects, metric=metric_name, **settings)
+    if (hit := cache.read(key)) is not None:
+        return _ceiling(hit)
     ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
     ceiling.settings["metric"] = metric_name
-    save_ceiling(path, ceiling)
-    log.info("ceiling %.4f cached in %s", ceiling.ceiling, path)
+    cache.write(key, **_arrays(ceiling))
+    log.info("ceiling %.4f cached in %s", ceiling.ceiling, cache.path(key))
     return ceiling

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from brainalign.config import model_config
 from brainalign.errors import ConfigError, ModelUnavailable
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -21,18 +22,25 @@ def package_dir(name: str) -> Path:
 
 
 def model_source(cfg) -> dict:
-    """Where the weights come from: {'path': folder, 'gguf_file': name or None, 'hub': id or None}."""
-    if cfg.get("path"):
+    """Where the weights come from: {'path': folder, 'gguf_file': name or None, 'hub': id or None}.
+
+    A tiny stand-in (`build_tiny: <family>`) is built at its path on first use."""
+    cfg = model_config(cfg)
+    if cfg.path:
         path = Path(os.path.expanduser(str(cfg.path)))
+        if not path.exists() and cfg.build_tiny:
+            from brainalign.models.tiny import build_tiny
+
+            print(f"[brainalign] building the tiny stand-in {cfg.name} in {path} (once, a few seconds)", flush=True)
+            build_tiny(cfg.build_tiny, path)
         if not path.exists():
             raise ModelUnavailable(f"model.path={path} does not exist")
-        return {"path": path, "gguf_file": cfg.get("gguf", {}).get("file") if cfg.get("gguf") else None, "hub": None}
-    gguf = cfg.get("gguf")
-    if gguf and gguf.get("package"):
-        return {"path": package_dir(gguf.package), "gguf_file": gguf.file, "hub": None}
-    if cfg.get("hf_id"):
+        return {"path": path, "gguf_file": cfg.gguf.file if cfg.gguf else None, "hub": None}
+    if cfg.gguf:
+        return {"path": package_dir(cfg.gguf.package), "gguf_file": cfg.gguf.file, "hub": None}
+    if cfg.hf_id:
         return {"path": None, "gguf_file": None, "hub": str(cfg.hf_id)}
-    raise ConfigError(f"model {cfg.get('name')!r} has neither path, gguf nor hf_id")
+    raise ConfigError(f"model {cfg.name!r} has neither path, gguf nor hf_id")
 
 
 def _hash_folder(path: Path, only: str | None) -> str:
@@ -49,10 +57,11 @@ def _hash_folder(path: Path, only: str | None) -> str:
 
 def fingerprint(cfg) -> str:
     """A key for everything about the model that changes its activations; computed without loading it."""
+    cfg = model_config(cfg)
     src = model_source(cfg)
-    weights = (f"hub:{src['hub']}@{cfg.get('revision') or 'main'}" if src["hub"]
+    weights = (f"hub:{src['hub']}@{cfg.revision or 'main'}" if src["hub"]
                else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
-    settings = {k: cfg.get(k) for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
+    settings = {k: cfg[k] for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
     blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -74,7 +83,7 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
-        return str(self.cfg.get("name"))
+        return str(self.cfg.name)
 
     def fingerprint(self) -> str:
         return self._fingerprint or fingerprint(self.cfg)
@@ -87,7 +96,7 @@ class LoadedModel:
         """
         tok = self.tokenizer
         ids = tok(text, truncation=truncate, max_length=self.max_length if truncate else None)["input_ids"]
-        bos, add_bos = tok.bos_token_id, self.cfg.get("add_bos")
+        bos, add_bos = tok.bos_token_id, self.cfg.add_bos
         if add_bos is True and bos is not None and (not ids or ids[0] != bos):
             ids = [bos] + ids[-(self.max_length - 1):] if truncate else [bos] + ids
         elif add_bos is False and ids and bos is not None and ids[0] == bos and len(tok.all_special_ids):
@@ -117,15 +126,18 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    cfg = model_config(cfg)
     src = model_source(cfg)
     where = src["hub"] or str(src["path"])
-    kwargs = {"revision": cfg.get("revision")} if src["hub"] and cfg.get("revision") else {}
+    if src["hub"]:
+        hub_offline_up_front()
+    kwargs = {"revision": cfg.revision} if src["hub"] and cfg.revision else {}
     if src["gguf_file"]:
         kwargs["gguf_file"] = src["gguf_file"]
-    load_kwargs = dict(kwargs, dtype=_dtype(cfg.get("dtype", "float32")))
-    if cfg.get("device_map"):
+    load_kwargs = dict(kwargs, dtype=_dtype(cfg.dtype))
+    if cfg.device_map:
         load_kwargs["device_map"] = cfg.device_map
-    if cfg.get("load_in_8bit"):
+    if cfg.load_in_8bit:
         if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
             raise ModelUnavailable("model.load_in_8bit=true needs a CUDA GPU and `pip install bitsandbytes`")
         from transformers import BitsAndBytesConfig
@@ -140,10 +152,49 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
         hint = ("no weights here and the hub is unreachable (offline?). Download them where you have a "
                 f"connection (`huggingface-cli download {src['hub']}`) and set model.path=/that/folder"
                 if src["hub"] else f"the files in {where} could not be read")
-        raise ModelUnavailable(f"cannot load model {cfg.get('name')!r} from {where}: {hint}.\n  ({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
+        raise ModelUnavailable(f"cannot load model {cfg.name!r} from {where}: {hint} "
+                               f"({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
     tokenizer.truncation_side = "left"
-    if not cfg.get("device_map"):
+    if not cfg.device_map:
         model.to(device)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, cfg=cfg, device=device,
-                       max_length=_max_length(tokenizer, model.config, cfg.get("max_length")))
+                       max_length=_max_length(tokenizer, model.config, cfg.max_length))
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the HuggingFace hub answers within `timeout_s` (DNS and TCP; run in a thread, so a
+    resolver that hangs cannot hold the job)."""
+    import socket
+    import threading
+    import urllib.parse
+
+    host = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname
+    ok = []
+
+    def probe():
+        try:
+            socket.create_connection((host, 443), timeout=timeout_s).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    return bool(ok)
+
+
+def hub_offline_up_front() -> None:
+    """Honour HF_HUB_OFFLINE, and switch it on when the hub is unreachable, so that a hub id without a
+    local copy fails in seconds (with the hint) instead of after the hub client's retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return
+    if not hub_reachable():
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        try:
+            import huggingface_hub.constants as hub_constants
+
+            hub_constants.HF_HUB_OFFLINE = True
+        except (ImportError, AttributeError):
+            pass

@@ -83,7 +83,15 @@ def build_tiny(family: str, out: Path, vocab: int = 2048, d: int = 64, layers: i
     return out
 
 
-if __name__ == "__main__":
-    from brainalign.models.tiny_cli import main
+def build_all(out, families=FAMILIES, force: bool = False) -> dict[str, Path]:
+    """Build (or keep, unless `force`) every family's tiny model under `out`; return {family: folder}."""
+    import os
 
-    main()
+    out = Path(os.path.expanduser(str(out)))
+    done = {}
+    for family in families:
+        folder = out / family
+        if force or not (folder / "config.json").exists():
+            build_tiny(family, folder)
+        done[family] = folder
+    return done

@@ -33,11 +33,12 @@ class WordSurprisal:
 
 
 def word_surprisal(lm, words, mode: str = "exact", stride: int = 64, batch_size: int = 1, t5: str = "study",
-                   window: int | None = None, progress: bool = False) -> WordSurprisal:
+                   window: int | None = None, progress: bool = False, checkpoint=None) -> WordSurprisal:
     """Surprisal in bits of each word given all words before it (left-truncated to the model's window).
 
     lm: a `LoadedModel`. window: tokens of context (default `lm.max_length`). stride, batch_size:
-    `fast` only. t5: `study` | `shifted`, for encoder-decoders only.
+    `fast` only. t5: `study` | `shifted`, for encoder-decoders only. checkpoint: a
+    `brainalign.cache.Checkpoint` that a killed or interrupted computation resumes from.
     """
     if mode not in MODES:
         raise ConfigError(f"surprisal mode={mode!r}; choose one of {', '.join(MODES)}")
@@ -49,10 +50,11 @@ def word_surprisal(lm, words, mode: str = "exact", stride: int = 64, batch_size:
     started = time.perf_counter()
     settings = {"description": scorer.describe()}
     if mode == "exact":
-        bits = exact_surprisal(scorer, words, progress)
+        bits = exact_surprisal(scorer, words, progress, checkpoint)
         settings["passes"] = len(words)
     else:
-        bits, passes = fast_surprisal(scorer, words, stride=stride, batch_size=batch_size, progress=progress)
+        bits, passes = fast_surprisal(scorer, words, stride=stride, batch_size=batch_size, progress=progress,
+                                      checkpoint=checkpoint)
         settings.update(stride=int(stride), batch_size=int(batch_size), passes=int(passes))
     settings["seconds"] = round(time.perf_counter() - started, 3)
     return WordSurprisal(bits=bits, mode=mode, readout=scorer.name, window=scorer.window, settings=settings)

@@ -18,26 +18,56 @@ from brainalign.surprisal.scorer import LN2, surprisal_nats
 from brainalign.surprisal.words import join_words
 
 
-def exact_surprisal(scorer, words, progress: bool = False) -> np.ndarray:
-    """Per-word surprisal in bits, one forward pass per word over its left-truncated context."""
+def exact_surprisal(scorer, words, progress: bool = False, checkpoint=None) -> np.ndarray:
+    """Per-word surprisal in bits, one forward pass per word over its left-truncated context.
+
+    checkpoint (brainalign.cache.Checkpoint): resume from its last save, save every so often and when
+    interrupted (then Interrupted says how far it got)."""
     import torch
+
+    from brainalign.interrupt import Interrupted, as_interrupted
 
     text, ends = join_words(words)
     out = np.full(len(words), np.nan)
-    total_before = 0
-    with torch.inference_mode():
-        for i in tqdm(range(len(words)), desc="surprisal (exact)", disable=not progress, mininterval=10):
-            tokens = scorer.tokens(text[:ends[i]])  # == prepare_context(words[:i + 1])
-            ids = tokens.truncated(scorer.window)
-            overflow = tokens.reported_overflow(scorer.window)
-            current = ids[total_before - overflow:]  # Python slicing, as Brain-Score slices
-            total_before = len(ids) + overflow
-            if len(ids) <= 1:
-                continue  # nothing to predict from: NaN
-            keep = min(len(current) + 1, len(ids))
-            logits = scorer.logits(torch.tensor([ids], device=scorer.device), keep)[0]
-            predicted = logits[-len(current) - 1:-1] if current else logits[:0]
-            actual = current[1:] if len(current) == len(predicted) + 1 else current
-            nats = surprisal_nats(predicted, torch.tensor(actual, dtype=torch.long))
-            out[i] = nats.sum() / LN2
+    total_before, start = 0, 0
+    saved = checkpoint.load() if checkpoint else None
+    if saved is not None and len(saved["bits"]) == len(words):
+        out, start, total_before = saved["bits"], int(saved["next"]), int(saved["total_before"])
+
+    def save(i):
+        if checkpoint:
+            checkpoint.save(bits=out, next=np.array(i), total_before=np.array(total_before))
+
+    i = start
+    try:
+        with torch.inference_mode():
+            for i in tqdm(range(start, len(words)), desc="surprisal (exact)", disable=not progress, mininterval=10,
+                          initial=start, total=len(words)):
+                total_before = _one_word(scorer, text, ends, i, out, total_before)
+                if checkpoint and checkpoint.due():
+                    save(i + 1)
+    except BaseException as e:
+        if not isinstance(e, (KeyboardInterrupt, Interrupted)):
+            raise
+        save(i)
+        raise as_interrupted(e, i, len(words), "words") from None
     return out
+
+
+def _one_word(scorer, text, ends, i, out, total_before) -> int:
+    """Word i's surprisal into out[i]; returns the running token count after it."""
+    import torch
+
+    tokens = scorer.tokens(text[:ends[i]])  # == prepare_context(words[:i + 1])
+    ids = tokens.truncated(scorer.window)
+    overflow = tokens.reported_overflow(scorer.window)
+    current = ids[total_before - overflow:]  # Python slicing, as Brain-Score slices
+    if len(ids) <= 1:
+        return len(ids) + overflow  # nothing to predict from: NaN
+    keep = min(len(current) + 1, len(ids))
+    logits = scorer.logits(torch.tensor([ids], device=scorer.device), keep)[0]
+    predicted = logits[-len(current) - 1:-1] if current else logits[:0]
+    actual = current[1:] if len(current) == len(predicted) + 1 else current
+    nats = surprisal_nats(predicted, torch.tensor(actual, dtype=torch.long))
+    out[i] = nats.sum() / LN2
+    return len(ids) + overflow

@@ -55,38 +55,66 @@ def word_windows(word_end_tokens, n_tokens: int, context: int, stride: int) -> l
     return windows
 
 
-def token_surprisal(scorer, tokens, windows, batch_size: int = 1, progress: bool = False) -> np.ndarray:
-    """Surprisal in nats of every content token; NaN for a token nothing predicts (first, no BOS)."""
-    import torch
+def token_surprisal(scorer, tokens, windows, batch_size: int = 1, progress: bool = False,
+                    checkpoint=None) -> np.ndarray:
+    """Surprisal in nats of every content token; NaN for a token nothing predicts (first, no BOS).
+
+    checkpoint (brainalign.cache.Checkpoint): resume from its last save, save every so often and when
+    interrupted."""
+    from brainalign.interrupt import Interrupted, as_interrupted
 
     prefix, content = tokens.ids[:tokens.n_prefix], tokens.content
     out = np.full(len(content), np.nan)
+    first_batch = 0
     by_length: dict[int, list] = {}
     for w in windows:
         by_length.setdefault(w[2] - w[0], []).append(w)
     batches = [group[a:a + batch_size] for group in by_length.values() for a in range(0, len(group), batch_size)]
-    bar = tqdm(total=len(windows), desc=f"surprisal ({scorer.name}, windows)", disable=not progress)
-    with torch.inference_mode():
-        for batch in batches:
-            ids = torch.tensor([prefix + content[s:e] for s, _, e in batch], device=scorer.device)
-            length = ids.shape[1]
-            keep = min(length, max(e - f for _, f, e in batch) + 1)
-            logits = scorer.logits(ids, keep)
-            for row, (s, f, e) in enumerate(batch):
-                # token t is predicted by the logit at input position len(prefix) + t - s - 1
-                first = max(f, s + 1 - len(prefix))
-                if first >= e:
-                    continue
-                rel = np.arange(first, e) - s + len(prefix) - 1 - (length - keep)
-                predicted = logits[row, rel[0]:rel[-1] + 1]
-                targets = torch.tensor(content[first:e], dtype=torch.long)
-                out[first:e] = surprisal_nats(predicted, targets)
-            bar.update(len(batch))
-    bar.close()
+    saved = checkpoint.load() if checkpoint else None
+    if saved is not None and len(saved["nats"]) == len(content):
+        out, first_batch = saved["nats"], int(saved["next"])
+    bar = tqdm(total=len(windows), desc=f"surprisal ({scorer.name}, windows)", disable=not progress,
+               initial=sum(len(b) for b in batches[:first_batch]))
+    k = first_batch
+    try:
+        for k in range(first_batch, len(batches)):
+            _score_batch(scorer, prefix, content, batches[k], out)
+            bar.update(len(batches[k]))
+            if checkpoint and checkpoint.due():
+                checkpoint.save(nats=out, next=np.array(k + 1))
+    except BaseException as e:
+        if not isinstance(e, (KeyboardInterrupt, Interrupted)):
+            raise
+        if checkpoint:
+            checkpoint.save(nats=out, next=np.array(k))
+        raise as_interrupted(e, sum(len(b) for b in batches[:k]), len(windows), "windows") from None
+    finally:
+        bar.close()
     return out
 
 
-def fast_surprisal(scorer, words, stride: int = 64, batch_size: int = 1, progress: bool = False) -> tuple:
+def _score_batch(scorer, prefix, content, batch, out) -> None:
+    """The surprisal of the new tokens of each window of one batch (windows of one length) into out."""
+    import torch
+
+    with torch.inference_mode():
+        ids = torch.tensor([prefix + content[s:e] for s, _, e in batch], device=scorer.device)
+        length = ids.shape[1]
+        keep = min(length, max(e - f for _, f, e in batch) + 1)
+        logits = scorer.logits(ids, keep)
+        for row, (s, f, e) in enumerate(batch):
+            # token t is predicted by the logit at input position len(prefix) + t - s - 1
+            first = max(f, s + 1 - len(prefix))
+            if first >= e:
+                continue
+            rel = np.arange(first, e) - s + len(prefix) - 1 - (length - keep)
+            predicted = logits[row, rel[0]:rel[-1] + 1]
+            targets = torch.tensor(content[first:e], dtype=torch.long)
+            out[first:e] = surprisal_nats(predicted, targets)
+
+
+def fast_surprisal(scorer, words, stride: int = 64, batch_size: int = 1, progress: bool = False,
+                   checkpoint=None) -> tuple:
     """Per-word surprisal in bits from word-aligned strided windows; also the number of passes."""
     if not scorer.supports_fast:
         raise ConfigError(f"the {scorer.name} read-out has no fast mode: {scorer.describe()}; use mode=exact")
@@ -96,5 +124,5 @@ def fast_surprisal(scorer, words, stride: int = 64, batch_size: int = 1, progres
     context = scorer.window - tokens.n_prefix - tokens.n_suffix
     word_end_tokens = np.searchsorted(owner, np.arange(len(words)), side="right")
     windows = word_windows(word_end_tokens, len(tokens.content), context, min(stride, context))
-    nats = token_surprisal(scorer, tokens, windows, batch_size, progress)
+    nats = token_surprisal(scorer, tokens, windows, batch_size, progress, checkpoint)
     return sum_by_word(nats / LN2, owner, len(words)), len(windows)

@@ -35,7 +35,7 @@ class Scorer:
         return self.lm.model.device
 
     def tokens(self, text: str) -> Tokens:
-        return tokenize(self.lm.tokenizer, text, add_bos=self.lm.cfg.get("add_bos"))
+        return tokenize(self.lm.tokenizer, text, add_bos=self.lm.cfg.add_bos)
 
     def logits(self, batch, keep: int):
         if self._trims_logits:  # only the last `keep` positions go through the LM head

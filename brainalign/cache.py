@@ -1,0 +1,128 @@
+"""One cache for everything computed once: features, word features, surprisals, NWP losses, ceilings.
+
+A key is a hash of what a value depends on plus the kind's version (bump it when the computation
+changes what it returns); a value is a .npz or .json file under <cache>/<kind>/; every write is atomic
+(brainalign/io.py), and an unreadable file is dropped and recomputed. A long computation checkpoints
+into `<key>.partial.npz` and resumes from it.
+"""
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from brainalign.io import atomic_file
+
+log = logging.getLogger(__name__)
+
+
+def make_key(version: int, n: int = 20, **parts) -> str:
+    """sha256 of the JSON of `parts` and the version, cut to n hex digits."""
+    blob = json.dumps({**parts, "version": version}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:n]
+
+
+def text_hash(lines) -> str:
+    """A hash of a sequence of strings (words, passages), for keys that would otherwise be huge."""
+    return hashlib.sha256("\n".join(map(str, lines)).encode()).hexdigest()
+
+
+def write_npz(path: Path, **arrays) -> Path:
+    with atomic_file(path) as f:
+        np.savez(f, **arrays)
+    return Path(path)
+
+
+def write_json(path: Path, obj) -> Path:
+    with atomic_file(path, "w") as f:
+        json.dump(obj, f, indent=1, default=str)
+    return Path(path)
+
+
+def read_npz(path: Path) -> dict | None:
+    """All arrays of an .npz, or None when it is missing; a corrupt file is removed (and None)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as e:  # truncated or corrupted: recompute
+        log.warning("cache file %s unreadable (%s); recomputing", path, e)
+        path.unlink(missing_ok=True)
+        return None
+
+
+def read_json(path: Path):
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        log.warning("cache file %s unreadable (%s); recomputing", path, e)
+        path.unlink(missing_ok=True)
+        return None
+
+
+class Cache:
+    """The files of one kind of cached value: `Cache(cache_dir, "surprisal", version=3)`."""
+
+    def __init__(self, cache_dir, kind: str, version: int, sub: str | None = None):
+        self.root = Path(cache_dir).expanduser() / kind / (sub or "")
+        self.kind, self.version = kind, version
+
+    def key(self, **parts) -> str:
+        return make_key(self.version, **parts)
+
+    def path(self, key: str, suffix: str = ".npz") -> Path:
+        return self.root / f"{key}{suffix}"
+
+    def read(self, key: str) -> dict | None:
+        return read_npz(self.path(key))
+
+    def write(self, key: str, **arrays) -> Path:
+        return write_npz(self.path(key), **arrays)
+
+    def read_json(self, key: str):
+        return read_json(self.path(key, ".json"))
+
+    def write_json(self, key: str, obj) -> Path:
+        return write_json(self.path(key, ".json"), obj)
+
+    # checkpoints of a computation under way
+    def read_partial(self, key: str) -> dict | None:
+        return read_npz(self.path(key, ".partial.npz"))
+
+    def write_partial(self, key: str, **arrays) -> Path:
+        return write_npz(self.path(key, ".partial.npz"), **arrays)
+
+    def drop_partial(self, key: str) -> None:
+        self.path(key, ".partial.npz").unlink(missing_ok=True)
+
+
+class Checkpoint:
+    """Periodic saves of a computation under way, `Checkpoint(cache, key)`: `due()` says when,
+    `save(**arrays)` writes, `load()` gives the last one back, `drop()` removes it once the value is stored."""
+
+    def __init__(self, cache: Cache, key: str, every_s: float = 30.0):
+        import time
+
+        self.cache, self.key, self.every_s = cache, key, every_s
+        self._clock = time.monotonic
+        self._last = self._clock()
+
+    def load(self) -> dict | None:
+        return self.cache.read_partial(self.key)
+
+    def due(self) -> bool:
+        return self._clock() - self._last >= self.every_s
+
+    def save(self, **arrays) -> None:
+        self.cache.write_partial(self.key, **arrays)
+        self._last = self._clock()
+
+    def drop(self) -> None:
+        self.cache.drop_partial(self.key)

@@ -1,0 +1,85 @@
+"""The app's configuration: typed schemas (schema.py), their registration with Hydra, the rules that
+tie a dataset to its metrics (select.py), and the checks run before any work (checks.py)."""
+
+import os
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from brainalign.config import schema
+from brainalign.config.select import select_metric
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"   # the repository's conf/ (Hydra's config_path)
+
+
+def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str | None = None) -> str:
+    """The output folder of a job, deterministic so that a repeated sweep finds its finished runs."""
+    if task == "score":
+        return f"{model}/{dataset}/{metric}"
+    if task == "finetune":
+        return f"finetune/{finetune}/{model}"
+    return task
+
+
+def _metric_dir(metric, metrics, study_metric, dataset=None) -> str:
+    return select_metric(str(metric), list(metrics) if metrics is not None else None, study_metric,
+                         f"dataset={dataset}" if dataset else "this dataset")
+
+
+def register_schemas() -> None:
+    """Store every schema under /schema/<group>/<kind>; the YAMLs under conf/ extend them."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="schema_config", node=schema.Config)
+    cs.store(group="schema/model", name="model", node=schema.ModelConfig)
+    cs.store(group="schema/tracking", name="tracking", node=schema.TrackingConfig)
+    cs.store(group="schema/paths", name="paths", node=schema.PathsConfig)
+    for kind, node in schema.DATASETS.items():
+        cs.store(group="schema/dataset", name=kind, node=node)
+    for kind, node in schema.METRICS.items():
+        cs.store(group="schema/metric", name=kind, node=node)
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("run_subdir"):
+        OmegaConf.register_new_resolver("run_subdir", run_subdir)
+    if not OmegaConf.has_resolver("metric_dir"):
+        OmegaConf.register_new_resolver("metric_dir", _metric_dir)
+    if not OmegaConf.has_resolver("subset_tag"):
+        from brainalign.config.subset import subset_tag
+
+        OmegaConf.register_new_resolver("subset_tag", subset_tag)
+
+
+def setup() -> None:
+    """What main.py and the tests do before Hydra composes: resolvers and schemas."""
+    register_resolvers()
+    register_schemas()
+
+
+def quiet_libraries() -> None:
+    """Library defaults for a batch tool: no telemetry, no hub pings when offline."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def typed(node, kind_schema):
+    """`node` (a dict or DictConfig, possibly partial) merged onto its schema's defaults."""
+    base = OmegaConf.structured(kind_schema)
+    return OmegaConf.merge(base, node if node is not None else {})
+
+
+def model_config(node):
+    return typed(node, schema.ModelConfig)
+
+
+def dataset_config(node):
+    kind = (node or {}).get("benchmark")
+    return typed(node, schema.DATASETS[kind]) if kind in schema.DATASETS else node
+
+
+def metric_config(node):
+    kind = (node or {}).get("kind")
+    return typed(node, schema.METRICS[kind]) if kind in schema.METRICS else node

@@ -1,0 +1,89 @@
+"""Checks run when a job starts, before any work: the metric a dataset can take, the device, choices
+and ranges of values. Each failure is one ConfigError naming the key."""
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from brainalign.config.presets import load_preset
+from brainalign.config.select import select_metric
+from brainalign.errors import ConfigError
+
+# key -> allowed values
+CHOICES = {
+    "task": ("score", "analyze", "finetune"),
+    "model.arch": ("causal", "seq2seq"),
+    "model.dtype": ("float32", "bfloat16", "float16"),
+    "tracking.mode": ("offline", "online", "disabled"),
+    "metric.correlation": ("batched", "scipy"),
+    "dataset.order": ("stored", "chronological"),
+    "dataset.surprisal.mode": ("exact", "fast"),
+    "dataset.surprisal.t5": ("study", "shifted"),
+    "dataset.source": ("auto", "brainscore", "naturalstories"),
+    "analysis.score": ("raw", "ceiled"),
+    "analysis.layer": ("best", "study"),
+    "analysis.mixed": ("refuse", "group"),
+}
+# key -> (low, high, inclusive-low); None = unbounded
+RANGES = {
+    "metric.n_splits": (2, None), "metric.train_size": (0.0, 1.0), "metric.batch_size": (1, None),
+    "metric.context": (2, None), "metric.stride": (1, None), "metric.max_tokens": (1, None),
+    "dataset.n_passages": (2, None), "dataset.sentences_per_passage": (1, None), "dataset.n_subjects": (1, None),
+    "dataset.voxels_per_subject": (1, None), "dataset.noise": (0.0, None), "dataset.planted_depth": (0.0, 1.0),
+    "dataset.ridge_splits": (2, None), "dataset.max_words": (1, None), "dataset.ceiling_splits": (1, None),
+    "dataset.surprisal.stride": (1, None), "dataset.surprisal.batch_size": (1, None),
+    "dataset.surprisal.window": (2, None), "dataset.context_words": (0, None), "dataset.batch_size": (1, None),
+    "dataset.max_voxels": (1, None), "model.max_length": (2, None),
+}
+
+
+def _value(cfg, key):
+    return OmegaConf.select(cfg, key, default=None)
+
+
+def check_values(cfg) -> None:
+    for key, allowed in CHOICES.items():
+        value = _value(cfg, key)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{key}={value}: choose one of {', '.join(allowed)}")
+    for key, (low, high) in RANGES.items():
+        value = _value(cfg, key)
+        if value is None or isinstance(value, (list, DictConfig)):
+            continue
+        if (low is not None and value < low) or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"between {low} and {high}"
+            raise ConfigError(f"{key}={value}: must be {bound}")
+
+
+def resolve_metric(cfg) -> None:
+    """metric=auto / metric=study become the dataset's metric; an unsupported pair is refused."""
+    supported = list(cfg.dataset.get("metrics") or [])
+    name = select_metric(str(cfg.metric.name), supported, cfg.dataset.get("study_metric"), f"dataset={cfg.dataset.name}")
+    if name != cfg.metric.name:
+        with open_dict(cfg):
+            cfg.metric = load_preset("metric", name)
+
+
+
+def resolve_device(cfg) -> None:
+    """device=auto becomes cuda when CUDA is available, else cpu; cuda without CUDA is refused."""
+    device = str(cfg.get("device") or "auto")
+    if device == "auto" or device.startswith("cuda"):
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+        if device == "auto":
+            device = "cuda" if has_cuda else "cpu"
+        elif not has_cuda:
+            raise ConfigError(f"device={device}: CUDA is not available on this machine (torch {torch.__version__}); "
+                              "use device=cpu or device=auto")
+    elif device != "cpu":
+        raise ConfigError(f"device={device}: choose auto, cpu, cuda or cuda:N")
+    with open_dict(cfg):
+        cfg.device = device
+
+
+def check(cfg) -> None:
+    """Everything a job checks before it loads data or weights."""
+    if cfg.get("task", "score") == "score":
+        resolve_metric(cfg)
+    check_values(cfg)
+    resolve_device(cfg)

@@ -1,0 +1,49 @@
+"""One config of conf/<group>/<name>.yaml, outside a Hydra app (scripts, tests, metric=auto):
+its defaults list applied (schemas and parent configs) and `${paths.*}` resolved."""
+
+from omegaconf import OmegaConf
+
+from brainalign.config import schema
+from brainalign.errors import ConfigError
+
+
+def _schema(group: str, kind: str):
+    table = {"model": {"model": schema.ModelConfig}, "tracking": {"tracking": schema.TrackingConfig},
+             "paths": {"paths": schema.PathsConfig}, "dataset": schema.DATASETS, "metric": schema.METRICS}
+    return OmegaConf.structured(table[group][kind])
+
+
+def _load(group: str, name: str):
+    from brainalign.config import CONF_DIR
+
+    path = CONF_DIR / group / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        raise ConfigError(f"{group}={name}: no such config; choose one of: {', '.join(known)}")
+    raw = OmegaConf.load(path)
+    body = OmegaConf.masked_copy(raw, [k for k in raw if k != "defaults"])
+    parts, self_seen = [], False
+    for entry in raw.get("defaults", []):
+        if entry == "_self_":
+            parts.append(body)
+            self_seen = True
+        elif isinstance(entry, str):
+            parts.append(_load(group, entry))
+        else:
+            (where, kind), = entry.items()
+            if str(where).startswith("/schema/"):
+                parts.append(_schema(group, kind))
+            # other entries (`override /metric@...`) choose things for the whole app: not part of this node
+    if not self_seen:
+        parts.append(body)
+    return OmegaConf.merge(*parts)
+
+
+def load_preset(group: str, name: str, resolve_paths: bool = False):
+    """The typed node of conf/<group>/<name>.yaml; with resolve_paths, `${paths.*}` filled in."""
+    node = _load(group, name)
+    if not resolve_paths:
+        return node
+    root = OmegaConf.create({"paths": OmegaConf.structured(schema.PathsConfig), group: node})
+    resolved = OmegaConf.to_container(root, resolve=True)[group]
+    return OmegaConf.merge(_load(group, name), resolved)

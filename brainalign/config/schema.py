@@ -1,0 +1,289 @@
+"""Typed config schemas: every default of the app lives here, once.
+
+Each YAML under conf/ extends one of these (its `defaults` list names `/schema/<group>/<kind>`), so a
+wrong type (`metric.n_splits=ten`) is refused by Hydra before any work, and library code reads
+attributes instead of repeating defaults with `.get(key, default)`.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from omegaconf import MISSING
+
+
+# ---- paths -------------------------------------------------------------------------------------
+@dataclass
+class PathsConfig:
+    """Where things live; each has an environment override (docs/design.md)."""
+    cache: str = "${oc.env:BRAINALIGN_CACHE,'~/.cache/brainalign'}"    # features, surprisals, ceilings
+    data: str = "${oc.env:BRAINALIGN_DATA_DIR,${.cache}/data}"         # downloaded data sets
+    results: str = "${oc.env:BRAINALIGN_RESULTS,outputs}"             # result.json folders
+    tiny: str = "${oc.env:BRAINALIGN_TINY,${.cache}/tiny}"             # tiny stand-in models
+    models: str = "${oc.env:BRAINALIGN_MODELS,${.cache}/models}"       # models built locally (deltas)
+    shared: Optional[str] = "${oc.env:BRAINALIGN_SHARED,null}"        # ../shared data root (tests, benches)
+    brainscore_python: Optional[str] = "${oc.env:BRAINSCORE_PYTHON,null}"  # Brain-Score's venv (cross-checks)
+
+
+# ---- model -------------------------------------------------------------------------------------
+@dataclass
+class GGUFConfig:
+    package: str = MISSING   # the pip package that ships the file (import name)
+    file: str = MISSING
+
+
+@dataclass
+class ResourcesConfig:       # for the SLURM launcher
+    gpus: int = 0
+    mem_gb: float = 4.0
+    time_min: int = 30
+
+
+@dataclass
+class PropertiesConfig:      # the study's Table 7 (MMLU, BBH overall; WikiText-2 NWP loss)
+    mmlu: Optional[float] = None
+    bbh: Optional[float] = None
+    nwp: Optional[float] = None
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    hf_id: Optional[str] = None
+    path: Optional[str] = None           # a local folder (wins over gguf and hf_id)
+    gguf: Optional[GGUFConfig] = None
+    revision: Optional[str] = None
+    family: str = MISSING                # gpt2 | llama | t5 | baseline ...
+    arch: str = "causal"                 # causal | seq2seq
+    instruction_tuned: bool = False
+    tuning: Optional[str] = None
+    pair: Optional[str] = None           # the vanilla model an instruction-tuned one comes from
+    params: Optional[float] = None
+    n_layers: Optional[int] = None
+    layers: List[str] = field(default_factory=lambda: ["embedding", "blocks"])
+    study_layer: Optional[str] = None
+    dtype: str = "float32"               # float32 | bfloat16 | float16
+    device_map: Optional[str] = None     # auto: spread over the GPUs
+    load_in_8bit: bool = False
+    add_bos: Optional[bool] = None       # null: the tokenizer's own policy
+    max_length: Optional[int] = None     # null: min(tokenizer limit, position embeddings)
+    build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    properties: PropertiesConfig = field(default_factory=PropertiesConfig)
+
+
+# ---- metrics -----------------------------------------------------------------------------------
+@dataclass
+class MetricConfig:
+    name: str = MISSING
+    kind: str = MISSING
+
+
+@dataclass
+class LinearMetricConfig(MetricConfig):
+    """Brain-Score's linear_pearsonr: OLS (min-norm), ShuffleSplit, Pearson r per neuroid."""
+    kind: str = "linear"
+    correlation: str = "batched"         # batched (Brain-Score since 2025) | scipy (2023)
+    n_splits: int = 10
+    train_size: float = 0.9
+    random_state: int = 1
+
+
+@dataclass
+class RidgeMetricConfig(MetricConfig):
+    """Brain-Score's 2025 "-ridge": GroupKFold over stories, one GCV-chosen alpha for all neuroids."""
+    kind: str = "ridge"
+    group_by: str = "story"
+    n_splits: int = 10
+    random_state: int = 1234
+    alphas: List[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
+
+
+@dataclass
+class NWPMetricConfig(MetricConfig):
+    kind: str = "nwp"
+    context: Optional[int] = None        # tokens per window; null: the model's own limit
+    stride: Optional[int] = None         # new tokens scored per window; null: half the context
+    batch_size: int = 1
+    max_tokens: Optional[int] = None
+    t5: str = "shifted"                  # encoder-decoders: shifted (no leak)
+
+
+@dataclass
+class PearsonrMetricConfig(MetricConfig):
+    kind: str = "pearsonr"
+
+
+@dataclass
+class WehbeMetricConfig(MetricConfig):
+    kind: str = "wehbe"
+
+
+@dataclass
+class SelectMetricConfig(MetricConfig):
+    """metric=auto (the dataset's default metric) or metric=study (the one the study used for it)."""
+    kind: str = "select"
+
+
+# ---- datasets ----------------------------------------------------------------------------------
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    benchmark: str = MISSING
+    metrics: List[str] = MISSING         # the metrics this data set can be scored with; first = default
+    study_metric: Optional[str] = None   # the metric Aw et al. (2024) used (metric=study)
+
+
+@dataclass
+class StoreDatasetConfig(DatasetConfig):
+    url: str = MISSING                   # Brain-Score's public store
+    sha1: str = MISSING
+    path: Optional[str] = None           # a local copy instead of the download
+    cache_dir: str = "${paths.data}"
+
+
+@dataclass
+class PereiraConfig(StoreDatasetConfig):
+    experiments: List[str] = field(default_factory=lambda: ["243sentences", "384sentences"])
+    group_by: str = "passage_label"      # Brain-Score's context unit; passage_index is the cleaner option
+    ridge_splits: int = 10
+
+
+@dataclass
+class BlankConfig(StoreDatasetConfig):
+    order: str = "stored"                # stored (Brain-Score's fragment order) | chronological
+    ceiling: str = "stored"              # stored (Brain-Score's) | compute (extrapolated, cached)
+    ridge_splits: int = 8
+
+
+@dataclass
+class SyntheticConfig(DatasetConfig):
+    n_passages: int = 40
+    sentences_per_passage: int = 5
+    n_subjects: int = 4
+    voxels_per_subject: int = 60
+    noise: float = 1.0                   # noise sd relative to the signal sd
+    planted_depth: float = 0.5           # which layer carries the signal, as a fraction of depth
+    seed: int = 0
+
+
+@dataclass
+class SurprisalConfig:
+    mode: str = "exact"                  # exact (Brain-Score's per-word re-run) | fast (strided windows)
+    stride: int = 64                     # fast: new tokens scored per pass
+    batch_size: int = 1                  # fast: windows per forward pass
+    window: Optional[int] = None         # tokens of context; null: the model's own limit
+    t5: str = "study"                    # encoder-decoders: study (leaks the word) | shifted
+
+
+@dataclass
+class FutrellConfig(DatasetConfig):
+    source: str = "auto"                 # auto (path if set, else Brain-Score's store) | brainscore | naturalstories
+    path: Optional[str] = None           # assy_Futrell2018.nc, a release folder, or all_stories.tok
+    word_means: Optional[str] = None     # with path=all_stories.tok: processed_wordinfo.tsv
+    subject_rts: Optional[str] = None    # with path=all_stories.tok: processed_RTs.tsv
+    url: Optional[str] = None            # null: Brain-Score's assy_Futrell2018.nc (brainalign/datasets/futrell.py)
+    sha1: Optional[str] = None
+    release_url: Optional[str] = None    # base URL of naturalstories_RTS/ (default: the pinned commit)
+    cache_dir: str = "${paths.data}"
+    stories: Optional[List[int]] = None  # e.g. [1, 2]: a subset (marked as such)
+    max_words: Optional[int] = None
+    surprisal: SurprisalConfig = field(default_factory=SurprisalConfig)
+    ceiling: str = "auto"                # auto | split_half | stored
+    ceiling_splits: int = 10
+    stored_ceiling: float = 0.858
+
+
+@dataclass
+class WehbePipelineConfig:
+    variant: str = "code"                # code (the authors' code) | text (the paper's description)
+    folds: Optional[str] = None          # contiguous | runs; null: the variant's
+    boundary_trim: Optional[int] = None
+    test_end_trim: Optional[int] = None
+    word_split: Optional[str] = None     # code | exact
+    pca_fit: str = "train"               # train | all
+    n_folds: int = 4
+    n_components: int = 10
+    delays: List[int] = field(default_factory=lambda: [1, 2, 3, 4])
+    skip_words: int = 20
+    alphas: List[float] = field(default_factory=lambda: [10.0 ** k for k in range(-6, 10)])
+    inner_folds: int = 10
+    r_over: str = "folds"                # folds | concatenated
+
+
+@dataclass
+class WehbeCeilingConfig:
+    mode: str = "stored"                 # stored (the study's value) | compute
+    value: float = 0.104
+    variant: str = "blank"               # blank | pereira
+    max_voxels: int = 100
+    n_bootstraps: int = 100
+    fit: str = "vectorized"              # vectorized | curve_fit
+
+
+@dataclass
+class WehbeConfig(DatasetConfig):
+    path: Optional[str] = None           # folder with fMRI/ and HP_subj_roi_inds.npy
+    words_path: Optional[str] = None     # stimuli_words.npy; default: in the release folder
+    subjects: List[str] = field(default_factory=lambda: list("FHIJKLMN"))
+    roi: Optional[str] = "all"
+    max_voxels: Optional[int] = None     # per subject: a quick look only (marked as a subset)
+    context_words: int = 20
+    layers: Optional[List[str]] = None   # null: the model config's
+    batch_size: int = 32
+    pipeline: WehbePipelineConfig = field(default_factory=WehbePipelineConfig)
+    ceiling: WehbeCeilingConfig = field(default_factory=WehbeCeilingConfig)
+
+
+@dataclass
+class NWPDatasetConfig(DatasetConfig):
+    path: Optional[str] = None           # wiki.test.raw, a folder holding it, or the hub's test parquet
+    hub: List[str] = field(default_factory=lambda: ["wikitext", "wikitext-2-raw-v1"])
+    split: str = "test"
+
+
+# ---- tracking and analysis ---------------------------------------------------------------------
+@dataclass
+class TrackingConfig:
+    mode: str = "offline"                # offline | online | disabled
+    project: str = "brainalign"
+    entity: Optional[str] = None
+    group: Optional[str] = None
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class AnalysisConfig:
+    out: Optional[str] = None            # null: beside the results (<results>/analysis)
+    score: str = "raw"                   # raw | ceiled
+    layer: str = "best"                  # best | study
+    mixed: str = "refuse"                # refuse | group
+    include: Optional[List[str]] = None
+    exclude: List[str] = field(default_factory=list)
+    properties: Optional[str] = None     # CSV/JSON overriding the configs' MMLU/BBH/NWP
+    brain_datasets: Optional[List[str]] = None
+    figures: bool = True
+
+
+# ---- the whole run -----------------------------------------------------------------------------
+@dataclass
+class Config:
+    model: ModelConfig = MISSING
+    dataset: Any = MISSING
+    metric: Any = MISSING
+    tracking: TrackingConfig = MISSING
+    paths: PathsConfig = MISSING
+    finetune: Any = None
+    task: str = "score"                  # score | analyze | finetune
+    force: bool = False                  # recompute even when result.json exists
+    device: str = "auto"                 # auto (cuda when available) | cpu | cuda | cuda:N
+    progress: bool = True
+    results_dir: str = "${paths.results}"
+    cache_dir: str = "${paths.cache}"
+    results: str = "${results_dir}"      # task=analyze reads every result.json under this folder
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+
+DATASETS = {"pereira": PereiraConfig, "blank": BlankConfig, "synthetic": SyntheticConfig,
+            "futrell": FutrellConfig, "wehbe": WehbeConfig, "nwp": NWPDatasetConfig}
+METRICS = {"linear": LinearMetricConfig, "ridge": RidgeMetricConfig, "nwp": NWPMetricConfig,
+           "pearsonr": PearsonrMetricConfig, "wehbe": WehbeMetricConfig, "select": SelectMetricConfig}

@@ -1,0 +1,91 @@
+"""The scoring core: one model on one benchmark, what a result is about, and where it is stored.
+
+Used by the app (brainalign/run.py), fine-tuning (finetune/) and anyone scripting brainalign; it prints
+nothing and knows nothing of Hydra's command line beyond the output folder it was given.
+"""
+
+import hashlib
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from brainalign.benchmarks import ModelProvider, RunContext, build
+from brainalign.config import dataset_config, metric_config, model_config, run_subdir
+from brainalign.config.subset import subset_of, subset_tag
+
+
+def output_dir(cfg) -> Path:
+    """The job's result folder: Hydra's, or <results_dir>/<model>/<dataset>/<metric> outside Hydra."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir)
+    except ValueError:  # not under Hydra (tests, notebooks)
+        fin = (cfg.get("finetune") or {}).get("name")
+        dataset = f"{cfg.dataset.name}{subset_tag(cfg.dataset)}"
+        return Path(cfg.results_dir) / run_subdir(cfg.task, cfg.model.name, dataset, cfg.metric.name, fin)
+
+
+def cache_dir(cfg) -> Path:
+    """Where features, surprisals, ceilings and downloads are cached (paths.cache, or cache_dir=)."""
+    return Path(os.path.expanduser(str(cfg.cache_dir)))
+
+
+def score_model(model_cfg, dataset_cfg, metric_cfg, cache: Path, device: str = "cpu", progress: bool = True,
+                loaded=None) -> dict:
+    """Score one model on one benchmark and return the result dict (no files, no tracking)."""
+    bench = build(dataset_config(dataset_cfg), metric_config(metric_cfg))
+    t0 = time.monotonic()
+    result = bench.run(ModelProvider(model_config(model_cfg), device=device, loaded=loaded),
+                       RunContext(cache_dir=Path(cache), device=device, progress=progress))
+    result.setdefault("timings", {})["total_s"] = time.monotonic() - t0
+    return result
+
+
+def text_sha256(dataset_cfg) -> str:
+    """The hash of the text an NWP run scores (any text can be scored, so the text is a setting)."""
+    from brainalign.datasets.wikitext import load_wikitext2
+
+    return hashlib.sha256(load_wikitext2(dataset_cfg)[0].encode()).hexdigest()[:16]
+
+
+def describe(cfg) -> dict:
+    """Who and what a result is about: model identity, dataset, metric settings, subset, versions."""
+    import numpy
+    import sklearn
+    import torch
+    import transformers
+
+    from brainalign import __version__
+    from brainalign.models.load import fingerprint
+
+    m = cfg.model
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    for key in ("path", "cache_dir", "metrics", "study_metric"):   # where data live, and what else could run
+        dataset.pop(key, None)
+    if dataset.get("benchmark") == "nwp":
+        dataset["text_sha256"] = text_sha256(cfg.dataset)
+    return {
+        "model": {"name": m.name, "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
+                  "instruction_tuned": m.instruction_tuned, "pair": m.pair, "params": m.params,
+                  "add_bos": m.add_bos, "layers": list(m.layers), "fingerprint": fingerprint(m)},
+        "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "metric": cfg.metric.name,
+        "subset": subset_of(cfg.dataset),
+        "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True), "dataset": dataset},
+        "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,
+                     "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
+                     "numpy": numpy.__version__},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def settings_key(info: dict) -> str:
+    """What makes two results comparable: the model's weights and settings, dataset and metric settings."""
+    blob = json.dumps({"model": info["model"]["fingerprint"], "layers": info["model"]["layers"],
+                       "settings": info["settings"]}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
