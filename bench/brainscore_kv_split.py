@@ -1,7 +1,7 @@
 """Where Brain-Score's 2026 Futrell2018 number for SmolLM2 comes from: compare its per-word surprisal
 (sliding KV cache) with brainalign's, before and after the running text fills the model's window.
 
-    /work/bsenv/bin/python bench/brainscore_surprisal_reference.py words.txt bs_kv.npy   # ~70 min, 1 thread
+    $BRAINSCORE_PYTHON bench/brainscore_surprisal_reference.py words.txt bs_kv.npy   # ~70 min, 1 thread
     python bench/bench_surprisal.py --compare-words 0 --full-window 1024 --full-stride 512 --out ours.json
     python bench/brainscore_kv_split.py bs_kv.npy ours_full_bits.npy
 

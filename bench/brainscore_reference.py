@@ -3,7 +3,7 @@
 Runs ONLY inside the separate Brain-Score venv (brainscore-language needs numpy<2 and an old
 xarray, so it cannot live in the project venv; see docs/metrics.md):
 
-    /work/bsenv/bin/python bench/brainscore_reference.py problem.npz out.json \
+    $BRAINSCORE_PYTHON bench/brainscore_reference.py problem.npz out.json \
         [--metrics linear_batched linear_scipy ridge] [--threads 2]
 
 problem.npz holds X ([n, d] or [layers, n, d]), Y ([n, m]) and optionally stimulus_id [n],

@@ -4,7 +4,7 @@ brainalign.surprisal).
 Runs ONLY inside the separate Brain-Score venv (see docs/metrics.md; it also needs `gguf` and
 `accelerate` there to read the GGUF):
 
-    /work/bsenv/bin/python bench/brainscore_surprisal_reference.py words.txt out.npy \
+    $BRAINSCORE_PYTHON bench/brainscore_surprisal_reference.py words.txt out.npy \
         [--words 400] [--bos] [--window 64] [--no-kv] [--threads 1]
 
 words.txt: one word per line. Writes the surprisal in bits, one per word (NaN first), as

@@ -56,7 +56,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tol", type=float, default=1e-3)
     parser.add_argument("--reference", help="a saved reference .npy instead of running Brain-Score")
-    parser.add_argument("--bs-python", default=os.environ.get("BRAINSCORE_PYTHON", "/work/bsenv/bin/python"))
+    parser.add_argument("--bs-python", default=os.environ.get("BRAINSCORE_PYTHON"),
+                        help="Brain-Score's venv python (default $BRAINSCORE_PYTHON)")
     args = parser.parse_args()
 
     import torch

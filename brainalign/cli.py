@@ -57,8 +57,15 @@ def guarded(main) -> None:
 
     from brainalign.errors import BrainalignError
 
+    from brainalign import interrupt
+
+    interrupt.install()
     try:
         main()
     except (HydraException, OmegaConfBaseException, BrainalignError) as e:
         print(PREFIX + (str(e) if isinstance(e, BrainalignError) else one_line(e)), file=sys.stderr)
         sys.exit(2)
+    except (KeyboardInterrupt, interrupt.Interrupted) as e:  # before or between jobs
+        stopped = interrupt.as_interrupted(e)
+        print(f"[brainalign] {stopped.message()}", file=sys.stderr)
+        sys.exit(stopped.code)

@@ -15,7 +15,7 @@ import numpy as np
 
 from brainalign.errors import ConfigError
 from brainalign.surprisal.fast import token_surprisal, token_windows
-from brainalign.surprisal.scorer import make_scorer
+from brainalign.surprisal.readout import make_scorer
 
 
 @dataclass

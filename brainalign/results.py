@@ -5,16 +5,11 @@ import io
 import json
 from pathlib import Path
 
-from brainalign.io import atomic_file
+from brainalign.io import write_text
 
 RESULT, LAYERS, FAILED = "result.json", "layers.csv", "failed.json"
 # Keys every benchmark's result carries, so runs compare in one table (and in W&B's run table).
 SUMMARY_KEYS = ("raw", "ceiled", "ceiling", "best_layer", "best_layer_index", "raw_cv", "n_layers", "synthetic")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    with atomic_file(path, "w") as f:
-        f.write(text)
 
 
 def done(out_dir: Path) -> bool:
@@ -41,14 +36,14 @@ def write(out_dir: Path, result: dict) -> Path:
         writer.writeheader()
         for i, row in enumerate(layers):
             writer.writerow({"index": i, **row})
-        atomic_write_text(out_dir / LAYERS, buf.getvalue())
-    atomic_write_text(out_dir / RESULT, json.dumps(result, indent=2, default=_plain))
+        write_text(out_dir / LAYERS, buf.getvalue())
+    write_text(out_dir / RESULT, json.dumps(result, indent=2, default=_plain))
     (out_dir / FAILED).unlink(missing_ok=True)
     return out_dir / RESULT
 
 
 def write_failure(out_dir: Path, info: dict) -> None:
-    atomic_write_text(Path(out_dir) / FAILED, json.dumps(info, indent=2, default=str))
+    write_text(Path(out_dir) / FAILED, json.dumps(info, indent=2, default=str))
 
 
 def _plain(x):

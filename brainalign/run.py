@@ -90,12 +90,19 @@ def run(cfg):
 
 def main_job(cfg):
     """Run one job; a user error is printed without traceback and recorded, and a sweep goes on."""
+    from brainalign import interrupt
     from brainalign.config import quiet_libraries
 
     quiet_libraries()
+    interrupt.install()
     multirun = _is_multirun()
     try:
         return run(cfg)
+    except (KeyboardInterrupt, interrupt.Interrupted) as e:
+        stopped = interrupt.as_interrupted(e)
+        _record(cfg, stopped, with_traceback=False, message=stopped.message())
+        print(f"[brainalign] {stopped.message()}", file=sys.stderr)
+        sys.exit(stopped.code)
     except BrainalignError as e:
         _record(cfg, e, with_traceback=False)
         print(f"[brainalign] error: {e}", file=sys.stderr)
@@ -119,9 +126,9 @@ def _is_multirun() -> bool:
         return False
 
 
-def _record(cfg, err: Exception, with_traceback: bool) -> None:
+def _record(cfg, err: BaseException, with_traceback: bool, message: str | None = None) -> None:
     try:
-        info = {"error": type(err).__name__, "message": str(err),
+        info = {"error": type(err).__name__, "message": message or str(err),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if with_traceback:
             info["traceback"] = traceback.format_exc()

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from brainalign.config import CONF_DIR
 from brainalign.errors import ConfigError
 from finetune.train import checkpoint_dirs
+from brainalign.io import write_text
 
 log = logging.getLogger(__name__)
 SCORES = "scores"
@@ -208,10 +209,7 @@ def _jsonable(x):
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=_jsonable))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1, default=_jsonable))
 
 
 def _device(sc) -> str:

@@ -12,6 +12,7 @@ from finetune import checkpoints, checks, report
 from finetune.data import Collator, PromptFormat, SupervisedDataset, build_examples, load_records
 from finetune.tracking import Tracker
 from finetune.train import checkpoint_dirs, train
+from brainalign.io import write_text
 
 log = logging.getLogger(__name__)
 STAGES = ("all", "train", "score", "report")
@@ -157,9 +158,7 @@ def _prepare_training(cfg, run_dir: Path) -> dict:
     if _is_main_process():
         meta = {"arm": str(ft.arm), "mode": str(ft.mode), "model": name, "n_params": facts.n_params,
                 "data": stats.as_dict(), "settings": settings}
-        tmp = run_dir / "run.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=1, default=str))
-        os.replace(tmp, run_dir / "run.json")
+        write_text(run_dir / "run.json", json.dumps(meta, indent=1, default=str))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     return {"source": source, "tokenizer": tokenizer, "dataset": SupervisedDataset(examples),
             "collator": Collator(pad_id=pad), "stats": stats.as_dict()}

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from finetune.checkpoints import load_scores, points
+from brainalign.io import write_text
 
 KIND_COLUMNS = ("brain", "behavioral", "mmlu", "bbh")
 TABLE = "finetune_table.csv"
@@ -100,7 +101,7 @@ def write_report(root: Path) -> tuple[Path, Path]:
     out_dir = root if runs != [root] else root.parent
     df = table(runs)
     csv = out_dir / TABLE
-    df.to_csv(csv, index=False)
+    write_text(csv, df.to_csv(index=False))
     meta = json.loads((runs[0] / "run.json").read_text())
     png = figure(df, out_dir / FIGURE, title=f"{meta.get('model')} ({meta.get('mode')})")
     return csv, png

@@ -9,6 +9,7 @@ Half the samples have an empty input, as about 60% of Alpaca's do.
 import json
 import sys
 from pathlib import Path
+from brainalign.io import write_text
 
 SAMPLES = [
     {"instruction": "Give three tips for keeping a houseplant alive.", "input": "",
@@ -54,9 +55,9 @@ def write_sample(path: Path, n: int | None = None) -> Path:
     path = Path(path)
     records = SAMPLES[:n] if n else SAMPLES
     if path.suffix == ".jsonl":
-        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        write_text(path, "".join(json.dumps(r) + "\n" for r in records))
     else:
-        path.write_text(json.dumps(records, indent=1), encoding="utf-8")
+        write_text(path, json.dumps(records, indent=1))
     return path
 
 

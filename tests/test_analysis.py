@@ -223,3 +223,42 @@ def test_logged_to_wandb_offline(results, tmp_path):
     run(results, tmp_path / "an", figures=True, tracking={"mode": "offline", "project": "brainalign", "group": "g"})
     runs = list((tmp_path / "an" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+
+
+def test_both_entry_points_write_beside_the_results_and_never_overwrite(results, make_config, capsys):
+    """`task=analyze results=X` and `python -m brainalign.analysis --results X` write X/analysis; a second
+    analysis there needs force; the analysis' own failed.json is never read as a failed run."""
+    from brainalign.analysis.__main__ import main
+    from brainalign.errors import ConfigError
+
+    assert main(["--results", str(results), "--no-figures"]) == 0
+    report = results / "analysis" / "report.md"
+    first = report.read_text()
+    (results / "analysis" / "failed.json").write_text(json.dumps({"error": "ConfigError", "message": "old"}))
+    assert main(["--results", str(results), "--no-figures"]) == 2
+    assert "exists from an earlier analysis" in capsys.readouterr().err and report.read_text() == first
+    with pytest.raises(ConfigError, match="force=true"):
+        run(make_config("task=analyze", f"results={results}", "analysis.figures=false"))
+    out = run(make_config("task=analyze", f"results={results}", "analysis.figures=false", "force=true"))
+    assert out["report"] == report and out["collected"].failures.empty
+
+
+def test_multi_line_messages_stay_in_one_table_row(results, tmp_path):
+    failed = results / "gpt2" / "pereira" / "linear"
+    failed.mkdir(parents=True)
+    (failed / "failed.json").write_text(json.dumps({"error": "X", "message": "first line\nsecond | line\n\nthird"}))
+    text = run(results, tmp_path / "an", figures=False)["report"].read_text()
+    row = [line for line in text.splitlines() if "gpt2" in line and "first line" in line]
+    assert row == [line for line in row if "second / line third" in line] and len(row) == 1
+
+
+def test_subset_results_are_never_beside_full_ones(results, tmp_path):
+    subset = {"stories": [1, 2]}
+    settings = {"metric": {"name": "pearsonr"}, "dataset": {"name": "futrell", "stories": [1, 2]}}
+    folder = write(results, "t5-small", "futrell", 0.3, ceiling=0.858, settings=settings, metric="pearsonr")
+    data = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps({**data, "subset": subset}))
+    with pytest.raises(MixedResults, match="analysis.mixed=group"):
+        collect(results)
+    col = collect(results, mixed="group")
+    assert any(label.startswith("futrell-subset@") for label in col.datasets.index)

@@ -13,10 +13,6 @@ from brainalign.run import run
 REPO = Path(__file__).resolve().parents[1]
 
 
-def tiny_gpt2(tiny_models):
-    return ["model=gpt2", f"model.path={tiny_models['gpt2']}", "model.name=tiny-gpt2"]
-
-
 def test_every_config_group_composes(make_config, tmp_path):
     for group in ("model", "dataset", "metric", "tracking"):
         for f in sorted((REPO / "conf" / group).glob("*.yaml")):
@@ -31,8 +27,8 @@ def test_pereira_alias_and_experiments(make_config, tmp_path):
     assert make_config("metric=ridge", "dataset=blank").metric.n_splits == 8
 
 
-def test_synthetic_run_recovers_planted_layer_and_resumes(make_config, tiny_models, tmp_path, capsys):
-    cfg = make_config(*tiny_gpt2(tiny_models))
+def test_synthetic_run_recovers_planted_layer_and_resumes(make_config, tiny_gpt2, tmp_path, capsys):
+    cfg = make_config(*tiny_gpt2)
     result = run(cfg)
     out = tmp_path / "out" / "tiny-gpt2" / "synthetic" / "linear"
     stored = json.loads((out / "result.json").read_text())
@@ -54,28 +50,28 @@ def test_synthetic_run_recovers_planted_layer_and_resumes(make_config, tiny_mode
     assert again == stored == json.loads(json.dumps(result, default=str))
 
 
-def test_force_recomputes_from_cached_features(make_config, tiny_models, tmp_path):
-    run(make_config(*tiny_gpt2(tiny_models)))
-    result = run(make_config(*tiny_gpt2(tiny_models), "force=true"))
+def test_force_recomputes_from_cached_features(make_config, tiny_gpt2, tmp_path):
+    run(make_config(*tiny_gpt2))
+    result = run(make_config(*tiny_gpt2, "force=true"))
     assert result["timings"]["features_cached"] is True
 
 
-def test_result_with_other_settings_is_not_reused(make_config, tiny_models, tmp_path):
+def test_result_with_other_settings_is_not_reused(make_config, tiny_gpt2, tmp_path):
     from brainalign.errors import ConfigError
 
-    run(make_config(*tiny_gpt2(tiny_models)))
+    run(make_config(*tiny_gpt2))
     with pytest.raises(ConfigError, match="other settings"):
-        run(make_config(*tiny_gpt2(tiny_models), "dataset.noise=2.0"))
+        run(make_config(*tiny_gpt2, "dataset.noise=2.0"))
 
 
-def test_nwp_result_is_tied_to_its_text(make_config, tiny_models, tmp_path):
+def test_nwp_result_is_tied_to_its_text(make_config, tiny_gpt2, tmp_path):
     """Where the data live is not a setting, but which text NWP scores is: another file is refused."""
     from brainalign.errors import ConfigError
 
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("The cat sat on the mat. " * 20)
     second.write_text("A dog ran in the park. " * 20)
-    nwp = [*tiny_gpt2(tiny_models), "dataset=wikitext2", "metric.context=16", "metric.stride=8"]
+    nwp = [*tiny_gpt2, "dataset=wikitext2", "metric.context=16", "metric.stride=8"]
     result = run(make_config(*nwp, f"dataset.path={first}"))
     assert result["unit"] == "nats/token" and result["data_source"] == f"file:{first}"
     moved = tmp_path / "moved.txt"
@@ -103,6 +99,7 @@ def test_missing_weights_fail_cleanly_offline(tmp_path):
     assert failed["error"] == "ModelUnavailable"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_multirun_sweep_writes_every_job_and_resumes(tiny_models, tmp_path, launcher):
     args = [sys.executable, "main.py", "-m", "model=gpt2", f"model.path={tiny_models['gpt2']}",

@@ -10,11 +10,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from brainalign.benchmarks.brain import score_part
+from brainalign.config import metric_config
 from brainalign.run import run
 from fixtures_data import fake_blank_data, fake_pereira_data, write_fake_pereira
-from test_app import config, tiny_gpt2
 
-LINEAR = OmegaConf.create({"kind": "linear", "correlation": "batched"})
+LINEAR = metric_config(OmegaConf.create({"kind": "linear", "correlation": "batched"}))
 
 
 def test_pereira_data_itself_scores_one_and_random_features_near_zero(tmp_path):
@@ -59,25 +59,25 @@ def served(tmp_path):
     server.shutdown()
 
 
-def test_pereira_run_downloads_once_and_scores_both_experiments(tiny_models, tmp_path, served, monkeypatch):
+def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tiny_gpt2, tmp_path, served, monkeypatch):
     url, sha1, hits = served
     monkeypatch.delenv("BRAINALIGN_OFFLINE")
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    args = [*tiny_gpt2(tiny_models), "dataset=pereira", f"dataset.url={url}", f"dataset.sha1={sha1}"]
-    result = run(config(tmp_path, *args))
+    args = [*tiny_gpt2, "dataset=pereira", f"dataset.url={url}", f"dataset.sha1={sha1}"]
+    result = run(make_config(*args))
     assert len(hits) == 1
     assert [p["ceiling"] for p in result["parts"]] == pytest.approx([0.35378928, 0.36343748])
     assert result["n_layers"] == 3 and 0 <= result["ceiled"] <= 1
     assert set(result["per_subject"]) == {"018", "199", "215", "288", "289"}
     stored = json.loads((tmp_path / "out" / "tiny-gpt2" / "pereira" / "linear" / "result.json").read_text())
     assert stored["settings"]["dataset"]["experiments"] == ["243sentences", "384sentences"]
-    run(config(tmp_path, *args, "force=true"))
+    run(make_config(*args, "force=true"))
     assert len(hits) == 1  # the cached, checksum-verified file is reused
 
 
-def test_blank_run_from_local_file(tiny_models, tmp_path):
+def test_blank_run_from_local_file(make_config, tiny_gpt2, tmp_path):
     _, fake = fake_blank_data(tmp_path)
-    result = run(config(tmp_path, *tiny_gpt2(tiny_models), "dataset=blank", f"dataset.path={fake.path}",
+    result = run(make_config(*tiny_gpt2, "dataset=blank", f"dataset.path={fake.path}",
                         "metric=ridge"))
     assert result["n_layers"] == 3 and result["parts"][0]["n_neuroids"] == 60
     assert result["settings"]["metric"]["n_splits"] == 8 and np.isfinite(result["raw"])

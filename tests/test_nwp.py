@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 from brainalign.datasets.wikitext import load_wikitext2
 from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.nwp import nwp_loss
+from brainalign.config.presets import load_preset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,9 +94,9 @@ def test_nwp_benchmark_caches_and_reports(tiny_models, tmp_path):
 
     text_file = tmp_path / "wiki.test.raw"
     text_file.write_text(corpus(2))
-    dataset = OmegaConf.load(REPO / "conf/dataset/wikitext2.yaml")
+    dataset = load_preset("dataset", "wikitext2")
     dataset.path = str(text_file)
-    metric = OmegaConf.load(REPO / "conf/metric/nwp.yaml")
+    metric = load_preset("metric", "nwp")
     metric.context, metric.stride, metric.max_tokens = 32, 16, 300
     cfg = OmegaConf.create({"name": "tiny-llama", "path": str(tiny_models["llama"])})
     ctx = RunContext(cache_dir=tmp_path / "cache", progress=False)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from brainalign.activations.extract import extract
+from brainalign.config.presets import load_preset
 
 
 @pytest.fixture
@@ -12,6 +13,9 @@ def pereira_passages(shared_data):
     stim = pd.read_csv(shared_data / "pereira2018" / "Pereira2018_stimulus_set.csv")
     groups = [g["sentence"].tolist() for _, g in stim.groupby(["experiment", "passage_label"], sort=True)]
     return groups[:3] + groups[-2:]  # 243-topic groups of ~10 sentences and 384 passages of 4
+
+
+pytestmark = pytest.mark.slow   # every test here loads the real SmolLM2
 
 
 def test_smollm2_layers_and_tokenisation(smollm2):
@@ -30,13 +34,10 @@ def test_one_pass_matches_per_sentence_rerun_on_real_passages(smollm2, pereira_p
 
 def test_default_demo_finds_the_planted_layer(smollm2, tmp_path):
     """The embedded default (`python main.py`): SmolLM2 on the synthetic demo recovers the planted signal."""
-    from omegaconf import OmegaConf
+    from brainalign.scoring import score_model
 
-    from brainalign.run import score_model
-    from conftest import REPO
-
-    dataset = OmegaConf.load(REPO / "conf" / "dataset" / "synthetic.yaml")
-    metric = OmegaConf.load(REPO / "conf" / "metric" / "linear.yaml")
+    dataset = load_preset("dataset", "synthetic")
+    metric = load_preset("metric", "linear")
     result = score_model(smollm2.cfg, dataset, metric, tmp_path, progress=False, loaded=smollm2)
     assert result["synthetic"] is True and result["n_layers"] == 31
     assert result["recovered"] and result["best_layer"] == result["planted_layer"] == "model.layers.14"

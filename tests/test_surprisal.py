@@ -210,7 +210,7 @@ def test_t5_study_read_out_sees_the_word_it_predicts(tiny_models):
     shifted read-out they do not (nothing after the position reaches it)."""
     import torch
 
-    from brainalign.surprisal.scorer import make_scorer
+    from brainalign.surprisal.readout import make_scorer
 
     lm = lm_for(tiny_models, "t5")
     prefix = "the function returns a list of"

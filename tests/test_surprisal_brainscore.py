@@ -1,11 +1,10 @@
 """`exact` surprisal against Brain-Score's own HuggingfaceSubject, on the real SmolLM2 and real words.
 
-Brain-Score runs in its separate venv (BRAINSCORE_PYTHON, default /work/bsenv/bin/python; it needs
+Brain-Score runs in its separate venv (paths.brainscore_python, from $BRAINSCORE_PYTHON; it needs
 `gguf` and `accelerate` there to read the GGUF; see docs/behavior.md).
 """
 
 import importlib.util
-import os
 import subprocess
 from pathlib import Path
 
@@ -13,18 +12,20 @@ import numpy as np
 import pytest
 from conftest import requires_smollm2
 
+from brainalign.config.paths import path
+
 REPO = Path(__file__).resolve().parents[1]
-BS_PYTHON = os.environ.get("BRAINSCORE_PYTHON", "/work/bsenv/bin/python")
+BS_PYTHON = str(path("brainscore_python") or "")
 
 
 def brainscore_reads_gguf():
-    if not Path(BS_PYTHON).exists():
+    if not BS_PYTHON or not Path(BS_PYTHON).exists():
         return False
     probe = "import brainscore_language, gguf, accelerate"
     return subprocess.run([BS_PYTHON, "-c", probe], capture_output=True).returncode == 0
 
 
-pytestmark = [requires_smollm2(), pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, requires_smollm2(), pytest.mark.skipif(
     not brainscore_reads_gguf(),
     reason=f"no Brain-Score venv with gguf + accelerate at {BS_PYTHON} (set BRAINSCORE_PYTHON; docs/behavior.md)")]
 

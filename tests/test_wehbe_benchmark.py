@@ -8,6 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from brainalign.activations.words import cached_word_features
+from brainalign.config.presets import load_preset
 from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.metrics.wehbe import WehbeSettings
 from fixtures_wehbe import write_release
@@ -36,15 +37,15 @@ def tiny(tiny_models, tmp_path_factory, words):
 
 
 def dataset_cfg(path, **ceiling):
-    cfg = OmegaConf.load(REPO / "conf" / "dataset" / "wehbe.yaml")
+    cfg = load_preset("dataset", "wehbe")
     cfg.path, cfg.context_words, cfg.layers, cfg.batch_size = str(path), 3, ["blocks"], 128
     cfg.ceiling.update(ceiling)
     return cfg
 
 
 def test_config_builds_through_the_registry():
-    cfg = OmegaConf.load(REPO / "conf" / "dataset" / "wehbe.yaml")
-    bench = build(cfg, OmegaConf.create({}))
+    cfg = load_preset("dataset", "wehbe")
+    bench = build(cfg, None)
     assert bench.settings == WehbeSettings() and bench.context_words == 20
     assert bench.ceiling_cfg["value"] == pytest.approx(0.104)
 
@@ -90,29 +91,17 @@ def test_computed_ceiling_is_cached(tiny, words, tmp_path):
     assert list((cache / "ceilings").iterdir()) == files and again["ceiling"] == result["ceiling"]
 
 
-def test_main_app_writes_the_result(tiny, words, tmp_path):
+def test_main_app_writes_the_result(make_config, tiny, words, tmp_path):
     """`python main.py model=... dataset=wehbe dataset.path=...` through the Hydra app (compose API)."""
     import json
 
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import ConfigCompositionException
-
-    from brainalign.config import register_resolvers
     from brainalign.run import run
 
     cfg_model, cache, feats = tiny
     release = write_release(tmp_path / "hp", words, np.asarray(feats.values[0]), noise=1.0, n_voxels=6, n_language=4)
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        try:
-            cfg = compose("config", overrides=[
-                f"results_dir={tmp_path / 'out'}", f"cache_dir={cache}", "tracking=disabled", "progress=false",
-                "model=gpt2", f"model.path={cfg_model.path}", "model.name=tiny-gpt2", "dataset=wehbe", "metric=wehbe",
-                f"dataset.path={release}", "dataset.context_words=3", "dataset.layers=[blocks]"])
-        except ConfigCompositionException as e:  # main's conf/config.yaml: unquoted '~' in cache_dir's default
-            pytest.skip(f"conf/config.yaml does not compose here: {e.__cause__}")
+    cfg = make_config("model=gpt2", f"model.path={cfg_model.path}", "model.name=tiny-gpt2", "dataset=wehbe",
+                      f"dataset.path={release}", "dataset.context_words=3", "dataset.layers=[blocks]",
+                      f"cache_dir={cache}")
     result = run(cfg)
     stored = json.loads((tmp_path / "out" / "tiny-gpt2" / "wehbe" / "wehbe" / "result.json").read_text())
     assert stored["best_layer"] == feats.layers[0] == result["best_layer"] and stored["synthetic"] is True

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from brainalign.config.presets import load_preset
 from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,7 +14,7 @@ MODEL_DIR = REPO / "conf" / "model"
 FIXTURE = REPO / "tests" / "fixtures" / "paper_tables.csv"
 KEYS = ["name", "hf_id", "path", "gguf", "revision", "family", "arch", "instruction_tuned", "tuning", "pair",
         "params", "n_layers", "layers", "study_layer", "dtype", "device_map", "load_in_8bit", "add_bos",
-        "max_length", "resources", "properties"]
+        "max_length", "build_tiny", "resources", "properties"]
 T5 = ["t5-small", "flan-t5-small", "t5-base", "flan-t5-base", "flan-alpaca-base", "t5-large", "flan-t5-large",
       "flan-alpaca-large", "t5-xl", "flan-t5-xl", "flan-alpaca-xl", "flan-gpt4all-xl", "flan-sharegpt-xl",
       "flan-alpaca-gpt4-xl", "t5-xxl", "flan-t5-xxl", "flan-alpaca-xxl"]
@@ -27,22 +26,18 @@ TINY = ["tiny-gpt2", "tiny-llama", "tiny-t5"]
 
 
 def load(name):
-    return OmegaConf.load(MODEL_DIR / f"{name}.yaml")
+    return load_preset("model", name)
 
 
 @pytest.fixture(scope="module")
 def zoo():
-    return {f.stem: OmegaConf.load(f) for f in sorted(MODEL_DIR.glob("*.yaml"))}
+    return {f.stem: load_preset("model", f.stem) for f in sorted(MODEL_DIR.glob("*.yaml"))}
 
 
-def test_every_model_config_composes_through_hydra():
-    """The group files compose with Hydra's compose API (a primary config of one line: the model group)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        for f in sorted(MODEL_DIR.glob("*.yaml")):
-            cfg = compose(config_name=f"model/{f.stem}")
-            assert cfg.model.name == f.stem
-    GlobalHydra.instance().clear()
+def test_every_model_config_composes_through_hydra(make_config):
+    """Every model file composes into the app's typed config."""
+    for f in sorted(MODEL_DIR.glob("*.yaml")):
+        assert make_config(f"model={f.stem}").model.name == f.stem
 
 
 def test_schema_names_and_types(zoo):

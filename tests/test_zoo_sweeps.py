@@ -84,9 +84,10 @@ def test_paper_experiment_sweeps_the_study(app):
     assert all((REPO / "conf" / "model" / f"{m}.yaml").exists() for m in models)
     assert [d.strip() for d in params.dataset.split(",")] == ["pereira", "blank", "wehbe", "futrell"]
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
-    assert cfg.tracking.group == "aw2024-paper" and cfg.metric.name == "linear-2023"
+    assert cfg.tracking.group == "aw2024-paper" and cfg.metric.name == "study"
 
 
+@pytest.mark.slow
 def test_joblib_launcher_gives_each_job_one_blas_thread(app, tmp_path):
     out = tmp_path / "out"
     proc = run_app(app, out, "hydra/launcher=joblib", "model=t5-small,flan-t5-small", "dataset=d1,d2")
@@ -100,6 +101,7 @@ def test_joblib_launcher_gives_each_job_one_blas_thread(app, tmp_path):
     assert len({r["pid"] for r in runs}) <= 2   # n_jobs: 2 worker processes
 
 
+@pytest.mark.slow
 def test_slurm_launcher_asks_each_job_for_its_models_resources(app, tmp_path):
     out = tmp_path / "out"
     proc = run_app(app, out, "experiment=paper", "hydra/launcher=slurm",

@@ -12,10 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.analysis.collect import Collected, MixedResults, collect
+from brainalign.io import write_text
 
 __all__ = ["run", "collect", "Collected", "MixedResults"]
 
-OPTIONS = ("score", "layer", "mixed", "include", "exclude", "properties", "brain_datasets", "tracking", "figures")
+OPTIONS = ("score", "layer", "mixed", "include", "exclude", "properties", "brain_datasets", "tracking", "figures",
+           "force")
 
 
 def _from_config(cfg) -> tuple[str, str | None, dict]:
@@ -25,15 +27,9 @@ def _from_config(cfg) -> tuple[str, str | None, dict]:
     c = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
     opts = dict(c.get("analysis") or {})
     results = c.get("results") or opts.pop("results", None) or c.get("results_dir") or "outputs"
-    out = opts.pop("out", None)
-    if out is None:
-        try:
-            from hydra.core.hydra_config import HydraConfig
-
-            out = HydraConfig.get().runtime.output_dir
-        except ValueError:
-            out = None
+    out = opts.pop("out", None)   # None: beside the results (<results>/analysis), as python -m brainalign.analysis
     opts.setdefault("tracking", c.get("tracking"))
+    opts.setdefault("force", bool(c.get("force", False)))
     conf = opts.pop("model_conf_dir", None)
     if conf:
         opts["model_conf_dir"] = conf
@@ -55,7 +51,7 @@ def _brain_average_columns(col: Collected, wanted) -> list[str]:
 
 def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer: str = "best",
         mixed: str = "refuse", include=None, exclude=(), properties=None, brain_datasets=None,
-        tracking: dict | None = None, figures: bool = True) -> dict:
+        tracking: dict | None = None, figures: bool = True, force: bool = False) -> dict:
     """Analyse every result under `results` and write the report into `out_dir` (default <results>/analysis).
 
     `results` may also be the Hydra config of `python main.py task=analyze` (keys `results` or
@@ -76,8 +72,15 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
             raise ConfigError(f"unknown analysis options {sorted(unknown)}; known: {', '.join(OPTIONS)}")
         return run(results, out_dir, model_conf_dir, **opts)
 
+    from brainalign.analysis.collect import ANALYSIS_DIR
+
     results_dir = Path(results)
-    out = Path(out_dir) if out_dir else results_dir / "analysis"
+    out = Path(out_dir) if out_dir else results_dir / ANALYSIS_DIR
+    if (out / "report.md").exists() and not force:
+        from brainalign.errors import ConfigError
+
+        raise ConfigError(f"{out / 'report.md'} exists from an earlier analysis; force=true (--force) overwrites it, "
+                          "or choose another analysis.out (--out)")
     conf_dir = Path(model_conf_dir) if model_conf_dir else MODEL_CONF_DIR
     configs = load_model_configs(conf_dir) if conf_dir.is_dir() else {}
 
@@ -134,7 +137,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files}
     report_path = out / "report.md"
     files.append(report_path)
-    report_path.write_text(report.render(ctx))
+    write_text(report_path, report.render(ctx))
     numbers = report.summary_numbers(ctx)
     report.dump_json(out / "summary.json", numbers)
     report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},

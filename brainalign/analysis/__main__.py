@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     p.add_argument("--wandb-project", default="brainalign")
     p.add_argument("--wandb-group", default=None, help="e.g. the sweep's group, to sit beside its runs")
     p.add_argument("--no-figures", action="store_true", help="skip the PNGs")
+    p.add_argument("--force", action="store_true", help="overwrite an earlier analysis in the output folder")
     p.add_argument("--paper-tables", default=None, help="analyse the study's own tables (CSV, e.g. "
                    "tests/fixtures/paper_tables.csv) instead of --results")
     a = p.parse_args(argv)
@@ -43,7 +44,8 @@ def main(argv=None) -> int:
                 a.out = "paper-analysis"
         run(results, a.out, a.conf, score=a.score, layer=a.layer, mixed=a.mixed, include=a.include,
             exclude=a.exclude, properties=properties, brain_datasets=a.brain_datasets,
-            tracking={"mode": a.wandb, "project": a.wandb_project, "group": a.wandb_group}, figures=not a.no_figures)
+            tracking={"mode": a.wandb, "project": a.wandb_project, "group": a.wandb_group}, figures=not a.no_figures,
+            force=a.force)
     except BrainalignError as e:
         print(f"[brainalign] error: {e}", file=sys.stderr)
         return 2

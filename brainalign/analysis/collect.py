@@ -20,6 +20,7 @@ import pandas as pd
 from brainalign.errors import BrainalignError, ConfigError, DataUnavailable
 
 RESULT, FAILED = "result.json", "failed.json"
+ANALYSIS_DIR = "analysis"   # <results>/analysis: where the analysis writes, never read as results
 SCORES = ("raw", "ceiled")
 LAYER_CHOICES = ("best", "study")
 MIXED_CHOICES = ("refuse", "group")
@@ -78,7 +79,8 @@ def _round(x, digits=6):
 def signature(result: dict) -> dict:
     """What must be equal for two results of one dataset to be compared."""
     return {"metric": result.get("metric"), "settings": result.get("settings"),
-            "ceiling": _round(result.get("ceiling")), "synthetic": bool(result.get("synthetic", False))}
+            "ceiling": _round(result.get("ceiling")), "synthetic": bool(result.get("synthetic", False)),
+            "subset": result.get("subset")}
 
 
 def variant_id(sig: dict) -> str:
@@ -107,7 +109,10 @@ def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
     if not root.is_dir():
         raise DataUnavailable(f"results folder {root} does not exist")
     results, failures, warnings = [], [], []
-    for path in sorted(root.rglob(RESULT)):
+    def own(path: Path) -> bool:  # the analysis' own folder (task=analyze records its failures there)
+        return ANALYSIS_DIR in path.relative_to(root).parts[:-1]
+
+    for path in sorted(p for p in root.rglob(RESULT) if not own(p)):
         try:
             r = json.loads(path.read_text())
         except (OSError, ValueError) as e:
@@ -118,7 +123,7 @@ def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
             continue
         r["_path"] = str(path)
         results.append(r)
-    for path in sorted(root.rglob(FAILED)):
+    for path in sorted(p for p in root.rglob(FAILED) if not own(p)):
         if (path.parent / RESULT).exists():
             continue
         try:
@@ -207,10 +212,11 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
             raise MixedResults(
                 f"{results_dir} holds {len(variants)} incomparable kinds of {dataset!r} results; they differ in "
                 f"{', '.join(diff[:8]) or 'nothing visible'}:\n" + "\n".join(lines) +
-                "\nAnalyse one kind per folder, select models (include/exclude), or pass mixed=group to keep each "
-                "kind as a separate column.")
+                "\nAnalyse one kind per folder, select models (include/exclude), or keep each kind as a separate "
+                "column: analysis.mixed=group (python main.py task=analyze), --mixed group (python -m brainalign.analysis).")
         for vid, v in variants.items():
-            labels[(dataset, vid)] = f"{dataset}@{v['sig']['metric']}#{vid[:6]}"
+            tag = "-subset" if v["sig"].get("subset") else ""
+            labels[(dataset, vid)] = f"{dataset}{tag}@{v['sig']['metric']}#{vid[:6]}"
         warnings.append(f"{dataset}: {len(variants)} kinds of results kept apart as "
                         f"{', '.join(labels[(dataset, vid)] for vid in variants)} (they differ in {', '.join(diff[:8])})")
 

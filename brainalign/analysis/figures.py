@@ -58,6 +58,11 @@ def scores(wide: pd.DataFrame, mad: pd.DataFrame, models: pd.DataFrame, measures
         ax.tick_params(labelsize=7)
     axes[0][0].set_yticks(y, names)
     axes[0][0].invert_yaxis()
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=f"{f}, instruction-tuned") for f, c in colors.items()]
+    handles += [Patch(color=to_rgba(c, 0.4), label=f"{f}, vanilla") for f, c in colors.items()]
+    axes[0][-1].legend(handles=handles, fontsize=6, frameon=False, loc="lower right")
     fig.suptitle("Alignment per model (pale = vanilla; error bars: MAD over participants where per-participant "
                  "scores exist)", fontsize=9)
     fig.tight_layout()
@@ -81,6 +86,8 @@ def pair_changes(changes: pd.DataFrame, models: pd.DataFrame, measures: list[str
         jitter = rng.uniform(-0.18, 0.18, len(g))
         ax.scatter(i + jitter, g["pct"], s=14, zorder=3,
                    c=[colors.get(str(f), "grey") for f in g["family"]])
+        for x, yv, name in zip(i + jitter, g["pct"], g["model"] if "model" in g else [""] * len(g)):
+            ax.annotate(str(name), (x, yv), fontsize=5, xytext=(3, 0), textcoords="offset points", va="center")
         ax.text(i, 1.01, f"{g['pct'].mean():+.1f}% (n={len(g)})", transform=ax.get_xaxis_transform(),
                 ha="center", va="bottom", fontsize=7)
     ax.axhline(0, color="black", linewidth=0.8)
@@ -119,6 +126,7 @@ def scatter_panels(scores: pd.DataFrame, props: pd.DataFrame, models: pd.DataFra
         for xi, yi, n, is_it in zip(x, y, names, it):
             ax.scatter(xi, yi, s=18, marker="o" if is_it else "s", facecolors=colors.get(str(models.loc[n, "family"]), "grey")
                        if is_it else "none", edgecolors=colors.get(str(models.loc[n, "family"]), "grey"))
+            ax.annotate(n, (xi, yi), fontsize=5, xytext=(3, 2), textcoords="offset points")
         slope, intercept = np.polyfit(x, y, 1)
         xs = np.linspace(x.min(), x.max(), 50)
         ax.plot(xs, slope * xs + intercept, color="black", linewidth=1)
@@ -130,8 +138,10 @@ def scatter_panels(scores: pd.DataFrame, props: pd.DataFrame, models: pd.DataFra
         ax.tick_params(labelsize=7)
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=f) for f, c in colors.items()]
-    handles.append(Line2D([], [], marker="s", linestyle="", markerfacecolor="none", color="grey", label="vanilla"))
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=f"{f} (colour)") for f, c in colors.items()]
+    handles.append(Line2D([], [], marker="o", linestyle="", color="grey", label="instruction-tuned (filled circle)"))
+    handles.append(Line2D([], [], marker="s", linestyle="", markerfacecolor="none", color="grey",
+                          label="vanilla (open square)"))
     axes[0][0].legend(handles=handles, fontsize=7, frameon=False)
     fig.suptitle(title + " (filled: instruction-tuned)", fontsize=9)
     fig.tight_layout()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.analysis.properties import load_model_configs
+from brainalign.io import write_text
 
 # Table 6 (brain) and Table 10 (Futrell2018) noise ceilings
 CEILINGS = {"pereira": 0.359, "blank": 0.210, "wehbe": 0.104, "futrell": 0.858}
@@ -54,9 +55,9 @@ def write_results(tables_csv, out_dir, model_conf_dir=None) -> dict:
             }
             folder = out / name / dataset / "paper-table"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "result.json").write_text(json.dumps(result, indent=2))
+            write_text(folder / "result.json", json.dumps(result, indent=2))
             n += 1
     props = tables[["mmlu", "bbh", "nwp"]].dropna(how="all")
     props_csv = out / "paper_properties.csv"
-    props.to_csv(props_csv)
+    write_text(props_csv, props.to_csv())
     return {"results": n, "properties": props_csv}

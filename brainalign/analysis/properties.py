@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.errors import ConfigError, DataUnavailable
+from brainalign.io import write_text
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL_CONF_DIR = REPO / "conf" / "model"
+from brainalign.config import CONF_DIR
+
+MODEL_CONF_DIR = CONF_DIR / "model"
 
 # MMLU's 4 domains (instruct-eval / lm-eval `mmlu_<domain>` groups) and BBH's 5 groups (the study's Table 2).
 MMLU_CATEGORIES = ("mmlu_stem", "mmlu_humanities", "mmlu_social_sciences", "mmlu_other")
@@ -49,12 +51,14 @@ def load_model_configs(conf_dir=None, resolve: bool = False) -> dict[str, dict]:
     """{name: config dict} of every conf/model/*.yaml (interpolations such as paths resolved if asked)."""
     from omegaconf import OmegaConf
 
+    from brainalign.config.presets import model_file
+
     conf_dir = Path(conf_dir or MODEL_CONF_DIR)
     if not conf_dir.is_dir():
         raise ConfigError(f"model config folder {conf_dir} does not exist")
     out = {}
     for f in sorted(conf_dir.glob("*.yaml")):
-        cfg = OmegaConf.to_container(OmegaConf.load(f), resolve=resolve)
+        cfg = OmegaConf.to_container(model_file(f, resolve_paths=resolve), resolve=resolve)
         out[str(cfg.get("name", f.stem))] = cfg
     return out
 
@@ -197,7 +201,7 @@ def main(argv=None) -> None:
         if name not in configs:
             raise ConfigError(f"no model config {name!r} in {args.conf}")
         table[name] = lm_eval_properties(configs[name], device=args.device, limit=args.limit)
-        out.write_text(json.dumps(table, indent=2))
+        write_text(out, json.dumps(table, indent=2))
         print(name, table[name])
 
 

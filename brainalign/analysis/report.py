@@ -8,6 +8,7 @@ import pandas as pd
 
 from brainalign.analysis.correlations import stars
 from brainalign.analysis.properties import BENCHMARK_PROPERTIES, LABELS, PROPERTIES
+from brainalign.io import write_text
 
 
 def fmt(x, digits=3) -> str:
@@ -28,8 +29,13 @@ def md_table(df: pd.DataFrame, digits=3, index=True) -> str:
     d = df.reset_index() if index else df
     head = "| " + " | ".join(str(c) for c in d.columns) + " |"
     sep = "|" + "|".join("---" for _ in d.columns) + "|"
-    body = ["| " + " | ".join(fmt(v, digits).replace("|", "/") for v in row) + " |" for row in d.itertuples(index=False)]
+    body = ["| " + " | ".join(_cell(fmt(v, digits)) for v in row) + " |" for row in d.itertuples(index=False)]
     return "\n".join([head, sep, *body]) + "\n"
+
+
+def _cell(text: str) -> str:
+    """One table cell: a multi-line message becomes one line, a `|` cannot split the row."""
+    return " ".join(str(text).split()).replace("|", "/")
 
 
 def p_text(p) -> str:
@@ -40,7 +46,7 @@ def write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
     paths = {}
     for name, df in tables.items():
         path = out / f"{name}.csv"
-        df.to_csv(path, index=not isinstance(df.index, pd.RangeIndex))
+        write_text(path, df.to_csv(index=not isinstance(df.index, pd.RangeIndex)))
         paths[name] = path
     return paths
 
@@ -224,4 +230,4 @@ def summary_numbers(ctx: dict) -> dict:
 
 
 def dump_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, default=str))
+    write_text(path, json.dumps(obj, indent=2, default=str))

@@ -18,7 +18,7 @@ def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str |
         return f"{model}/{dataset}/{metric}"
     if task == "finetune":
         return f"finetune/{finetune}/{model}"
-    return task
+    return "analysis" if task == "analyze" else task
 
 
 def _metric_dir(metric, metrics, study_metric, dataset=None) -> str:

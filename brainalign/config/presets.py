@@ -39,6 +39,16 @@ def _load(group: str, name: str):
     return OmegaConf.merge(*parts)
 
 
+def model_file(path, resolve_paths: bool = False):
+    """A model config file from any folder, on the ModelConfig schema (its defaults list ignored)."""
+    raw = OmegaConf.load(path)
+    node = OmegaConf.merge(_schema("model", "model"), OmegaConf.masked_copy(raw, [k for k in raw if k != "defaults"]))
+    if not resolve_paths:
+        return node
+    root = OmegaConf.create({"paths": OmegaConf.structured(schema.PathsConfig), "model": node})
+    return OmegaConf.create(OmegaConf.to_container(root, resolve=True)["model"])
+
+
 def load_preset(group: str, name: str, resolve_paths: bool = False):
     """The typed node of conf/<group>/<name>.yaml; with resolve_paths, `${paths.*}` filled in."""
     node = _load(group, name)

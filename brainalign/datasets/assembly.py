@@ -24,8 +24,9 @@ def read_assembly(path, name, presentation_coords, neuroid_coords) -> xr.DataArr
         with xr.open_dataarray(path) as stored:
             assembly = stored.load()
     except (ValueError, OSError) as e:
-        raise DataMismatch(f"{name}: cannot read {path} as a Brain-Score assembly (one netCDF data "
-                           f"variable): {e}") from e
+        reason = "not a netCDF file" if "IO backends" in str(e) or "format" in str(e).lower() else str(e).splitlines()[0]
+        raise DataMismatch(f"{name}: {path} is not a readable netCDF assembly ({reason[:200]}); dataset.path must "
+                           "be the .nc file of Brain-Score's store (one data variable, dims presentation x neuroid)") from None
     if set(assembly.dims) != set(DIMS):
         raise DataMismatch(f"{name}: {path} has dims {assembly.dims}, expected {DIMS}")
     assembly = assembly.transpose(*DIMS)

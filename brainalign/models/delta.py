@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from brainalign.io import write_text
 
 
 def apply_delta(base: str, delta: str, out, dtype: str = "float16") -> Path:
@@ -55,7 +56,7 @@ def apply_delta(base: str, delta: str, out, dtype: str = "float16") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     base_model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "brainalign_delta.json").write_text(json.dumps({"base": base, "delta": delta, "dtype": dtype}, indent=2))
+    write_text(out / "brainalign_delta.json", json.dumps({"base": base, "delta": delta, "dtype": dtype}, indent=2))
     return out
 
 

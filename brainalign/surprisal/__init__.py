@@ -17,7 +17,7 @@ import numpy as np
 from brainalign.errors import ConfigError
 from brainalign.surprisal.exact import exact_surprisal
 from brainalign.surprisal.fast import fast_surprisal
-from brainalign.surprisal.scorer import make_scorer
+from brainalign.surprisal.readout import make_scorer
 from brainalign.surprisal.words import join_words, prepare_context
 
 MODES = ("exact", "fast")

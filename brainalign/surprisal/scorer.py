@@ -56,14 +56,3 @@ def surprisal_nats(logits, targets):
         tgt = targets[a:a + 512].to(chunk.device)
         out.append(torch.logsumexp(chunk, -1) - chunk.gather(-1, tgt[:, None])[:, 0])
     return torch.cat(out).cpu().double().numpy() if out else np.zeros(0)
-
-
-def make_scorer(lm, t5: str = "study", window: int | None = None) -> Scorer:
-    """The scorer for `lm`: causal for decoder-only models, the `t5` way for encoder-decoders."""
-    if not lm.is_encoder_decoder:
-        return Scorer(lm, window)
-    from brainalign.surprisal.seq2seq import T5_MODES
-
-    if t5 not in T5_MODES:
-        raise ConfigError(f"surprisal t5={t5!r}; choose one of {', '.join(T5_MODES)}")
-    return T5_MODES[t5](lm, window)

@@ -1,0 +1,149 @@
+"""Bad input is one line naming the key, before any work: types, choices, ranges, devices, dataset and
+metric pairs, files that are not what they claim, corrupt downloads offline, unreachable hubs."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from brainalign.cli import one_line
+from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def composition_error(make_config, *overrides) -> str:
+    with pytest.raises(Exception) as e:
+        make_config(*overrides)
+    message = one_line(e.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("metric.n_splits=ten", "metric.n_splits=ten: expected an integer"),
+    ("force=maybe", "force=maybe: expected true or false"),
+    ("dataset.noise=high", "dataset.noise=high: expected a number"),
+    ("progress=often", "progress=often: expected true or false"),
+    ("model.params=big", "model.params=big: expected a number"),
+    ("metric.nope=1", "metric.nope: no such setting"),
+])
+def test_wrong_types_and_keys_are_one_line(make_config, override, expected):
+    assert composition_error(make_config, override) == expected
+
+
+def test_unknown_config_lists_the_choices(make_config):
+    message = composition_error(make_config, "dataset=nope")
+    assert message.startswith("dataset=nope: no such config; choose one of:") and "pereira" in message
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["metric.n_splits=1"], "metric.n_splits=1: must be >= 2"),
+    (["metric.train_size=1.5"], "metric.train_size=1.5: must be between 0.0 and 1.0"),
+    (["dataset.noise=-1"], "dataset.noise=-1.0: must be >= 0.0"),
+    (["model.dtype=float8"], "model.dtype=float8: choose one of float32, bfloat16, float16"),
+    (["tracking.mode=loud"], "tracking.mode=loud: choose one of offline, online, disabled"),
+    (["dataset=futrell", "metric=linear"], "dataset=futrell cannot be scored with metric=linear; it supports: pearsonr"),
+    (["dataset=pereira", "metric=pearsonr"], "dataset=pereira cannot be scored with metric=pearsonr; it supports: "
+                                             "linear, linear-2023, ridge"),
+])
+def test_values_are_checked_before_any_work(make_config, overrides, expected):
+    from brainalign.config.checks import check
+
+    with pytest.raises(ConfigError) as e:
+        check(make_config(*overrides))
+    assert str(e.value) == expected
+
+
+def test_metric_auto_and_study_pick_the_datasets_metric(make_config):
+    from brainalign.config.checks import check
+
+    for overrides, name in ((["dataset=futrell"], "pearsonr"), (["dataset=pereira", "metric=study"], "linear-2023"),
+                            (["dataset=wehbe", "metric=auto"], "wehbe"), (["dataset=blank", "metric=auto"], "linear")):
+        cfg = make_config(*overrides)
+        check(cfg)
+        assert cfg.metric.name == name
+    cfg = make_config("dataset=pereira", "metric=study")
+    check(cfg)
+    assert cfg.metric.correlation == "scipy"   # the study's 2023 convention, loaded with its preset
+
+
+def test_device(make_config, monkeypatch):
+    import torch
+
+    from brainalign.config.checks import check
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = make_config()
+    check(cfg)
+    assert cfg.device == "cpu"   # auto without CUDA
+    with pytest.raises(ConfigError, match="device=cuda: CUDA is not available"):
+        check(make_config("device=cuda"))
+    with pytest.raises(ConfigError, match="device=tpu: choose auto, cpu, cuda"):
+        check(make_config("device=tpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cfg = make_config()
+    check(cfg)
+    assert cfg.device == "cuda"
+
+
+def test_a_file_that_is_not_a_netcdf_says_so(make_config, tiny_gpt2, tmp_path):
+    from brainalign.run import run
+
+    bad = tmp_path / "assy.nc"
+    bad.write_text("not a netCDF file\n")
+    with pytest.raises(DataMismatch) as e:
+        run(make_config(*tiny_gpt2, "dataset=pereira_243", f"dataset.path={bad}"))
+    assert str(bad) in str(e.value) and "netCDF" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_corrupt_cached_download_offline_says_corrupt_and_where(tmp_path, monkeypatch):
+    from brainalign.datasets.store import fetch
+
+    monkeypatch.setenv("BRAINALIGN_OFFLINE", "1")
+    (tmp_path / "assy.nc").write_bytes(b"truncated")
+    with pytest.raises(DataUnavailable) as e:
+        fetch("https://example.invalid/assy.nc", "0" * 40, tmp_path, "assy.nc")
+    message = str(e.value)
+    assert "corrupt" in message and str(tmp_path / "assy.nc") in message and "\n" not in message
+
+
+def test_unreachable_hub_fails_fast_with_the_offline_hint(monkeypatch):
+    from brainalign.errors import ModelUnavailable
+    from brainalign.models import load
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(load, "hub_reachable", lambda timeout_s=3.0: False)
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="offline"):
+        load.load_model({"name": "x", "family": "gpt2", "hf_id": "no-such-org/no-such-model-brainalign"})
+    assert time.monotonic() - started < 5
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_tiny_stand_in_is_built_on_first_use(preset, tmp_path, monkeypatch):
+    from brainalign.models.load import load_model
+
+    monkeypatch.setenv("BRAINALIGN_TINY", str(tmp_path / "tiny"))
+    cfg = preset("model", "tiny-llama")
+    assert cfg.path == str(tmp_path / "tiny" / "llama")
+    lm = load_model(cfg)
+    assert (tmp_path / "tiny" / "llama" / "config.json").exists() and lm.max_length > 0
+
+
+@pytest.mark.slow
+def test_command_line_errors_are_one_line_with_exit_2(tmp_path):
+    for args, expected in ((["metric.n_splits=ten"], "metric.n_splits=ten: expected an integer"),
+                           (["force=maybe"], "force=maybe: expected true or false"),
+                           (["device=cuda"], "device=cuda: CUDA is not available"),
+                           (["dataset=futrell", "metric=linear"], "cannot be scored with metric=linear")):
+        proc = subprocess.run([sys.executable, "main.py", *args, f"results_dir={tmp_path}", "tracking=disabled"],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        assert lines[-1].startswith("[brainalign] error: ") and expected in lines[-1], proc.stderr
+        assert "Traceback" not in proc.stderr
