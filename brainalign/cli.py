@@ -26,10 +26,7 @@ def one_line(err: BaseException) -> str:
         return f"{key}={value}: {msg}"
     m = re.search(r"Could not override '([^']+)'", text)
     if m:
-        key = m.group(1)
-        hint = (" (metric=auto has no settings: name the metric first, e.g. metric=linear "
-                f"{key}=...)") if key.startswith("metric.") else ""
-        return f"{key}: no such setting{hint}"
+        return f"{m.group(1)}: no such setting"
     m = re.search(r"In '([^']+)': Could not find '([^']+)'", text) or re.search(r"Could not find '([^']+)'", text)
     if m:
         missing = m.group(m.lastindex)

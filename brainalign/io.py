@@ -13,21 +13,28 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode: str = "wb"):
-    """Write through a temporary file beside `path`, which replaces `path` in one step on success.
+def atomic_path(path):
+    """A temporary file beside `path` to write (by name); it replaces `path` in one step on success.
 
     The file gets the permissions a plain open() would give (0644 under umask 022), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, mode) as f:
-            yield f
+        yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode: str = "wb"):
+    """An open file (mode "wb" or "w") that replaces `path` in one step when the block ends without error."""
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
 
 
 def write_text(path, text: str) -> Path:

@@ -1,12 +1,13 @@
 """Shared fixtures: tiny offline models, an isolated cache, W&B and the hub switched off."""
 
-import os
 from pathlib import Path
 
 import pytest
 
+from brainalign.config.paths import shared_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("BRAINALIGN_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()   # paths.shared: $BRAINALIGN_SHARED, else ../shared beside the repository
 
 
 @pytest.fixture(autouse=True)

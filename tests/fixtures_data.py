@@ -6,7 +6,6 @@ the real stimulus material in the shared data folder, with simulated responses. 
 be planted: responses = features @ weights + noise, so a test can check that it is recovered.
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +14,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from brainalign.config.paths import shared_dir
 from brainalign.datasets import naturalstories_audio
 
-SHARED = Path(os.environ.get("BRAINALIGN_SHARED")
-              or Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+SHARED = shared_dir()   # paths.shared: $BRAINALIGN_SHARED, else ../shared beside the repository
 PEREIRA_CSV = SHARED / "data" / "pereira2018" / "Pereira2018_stimulus_set.csv"
 NATURALSTORIES = SHARED / "data" / "futrell2018" / "naturalstories"
 

@@ -58,7 +58,7 @@ def planted_design(features: np.ndarray, timing: WehbeTiming, n_components: int 
 
 def write_release(root, words, features=None, *, subjects=SUBJECTS, n_voxels: int = 24, n_language: int = 16,
                   noise: float = 1.0, seed: int = 0, shared_fraction: float = 0.7, rois_in_fmri: bool = False) -> Path:
-    """Write a release folder (fMRI/*.npy + HP_subj_roi_inds.npy + SYNTHETIC marker) and return it.
+    """Write a release folder (fMRI/*.npy, stimuli_words.npy, HP_subj_roi_inds.npy, a SYNTHETIC marker).
 
     `features` [n_words, d] are the word features the signal is built from (default: word-type
     vectors). Each subject's language voxels mix a shared map (`shared_fraction`) and their own.
@@ -86,6 +86,7 @@ def write_release(root, words, features=None, *, subjects=SUBJECTS, n_voxels: in
     np.save(fmri / "time_fmri.npy", timing.tr_times)
     np.save(fmri / "runs_fmri.npy", timing.runs)
     np.save(fmri / "time_words_fmri.npy", timing.word_times)
+    np.save(root / "stimuli_words.npy", np.asarray(words).astype(str))   # where users put the word sequence
     np.save((fmri if rois_in_fmri else root) / "HP_subj_roi_inds.npy", np.array(rois, dtype=object), allow_pickle=True)
     (root / SYNTHETIC_MARKER).write_text("simulated by tests/fixtures_wehbe.py\n")
     return root

@@ -1,10 +1,12 @@
 """Features are computed once: a cache hit never loads the model; a killed run resumes."""
 
 import numpy as np
+import pytest
 from omegaconf import OmegaConf
 
 from brainalign.activations import cache as fcache
 from brainalign.benchmarks import ModelProvider
+from brainalign.interrupt import Interrupted
 
 PASSAGES = [["One sentence here.", "Another one."], ["A second passage.", "With two.", "Or three."]]
 
@@ -54,10 +56,8 @@ def test_killed_run_resumes_from_checkpointed_passages(tiny_models, tmp_path, mo
         return real(lm, passages, done=done, on_passage=once, **kw)
 
     monkeypatch.setattr(fcache, "extract", dying)
-    try:
+    with pytest.raises(Interrupted):   # Ctrl-C: the finished passage is saved, then the job stops
         fcache.cached_extract(model, PASSAGES, tmp_path / "run", progress=False, checkpoint_seconds=0)
-    except KeyboardInterrupt:
-        pass
     assert list((tmp_path / "run" / "features" / "tiny").glob("*.partial.npz"))
     seen = []
     monkeypatch.setattr(fcache, "extract", lambda lm, passages, done=None, **kw: seen.append(len(done)) or real(lm, passages, done=done, **kw))

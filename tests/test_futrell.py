@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def futrell(shared_data):
-    return load_futrell({"source": "naturalstories"})
+    return load_futrell({"path": str(shared_data / "futrell2018")})
 
 
 # -- data ----------------------------------------------------------------------------------------------
@@ -119,7 +119,6 @@ def test_brainscore_assembly(tmp_path):
 
 
 def test_offline_download_fails_with_instructions(tmp_path, monkeypatch):
-    monkeypatch.setenv("BRAINALIGN_SHARED", str(tmp_path / "nowhere"))
     with pytest.raises(DataUnavailable, match="assy_Futrell2018.nc"):
         load_futrell({"source": "brainscore"}, cache_dir=tmp_path)
     with pytest.raises(DataUnavailable, match="all_stories.tok"):
@@ -204,7 +203,7 @@ def test_split_half_ceiling_on_the_batch2_subjects(futrell):
 def test_benchmark_runs_caches_and_reports(tiny_models, shared_data, tmp_path):
     from brainalign.benchmarks import ModelProvider, RunContext, build
 
-    dataset = load_preset("dataset", "futrell")
+    dataset = load_preset("dataset", "futrell", resolve_paths=True)
     dataset.path = str(shared_data / "futrell2018")   # the release files, passed explicitly
     dataset.stories, dataset.max_words = [6], 200
     dataset.surprisal.mode = "fast"

@@ -94,7 +94,7 @@ def test_nwp_benchmark_caches_and_reports(tiny_models, tmp_path):
 
     text_file = tmp_path / "wiki.test.raw"
     text_file.write_text(corpus(2))
-    dataset = load_preset("dataset", "wikitext2")
+    dataset = load_preset("dataset", "wikitext2", resolve_paths=True)
     dataset.path = str(text_file)
     metric = load_preset("metric", "nwp")
     metric.context, metric.stride, metric.max_tokens = 32, 16, 300

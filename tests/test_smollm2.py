@@ -36,7 +36,7 @@ def test_default_demo_finds_the_planted_layer(smollm2, tmp_path):
     """The embedded default (`python main.py`): SmolLM2 on the synthetic demo recovers the planted signal."""
     from brainalign.scoring import score_model
 
-    dataset = load_preset("dataset", "synthetic")
+    dataset = load_preset("dataset", "synthetic", resolve_paths=True)
     metric = load_preset("metric", "linear")
     result = score_model(smollm2.cfg, dataset, metric, tmp_path, progress=False, loaded=smollm2)
     assert result["synthetic"] is True and result["n_layers"] == 31

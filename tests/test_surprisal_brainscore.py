@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import requires_smollm2
 
-from brainalign.config.paths import path
+from brainalign.config.paths import path, shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
 BS_PYTHON = str(path("brainscore_python") or "")
@@ -44,7 +44,7 @@ def test_exact_equals_brainscore_with_truncation(shared_data, bos):
     from brainalign.surprisal import word_surprisal
 
     crosscheck = load_crosscheck()
-    words = load_futrell({"source": "naturalstories"}).words.word.tolist()[:60]
+    words = load_futrell({"path": str(shared_dir() / "data" / "futrell2018")}).words.word.tolist()[:60]
     window = 24  # truncation starts after ~20 words
     theirs = crosscheck.reference_bits(BS_PYTHON, words, window, bos, threads=1)
     lm = load_model(crosscheck.smollm2(bos))

@@ -37,14 +37,14 @@ def tiny(tiny_models, tmp_path_factory, words):
 
 
 def dataset_cfg(path, **ceiling):
-    cfg = load_preset("dataset", "wehbe")
+    cfg = load_preset("dataset", "wehbe", resolve_paths=True)
     cfg.path, cfg.context_words, cfg.layers, cfg.batch_size = str(path), 3, ["blocks"], 128
     cfg.ceiling.update(ceiling)
     return cfg
 
 
 def test_config_builds_through_the_registry():
-    cfg = load_preset("dataset", "wehbe")
+    cfg = load_preset("dataset", "wehbe", resolve_paths=True)
     bench = build(cfg, None)
     assert bench.settings == WehbeSettings() and bench.context_words == 20
     assert bench.ceiling_cfg["value"] == pytest.approx(0.104)

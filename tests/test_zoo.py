@@ -26,12 +26,12 @@ TINY = ["tiny-gpt2", "tiny-llama", "tiny-t5"]
 
 
 def load(name):
-    return load_preset("model", name)
+    return load_preset("model", name, resolve_paths=True)
 
 
 @pytest.fixture(scope="module")
 def zoo():
-    return {f.stem: load_preset("model", f.stem) for f in sorted(MODEL_DIR.glob("*.yaml"))}
+    return {f.stem: load_preset("model", f.stem, resolve_paths=True) for f in sorted(MODEL_DIR.glob("*.yaml"))}
 
 
 def test_every_model_config_composes_through_hydra(make_config):

@@ -36,6 +36,10 @@ APP = """\
 import json, os, sys
 from pathlib import Path
 import hydra
+from brainalign.config import setup
+
+setup()   # the schemas brainalign's model configs extend
+
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg):
@@ -52,10 +56,13 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def app(tmp_path):
+    from brainalign.config import setup
+
+    setup()   # the schemas the model configs extend, for the in-process compose calls
     conf = tmp_path / "app" / "conf"
     for group in ("model", "hydra", "experiment"):
         shutil.copytree(REPO / "conf" / group, conf / group)
-    for group, names in (("dataset", ("d1", "d2")), ("metric", ("linear", "linear-2023"))):
+    for group, names in (("dataset", ("d1", "d2")), ("metric", ("linear", "linear-2023", "study"))):
         (conf / group).mkdir(parents=True)
         for n in names:
             (conf / group / f"{n}.yaml").write_text(f"name: {n}\n")
@@ -146,9 +153,9 @@ def test_slurm_config_composes_per_model(app):
 def test_paper_experiment_composes_with_the_repositorys_config():
     from omegaconf import OmegaConf
 
-    from brainalign.config import register_resolvers
+    from brainalign.config import setup
 
-    register_resolvers()
+    setup()
     defaults = OmegaConf.load(REPO / "conf" / "config.yaml").defaults
     # `experiment=paper` once conf/config.yaml lists `experiment: null` after _self_; `+experiment=paper` until then
     listed = any(OmegaConf.is_dict(d) and "experiment" in d for d in defaults)
@@ -158,4 +165,4 @@ def test_paper_experiment_composes_with_the_repositorys_config():
                       return_hydra_config=True)
     GlobalHydra.instance().clear()
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN" and cfg.tracking.group == "aw2024-paper"
-    assert cfg.metric.name == "linear-2023" and len(cfg.hydra.sweeper.params.model.split(",")) == 33
+    assert cfg.metric.name == "study" and len(cfg.hydra.sweeper.params.model.split(",")) == 33

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from brainalign.cache import make_key, text_hash, write_json
-from brainalign.io import atomic_file
+from brainalign.io import atomic_file, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,8 @@ def cached_word_features(model, words, *, context_words: int = 20, layers=None, 
         names = resolve_layers(lm.model, list(layers or lm.cfg.layers))
     first = np.load(parts[0], mmap_mode="r")
     shape = (first.shape[0], len(words), first.shape[2])
-    with atomic_file(final) as f:   # written in place through a memory map, renamed when complete
-        out = np.lib.format.open_memmap(f.name, mode="w+", dtype=np.float32, shape=shape)
+    with atomic_path(final) as tmp:   # written through a memory map, renamed when complete
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
         for i, part in enumerate(parts):
             values = np.load(part)
             out[:, i * chunk:i * chunk + values.shape[1]] = values

@@ -66,7 +66,10 @@ def quiet_libraries() -> None:
 
 
 def typed(node, kind_schema):
-    """`node` (a dict or DictConfig, possibly partial) merged onto its schema's defaults."""
+    """`node` (a dict or DictConfig, possibly partial) merged onto its schema's defaults; a node that
+    already has the schema (part of the app's config) is returned as it is, interpolations intact."""
+    if OmegaConf.is_config(node) and OmegaConf.get_type(node) is kind_schema:
+        return node
     base = OmegaConf.structured(kind_schema)
     return OmegaConf.merge(base, node if node is not None else {})
 
@@ -75,9 +78,15 @@ def model_config(node):
     return typed(node, schema.ModelConfig)
 
 
-def dataset_config(node):
-    kind = (node or {}).get("benchmark")
-    return typed(node, schema.DATASETS[kind]) if kind in schema.DATASETS else node
+def dataset_config(node, kind: str | None = None):
+    """A dataset config on its kind's schema (kind: its `benchmark`, or given for a partial dict)."""
+    given = (node or {}).get("benchmark")
+    kind = given or kind
+    if kind not in schema.DATASETS:
+        return node
+    if not given:
+        node = OmegaConf.merge({"benchmark": kind}, node if node is not None else {})
+    return typed(node, schema.DATASETS[kind])
 
 
 def metric_config(node):

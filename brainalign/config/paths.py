@@ -16,3 +16,11 @@ def paths() -> dict:
 def path(name: str) -> Path | None:
     value = paths()[name]
     return Path(value) if value else None
+
+
+def shared_dir() -> Path:
+    """paths.shared (BRAINALIGN_SHARED, default ../shared), a relative path taken from the repository root."""
+    from brainalign.config import CONF_DIR
+
+    shared = path("shared")
+    return shared if shared.is_absolute() else (CONF_DIR.parent / shared).resolve()

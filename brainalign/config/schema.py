@@ -20,7 +20,7 @@ class PathsConfig:
     results: str = "${oc.env:BRAINALIGN_RESULTS,outputs}"             # result.json folders
     tiny: str = "${oc.env:BRAINALIGN_TINY,${.cache}/tiny}"             # tiny stand-in models
     models: str = "${oc.env:BRAINALIGN_MODELS,${.cache}/models}"       # models built locally (deltas)
-    shared: Optional[str] = "${oc.env:BRAINALIGN_SHARED,null}"        # ../shared data root (tests, benches)
+    shared: Optional[str] = "${oc.env:BRAINALIGN_SHARED,../shared}"   # the shared data root (tests, benches)
     brainscore_python: Optional[str] = "${oc.env:BRAINSCORE_PYTHON,null}"  # Brain-Score's venv (cross-checks)
 
 
@@ -34,7 +34,7 @@ class GGUFConfig:
 @dataclass
 class ResourcesConfig:       # for the SLURM launcher
     gpus: int = 0
-    mem_gb: float = 4.0
+    mem_gb: int = 4
     time_min: int = 30
 
 

@@ -297,7 +297,7 @@ def load_futrell(cfg=None, cache_dir=None) -> ReadingData:
     set, else Brain-Score's assembly (source=auto|brainscore) or the release files (naturalstories)."""
     from brainalign.config import dataset_config
 
-    cfg = dataset_config({"benchmark": "futrell", **(cfg or {})})
+    cfg = dataset_config(cfg, "futrell")
     source, path = cfg.source, cfg.path
     if source not in ("auto", "brainscore", "naturalstories"):
         raise ConfigError(f"dataset.source={source!r}; choose auto, brainscore or naturalstories")

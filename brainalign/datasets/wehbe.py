@@ -211,5 +211,8 @@ def load_release(path, *, subjects=SUBJECTS, roi: str | None = "all", words_path
 
 def load_wehbe(cfg) -> WehbeData:
     """The dataset a `conf/dataset/wehbe.yaml` config describes."""
+    from brainalign.config import dataset_config
+
+    cfg = dataset_config(cfg, "wehbe")
     return load_release(cfg.path, subjects=[str(s) for s in cfg.subjects], roi=cfg.roi,
                         words_path=cfg.words_path, max_voxels=cfg.max_voxels)
