@@ -10,6 +10,7 @@ from .ridge import DEFAULT_ALPHAS, ridge_predictivity
 from .reading_times import ReadingTimeScore, SplitHalfCeiling, reading_time_alignment, split_half_ceiling
 from .ridge_cv import ridge_nested_cv
 from .score import Score
+from .similarity import cka, rdm
 from .splits import group_splits, shuffle_splits
 
 
@@ -18,5 +19,5 @@ __all__ = [
     "linear_predictivity", "ridge_predictivity", "ceiling_normalize", "best_layer",
     "ReadingTimeScore", "SplitHalfCeiling", "reading_time_alignment", "split_half_ceiling",
     "Ceiling", "cached_ceiling", "extrapolation_ceiling", "ridge_nested_cv",
-    "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
+    "cka", "rdm", "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
 ]
