@@ -1,6 +1,7 @@
 """Metrics: numpy arrays in, numbers out. Brain-Score's metrics, reimplemented for speed and
 checked against Brain-Score itself (docs/metrics.md, bench/crosscheck_metric.py)."""
 
+from .banded import BandedScore, banded_unique_variance
 from .ceiling import ceiling_normalize
 from .correlation import pearsonr
 from .extrapolation import Ceiling, cached_ceiling, extrapolation_ceiling
@@ -15,7 +16,7 @@ from .splits import group_splits, shuffle_splits
 
 
 __all__ = [
-    "Score", "BestLayer",
+    "Score", "BestLayer", "BandedScore", "banded_unique_variance",
     "linear_predictivity", "ridge_predictivity", "ceiling_normalize", "best_layer",
     "ReadingTimeScore", "SplitHalfCeiling", "reading_time_alignment", "split_half_ceiling",
     "Ceiling", "cached_ceiling", "extrapolation_ceiling", "ridge_nested_cv",
