@@ -37,7 +37,7 @@ def problem(n=627, d=4096, voxels=13553, layers=3, per_passage=4, seed=0):
         rows = np.flatnonzero(passage == p)
         oasm[np.ix_(rows, rows)] = gaussian_filter1d(np.eye(len(rows)), 1.0, axis=1)
     X = rng.standard_normal((layers, n, d)).astype(np.float64)
-    Y = (oasm @ rng.standard_normal((n, voxels)) * 0.5 + X[0, :, :20] @ rng.standard_normal((20, voxels)) * 0.15
+    Y = (oasm @ rng.standard_normal((n, voxels)) * 0.5 + X[0, :, :20] @ rng.standard_normal((20, voxels)) * 0.25
          + rng.standard_normal((n, voxels)))
     return X, Y, [oasm, position, length]
 

@@ -55,6 +55,10 @@ def score_layers(X: np.ndarray, data, metric_cfg) -> list:
         similarity = metrics.cka if kind == "cka" else metrics.rdm
         return similarity(X, data.responses, subjects=subjects, n_splits=metric_cfg.n_splits,
                           test_size=metric_cfg.test_size, random_state=metric_cfg.random_state)
+    if kind == "banded":
+        raise ConfigError("metric=banded needs the confound features (model=oasm, position, length), which are not "
+                          "wired into the benchmarks yet; call brainalign.metrics.banded_unique_variance on arrays "
+                          "(docs/confounds.md)")
     raise ConfigError(f"metric.kind={kind!r}; choose one of {METRIC_KINDS}")
 
 

@@ -67,33 +67,31 @@ def _split_kernels(basis, train, test):
 def fit_predict(kernels_train, kernels_test, y_train, gammas, alphas):
     """Per-voxel banded kernel ridge: test predictions [n_test, voxels] and the chosen weight index.
 
-    kernels_* are lists over bands ([n_train, n_train], [n_test, n_train]); y_train is centred."""
+    kernels_* are lists over bands ([n_train, n_train], [n_test, n_train]); y_train is centred.
+    Each weight vector costs one eigendecomposition and one product Q^T Y; a voxel's prediction is
+    (re)computed when a weight vector beats its best GCV error so far, so nothing is refitted."""
     n, m = y_train.shape
     best = np.full(m, np.inf)
     choice = np.zeros(m, dtype=int)
-    alpha_of = np.zeros(m)
-    decompositions = []
+    pred = np.zeros((kernels_test[0].shape[0], m))
     for g, gamma in enumerate(gammas):
         K = sum(w * k for w, k in zip(gamma, kernels_train) if w > 0)
         eigvals, Q = np.linalg.eigh(K)
         eigvals = np.clip(eigvals, 0.0, None)
-        decompositions.append((eigvals, Q))
-        z2 = np.square(Q.T @ y_train)                          # [n, m]
+        z = Q.T @ y_train                                       # [n, m]
         shrink = alphas[:, None] / (eigvals[None] + alphas[:, None])  # [alphas, n]: residual factor
-        rss = np.square(shrink) @ z2                            # [alphas, m]
+        rss = np.square(shrink) @ np.square(z)                  # [alphas, m]
         dof = (n - 1) - (1.0 - shrink).sum(axis=1)              # n - 1: centring used one
         gcv = rss / np.square(np.maximum(dof, 1e-12))[:, None]
         a = np.argmin(gcv, axis=0)
         err = gcv[a, np.arange(m)]
-        better = err < best
-        best[better], choice[better], alpha_of[better] = err[better], g, alphas[a[better]]
-    pred = np.empty((kernels_test[0].shape[0], m))
-    for g in np.unique(choice):
-        cols = np.flatnonzero(choice == g)
-        eigvals, Q = decompositions[g]
-        K_test = sum(w * k for w, k in zip(gammas[g], kernels_test) if w > 0)
-        coef = (Q.T @ y_train[:, cols]) / (eigvals[:, None] + alpha_of[cols][None])
-        pred[:, cols] = (K_test @ Q) @ coef
+        better = np.flatnonzero(err < best)
+        if len(better) == 0:
+            continue
+        best[better], choice[better] = err[better], g
+        K_test = sum(w * k for w, k in zip(gamma, kernels_test) if w > 0)
+        coef = z[:, better] / (eigvals[:, None] + alphas[a[better]][None])
+        pred[:, better] = (K_test @ Q) @ coef
     return pred, choice
 
 
