@@ -82,3 +82,15 @@ def test_bad_confound_shape_is_refused():
     language, confounds, Y, _ = simulated()
     with pytest.raises(ValueError, match="confound band 1"):
         banded_unique_variance(language, Y, [confounds[0], confounds[1][:10]], shuffle_splits(len(Y), 2))
+
+
+def test_metric_banded_in_a_benchmark_says_what_is_missing(tmp_path):
+    from omegaconf import OmegaConf
+
+    from brainalign.benchmarks.brain import score_layers
+    from brainalign.errors import ConfigError
+    from fixtures_data import fake_pereira_data
+
+    data, _ = fake_pereira_data(tmp_path, "384sentences", voxels_per_subject=5, noise=1.0)
+    with pytest.raises(ConfigError, match="banded_unique_variance"):
+        score_layers(data.responses[None], data, OmegaConf.create({"kind": "banded"}))
