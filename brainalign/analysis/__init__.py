@@ -58,7 +58,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import correlations, pairs, report
+    from brainalign.analysis import correlations, pairs, report, significance
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
 
     if not isinstance(results, (str, Path)):
@@ -121,6 +121,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     unpaired = pairs.unpaired(col.models, wide, measures)
     overall = pairs.overall_gain(summary, brain_cols)
     corr = correlations.correlate(wide, props, col.models, measures)
+    tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
 
     figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr,
                     score) if figures else []
@@ -128,13 +129,15 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     wide_out = info.join(wide, how="right").join(mad.add_suffix(" MAD")).join(props.drop(columns=["params"], errors="ignore"))
     tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out, "pairs": changes,
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
-              "properties_source": source, "datasets": col.datasets, "failures": col.failures}
+              "properties_source": source, "datasets": col.datasets, "failures": col.failures,
+              "significance": tested, "significance_summary": significance.summarize(tested)}
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
            "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
            "changes": changes, "unpaired": unpaired, "overall_gain": overall, "correlations": corr,
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
-           "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files}
+           "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
+           "significance": tested}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))
@@ -145,7 +148,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     print(f"[brainalign] analysis of {len(col.rows)} results -> {report_path}")
     return {"out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
             "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,
-            "properties": props, "collected": col, "overall_gain": overall}
+            "properties": props, "collected": col, "overall_gain": overall, "significance": tested}
 
 
 def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr, score) -> list:

@@ -110,6 +110,10 @@ def render(ctx: dict) -> str:
     if len(ctx["unpaired"]):
         L += ["Instruction-tuned models in no comparison:", "", md_table(ctx["unpaired"], index=False)]
     L += img("fig1b_pairs_brain.png", "fig1c_pairs_behavior.png")
+    if "significance" in ctx:
+        from brainalign.analysis import significance
+
+        L += significance.render(ctx["significance"])
 
     # correlations
     corr = ctx["correlations"]

@@ -15,7 +15,8 @@ from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataMismatch
 
-METRIC_KINDS = ("linear", "ridge")
+METRIC_KINDS = ("linear", "ridge", "cka", "rdm")
+UNCEILED_KINDS = ("cka", "rdm")  # similarity indices: no ceiling, as Brain-Score's Tuckute2024-cka/-rdm
 
 
 def features_for(data, model: ModelProvider, ctx: RunContext):
@@ -50,6 +51,14 @@ def score_layers(X: np.ndarray, data, metric_cfg) -> list:
                                           random_state=metric_cfg.get("random_state", 1234),
                                           alphas=np.asarray(metric_cfg.get("alphas", np.logspace(-3, 3, 7)), float),
                                           **common)
+    if kind in UNCEILED_KINDS:
+        similarity = metrics.cka if kind == "cka" else metrics.rdm
+        return similarity(X, data.responses, subjects=subjects, n_splits=metric_cfg.n_splits,
+                          test_size=metric_cfg.test_size, random_state=metric_cfg.random_state)
+    if kind == "banded":
+        raise ConfigError("metric=banded needs the confound features (model=oasm, position, length), which are not "
+                          "wired into the benchmarks yet; call brainalign.metrics.banded_unique_variance on arrays "
+                          "(docs/confounds.md)")
     raise ConfigError(f"metric.kind={kind!r}; choose one of {METRIC_KINDS}")
 
 
@@ -90,13 +99,14 @@ def summarize(parts: list[dict], layers: list[str]) -> dict:
 def score_part(data, X: np.ndarray, metric_cfg) -> dict:
     from brainalign.metrics import ceiling_normalize
 
-    if data.ceiling is None:
+    ceiling = 1.0 if metric_cfg.get("kind") in UNCEILED_KINDS else data.ceiling
+    if ceiling is None:
         raise ConfigError(f"{data.name} has no ceiling")
     scores = score_layers(X, data, metric_cfg)
     raw = np.array([s.raw for s in scores])
-    ceiled, unclipped = ceiling_normalize(raw, data.ceiling)
+    ceiled, unclipped = ceiling_normalize(raw, ceiling)
     return {"name": data.name, "scores": scores, "raw": raw, "ceiled": np.asarray(ceiled),
-            "unclipped": np.asarray(unclipped), "ceiling": float(data.ceiling),
+            "unclipped": np.asarray(unclipped), "ceiling": float(ceiling),
             "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
 
 

@@ -1,6 +1,7 @@
 """Metrics: numpy arrays in, numbers out. Brain-Score's metrics, reimplemented for speed and
 checked against Brain-Score itself (docs/metrics.md, bench/crosscheck_metric.py)."""
 
+from .banded import BandedScore, banded_unique_variance
 from .ceiling import ceiling_normalize
 from .correlation import pearsonr
 from .extrapolation import Ceiling, cached_ceiling, extrapolation_ceiling
@@ -10,13 +11,14 @@ from .ridge import DEFAULT_ALPHAS, ridge_predictivity
 from .reading_times import ReadingTimeScore, SplitHalfCeiling, reading_time_alignment, split_half_ceiling
 from .ridge_cv import ridge_nested_cv
 from .score import Score
+from .similarity import cka, rdm
 from .splits import group_splits, shuffle_splits
 
 
 __all__ = [
-    "Score", "BestLayer",
+    "Score", "BestLayer", "BandedScore", "banded_unique_variance",
     "linear_predictivity", "ridge_predictivity", "ceiling_normalize", "best_layer",
     "ReadingTimeScore", "SplitHalfCeiling", "reading_time_alignment", "split_half_ceiling",
     "Ceiling", "cached_ceiling", "extrapolation_ceiling", "ridge_nested_cv",
-    "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
+    "cka", "rdm", "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
 ]

@@ -1,0 +1,260 @@
+"""Is model A more brain-like than model B? Paired comparison of two results on one benchmark.
+
+Both results must come from the same benchmark, protocol and splits, so every test stimulus and
+every neuroid is scored by both models: the comparison is paired.
+
+* difference: score(A) - score(B), each score computed as the benchmark does (per split the median
+  r over neuroids, mean over splits, divided by the part's ceiling, mean over parts).
+* 95 % interval and p_bootstrap: a bootstrap over stimuli. In each replicate the test stimuli of
+  every split are resampled with replacement (the same draw for A and B), both models' r are
+  recomputed per neuroid from the stored test predictions, and the difference is recomputed.
+  Percentile interval; p = 2 x the smaller tail of the replicates around 0 (floored at 1 / n_boot).
+* p_permutation: a paired permutation (sign-flip) test over subjects on the per-subject
+  differences (each subject's score under A minus under B, mean over parts): exact over all 2^S
+  sign patterns up to 16 subjects, random flips beyond.
+
+What a result must keep for this is written by `save_comparison_arrays` beside result.json, one
+file per protocol (comparison_<protocol>.npz): per part and split x neuroid the test r of every layer
+(or another per-neuroid quantity, e.g. the banded metric's unique variance), the best layer, the
+subjects, the ceiling, the test indices of each split and, for the bootstrap, the best layer's test
+predictions and the test targets (float32).
+"""
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from brainalign.errors import DataMismatch
+
+PREFIX = "comparison_"
+BOOT_CHUNK = 64
+
+
+@dataclass
+class ComparisonPart:
+    name: str
+    r: np.ndarray                 # [layers, splits, neuroids] test r of every layer
+    subjects: np.ndarray          # [neuroids]
+    ceiling: float
+    tests: list                   # [splits] test row indices
+    predictions: list | None = None  # [splits] [n_test, neuroids] best layer's test predictions
+    targets: list | None = None      # [splits] [n_test, neuroids] responses on the test rows
+
+
+@dataclass
+class ComparisonArrays:
+    benchmark: str
+    protocol: str
+    layers: list
+    best_layer: int
+    parts: list = field(default_factory=list)
+    quantity: str = "r"           # what `r` holds: test r, or e.g. "unique_variance"
+
+
+@dataclass
+class Comparison:
+    difference: float             # score(A) - score(B) (ceiled, mean over parts)
+    low: float | None             # 95 % bootstrap interval over stimuli
+    high: float | None
+    p_bootstrap: float | None
+    p_permutation: float | None   # sign-flip test over subjects
+    n_subjects: int
+    n_stimuli: int                # distinct test stimuli (all parts)
+    n_neuroids: int
+    per_subject: dict             # subject -> difference
+    score_a: float
+    score_b: float
+
+    def as_dict(self):
+        return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
+
+
+def save_comparison_arrays(out_dir, *, benchmark, protocol, layers, best_layer, parts, quantity="r"):
+    """Write comparison_<protocol>.npz into out_dir (beside result.json). Returns its path.
+
+    parts: list of dicts with name, r [layers, splits, neuroids], subjects [neuroids], ceiling,
+    tests ([splits] index arrays) and, optionally, predictions and targets ([splits] arrays
+    [n_test, neuroids] of the best layer / the responses), which the bootstrap over stimuli needs.
+    quantity names what r holds; it is aggregated like r (median over neuroids, mean over splits)."""
+    if not str(protocol).replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"protocol {protocol!r} must be a plain name (it becomes part of a file name)")
+    arrays = {"quantity": np.array(str(quantity)), "benchmark": np.array(str(benchmark)), "protocol": np.array(str(protocol)),
+              "layers": np.asarray([str(x) for x in layers]), "best_layer": np.array(int(best_layer)),
+              "parts": np.asarray([str(p["name"]) for p in parts])}
+    for i, part in enumerate(parts):
+        arrays[f"p{i}_r"] = np.asarray(part["r"], dtype=np.float32)
+        arrays[f"p{i}_subjects"] = np.asarray(part["subjects"]).astype(str)
+        arrays[f"p{i}_ceiling"] = np.array(float(part["ceiling"]))
+        for k, test in enumerate(part["tests"]):
+            arrays[f"p{i}_test{k}"] = np.asarray(test, dtype=np.int64)
+            for key in ("predictions", "targets"):
+                if part.get(key) is not None:
+                    arrays[f"p{i}_{key}{k}"] = np.asarray(part[key][k], dtype=np.float32)
+    path = Path(out_dir) / f"{PREFIX}{protocol}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    return path
+
+
+def split_predictions(x, Y, splits, smoother, prepare=None):
+    """[splits] test predictions [n_test, neuroids] of one layer x [n, d], as the cross-validated
+    metrics make them (prediction = S (Y_train - mean) + mean), for `save_comparison_arrays`.
+
+    smoother / prepare: the metric's, e.g. linear.least_squares_smoother(default_rcond()), or
+    ridge.ridge_smoother(alphas) with prepare=ridge.prepare_targets."""
+    from .crossval import row_basis
+
+    basis = row_basis(x)
+    Y = np.asarray(Y, dtype=np.float64)
+    out = []
+    for train, test in splits:
+        mean_y = Y[train].mean(axis=0)
+        y_train = Y[train] - mean_y
+        mean = basis[train].mean(axis=0)
+        S, _ = smoother(basis[train] - mean, basis[test] - mean, prepare(y_train) if prepare else None)
+        out.append((S @ y_train + mean_y).astype(np.float32))
+    return out
+
+
+def comparison_files(result_dir) -> dict:
+    """protocol -> path of every comparison_<protocol>.npz in a result folder."""
+    return {p.name[len(PREFIX):-len(".npz")]: p for p in sorted(Path(result_dir).glob(f"{PREFIX}*.npz"))
+            if not p.name.endswith(".tmp.npz")}
+
+
+def load_comparison_arrays(path, protocol=None) -> ComparisonArrays:
+    """Read a comparison_<protocol>.npz, or the one of `protocol` (or the only one) in a result folder."""
+    path = Path(path)
+    if path.is_dir():
+        files = comparison_files(path)
+        if protocol is not None:
+            files = {k: v for k, v in files.items() if k == protocol}
+        if len(files) != 1:
+            what = "without comparison arrays" if not files else f"with several protocols ({', '.join(files)}); name one"
+            raise DataMismatch(f"{path}: the result was written {what}")
+        path = next(iter(files.values()))
+    if not path.exists():
+        raise DataMismatch(f"{path} does not exist: the result was written without comparison arrays")
+    with np.load(path, allow_pickle=False) as z:
+        out = ComparisonArrays(str(z["benchmark"]), str(z["protocol"]), z["layers"].tolist(), int(z["best_layer"]),
+                               quantity=str(z["quantity"]))
+        for i, name in enumerate(z["parts"].tolist()):
+            n_splits = z[f"p{i}_r"].shape[1]
+            tests = [z[f"p{i}_test{k}"] for k in range(n_splits)]
+            extra = {key: ([z[f"p{i}_{key}{k}"].astype(np.float64) for k in range(n_splits)]
+                           if f"p{i}_{key}0" in z else None) for key in ("predictions", "targets")}
+            out.parts.append(ComparisonPart(name, z[f"p{i}_r"].astype(np.float64), z[f"p{i}_subjects"],
+                                            float(z[f"p{i}_ceiling"]), tests, **extra))
+    return out
+
+
+def _score(r, ceiling):
+    """Benchmark score of r [..., splits, neuroids]: median over neuroids, mean over splits, / ceiling."""
+    return np.nanmean(np.nanmedian(r, axis=-1), axis=-1) / ceiling
+
+
+def _subject_scores(r, subjects, ceiling):
+    return {s: float(_score(r[:, subjects == s], ceiling)) for s in np.unique(subjects)}
+
+
+def _check_paired(a: ComparisonArrays, b: ComparisonArrays):
+    if (a.benchmark, a.protocol, a.quantity) != (b.benchmark, b.protocol, b.quantity):
+        raise DataMismatch(f"cannot pair {a.benchmark}/{a.protocol}/{a.quantity} with {b.benchmark}/{b.protocol}/"
+                           f"{b.quantity}: compare results of the same benchmark and protocol")
+    if [p.name for p in a.parts] != [p.name for p in b.parts]:
+        raise DataMismatch("the two results have different benchmark parts")
+    for pa, pb in zip(a.parts, b.parts):
+        if pa.r.shape[1:] != pb.r.shape[1:] or not np.array_equal(pa.subjects, pb.subjects):
+            raise DataMismatch(f"{pa.name}: the results have different splits or neuroids")
+        if any(not np.array_equal(ta, tb) for ta, tb in zip(pa.tests, pb.tests)):
+            raise DataMismatch(f"{pa.name}: the results used different splits (test stimuli differ)")
+
+
+def _layer(arrays, layer):
+    return arrays.best_layer if layer == "best" else int(layer)
+
+
+def _weighted_r(weights, pred, target):
+    """Pearson r per neuroid for each row of multiplicities weights [boot, n] over pred, target [n, m]."""
+    total = weights.sum(axis=1, keepdims=True)
+    mp, mt = weights @ pred / total, weights @ target / total
+    cov = weights @ (pred * target) / total - mp * mt
+    vp = weights @ (pred * pred) / total - mp ** 2
+    vt = weights @ (target * target) / total - mt ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cov / np.sqrt(np.clip(vp, 0, None) * np.clip(vt, 0, None))
+
+
+def bootstrap_differences(a, b, n_boot=1000, seed=0):
+    """[n_boot] replicate differences score(A) - score(B), resampling each split's test stimuli.
+
+    Uses the stored best-layer predictions; None if either result lacks them."""
+    if any(p.predictions is None or p.targets is None for arrays in (a, b) for p in arrays.parts):
+        return None
+    rng = np.random.default_rng(seed)
+    per_part = []
+    for pa, pb in zip(a.parts, b.parts):
+        medians = np.empty((2, n_boot, len(pa.tests)))
+        for k, test in enumerate(pa.tests):
+            n = len(test)
+            weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)]).astype(float)
+            for start in range(0, n_boot, BOOT_CHUNK):  # bounds memory: [chunk, neuroids] per moment
+                rows = slice(start, start + BOOT_CHUNK)
+                for side, part in enumerate((pa, pb)):
+                    r = _weighted_r(weights[rows], part.predictions[k], part.targets[k])
+                    medians[side, rows, k] = np.nanmedian(r, axis=1)
+        scores = np.nanmean(medians, axis=2) / pa.ceiling  # [2, n_boot]
+        per_part.append(scores[0] - scores[1])
+    return np.mean(per_part, axis=0)
+
+
+def sign_flip_p(differences, n_perm=10000, seed=0):
+    """Two-sided paired permutation p for the mean of per-subject differences (exact up to 16)."""
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        return None
+    observed = abs(d.mean())
+    if len(d) <= 16:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    else:
+        signs = np.random.default_rng(seed).choice((1.0, -1.0), size=(n_perm, len(d)))
+    null = np.abs(signs @ d / len(d))
+    return float(np.mean(null >= observed - 1e-12))
+
+
+def compare_results(a, b, *, layer="best", protocol=None, n_boot=1000, n_perm=10000, seed=0) -> Comparison:
+    """Paired comparison of results a and b (ComparisonArrays, or paths to a comparison file or to result
+    folders, where `protocol` picks the file when there are several).
+
+    layer: "best" (each result's own best layer, the benchmark's score) or a layer index used for
+    both; the bootstrap over stimuli needs the stored predictions, so it runs for "best" only."""
+    a = a if isinstance(a, ComparisonArrays) else load_comparison_arrays(a, protocol)
+    b = b if isinstance(b, ComparisonArrays) else load_comparison_arrays(b, protocol)
+    _check_paired(a, b)
+    la, lb = _layer(a, layer), _layer(b, layer)
+    scores_a = [_score(pa.r[la], pa.ceiling) for pa in a.parts]
+    scores_b = [_score(pb.r[lb], pb.ceiling) for pb in b.parts]
+    per_subject: dict = {}
+    for pa, pb in zip(a.parts, b.parts):
+        sa, sb = _subject_scores(pa.r[la], pa.subjects, pa.ceiling), _subject_scores(pb.r[lb], pb.subjects, pb.ceiling)
+        for s in sa:
+            per_subject.setdefault(str(s), []).append(sa[s] - sb[s])
+    per_subject = {s: float(np.mean(v)) for s, v in per_subject.items()}
+    replicates = bootstrap_differences(a, b, n_boot, seed) if layer == "best" else None
+    low = high = p_boot = None
+    if replicates is not None:
+        low, high = (float(x) for x in np.nanpercentile(replicates, [2.5, 97.5]))
+        tail = min(np.mean(replicates <= 0), np.mean(replicates >= 0))
+        p_boot = float(min(1.0, max(2 * tail, 1.0 / n_boot)))
+    n_stimuli = sum(len(np.unique(np.concatenate(p.tests))) for p in a.parts)
+    n_neuroids = sum(p.r.shape[-1] for p in a.parts)
+    score_a, score_b = float(np.mean(scores_a)), float(np.mean(scores_b))
+    return Comparison(difference=score_a - score_b, low=low, high=high, p_bootstrap=p_boot,
+                      p_permutation=sign_flip_p(list(per_subject.values()), n_perm, seed),
+                      n_subjects=len(per_subject), n_stimuli=n_stimuli, n_neuroids=n_neuroids,
+                      per_subject=per_subject, score_a=score_a, score_b=score_b)

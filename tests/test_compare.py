@@ -1,0 +1,69 @@
+"""Paired comparison of two results (bootstrap over stimuli, permutation over subjects) on synthetic results."""
+
+import numpy as np
+import pytest
+
+from brainalign.errors import DataMismatch
+from brainalign.metrics.compare import compare_results, load_comparison_arrays, save_comparison_arrays, split_predictions
+from brainalign.metrics.correlation import pearsonr
+from brainalign.metrics.linear import default_rcond, least_squares_smoother
+from brainalign.metrics.splits import shuffle_splits
+
+N, SUBJECTS, PER_SUBJECT = 150, 6, 15
+
+
+def responses(seed=0):
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((N, 5))
+    Y = latent @ rng.standard_normal((5, SUBJECTS * PER_SUBJECT)) + 1.5 * rng.standard_normal((N, SUBJECTS * PER_SUBJECT))
+    return latent, Y, np.repeat([f"s{i}" for i in range(SUBJECTS)], PER_SUBJECT)
+
+
+def result(tmp_path, name, features, Y, subjects, protocol="shuffle", splits=None):
+    """Score each layer of `features` [layers, n, d] with the linear metric's predictions; save the arrays."""
+    splits = splits or shuffle_splits(N, n_splits=5)
+    smoother = least_squares_smoother(default_rcond())
+    preds = [split_predictions(x, Y, splits, smoother) for x in features]
+    r = np.array([[pearsonr(p, Y[test]) for p, (_, test) in zip(layer, splits)] for layer in preds])
+    best = int(np.argmax(np.nanmean(np.nanmedian(r, axis=2), axis=1)))
+    part = dict(name="part", r=r, subjects=subjects, ceiling=0.8, tests=[t for _, t in splits],
+                predictions=preds[best], targets=[Y[t] for _, t in splits])
+    return save_comparison_arrays(tmp_path / name, benchmark="demo", protocol=protocol, layers=["a", "b"][:len(features)],
+                                  best_layer=best, parts=[part])
+
+
+def test_a_real_difference_is_detected(tmp_path):
+    latent, Y, subjects = responses()
+    rng = np.random.default_rng(1)
+    good = np.stack([latent + 0.3 * rng.standard_normal(latent.shape), rng.standard_normal((N, 5))])
+    poor = np.stack([latent + 3.0 * rng.standard_normal(latent.shape), rng.standard_normal((N, 5))])
+    a, b = result(tmp_path, "a", good, Y, subjects), result(tmp_path, "b", poor, Y, subjects)
+    c = compare_results(a, b, n_boot=300)
+    assert c.difference > 0.1 and c.low > 0 and c.p_bootstrap < 0.05 and c.p_permutation < 0.05
+    assert c.n_subjects == SUBJECTS and all(v > 0 for v in c.per_subject.values())
+    reverse = compare_results(b, a, n_boot=300)
+    assert reverse.difference == pytest.approx(-c.difference) and reverse.high < 0
+
+
+def test_identical_results_give_p_one_and_an_interval_with_zero(tmp_path):
+    latent, Y, subjects = responses(2)
+    features = np.stack([latent + np.random.default_rng(3).standard_normal(latent.shape)])
+    a, b = result(tmp_path, "a", features, Y, subjects), result(tmp_path, "b", features, Y, subjects)
+    c = compare_results(a, b, n_boot=200)
+    assert c.difference == 0 and c.low <= 0 <= c.high
+    assert c.p_bootstrap == pytest.approx(1.0) and c.p_permutation == pytest.approx(1.0)
+
+
+def test_arrays_round_trip_and_unpaired_results_are_refused(tmp_path):
+    latent, Y, subjects = responses()
+    a = result(tmp_path, "a", np.stack([latent]), Y, subjects)
+    loaded = load_comparison_arrays(a.parent)
+    assert loaded.benchmark == "demo" and loaded.parts[0].r.shape == (1, 5, SUBJECTS * PER_SUBJECT)
+    other_protocol = result(tmp_path, "b", np.stack([latent]), Y, subjects, protocol="group")
+    with pytest.raises(DataMismatch, match="same benchmark and protocol"):
+        compare_results(a, other_protocol)
+    other_splits = result(tmp_path, "c", np.stack([latent]), Y, subjects, splits=shuffle_splits(N, 5, random_state=9))
+    with pytest.raises(DataMismatch, match="different splits"):
+        compare_results(a, other_splits)
+    with pytest.raises(DataMismatch, match="without comparison arrays"):
+        load_comparison_arrays(tmp_path / "nowhere")

@@ -1,0 +1,66 @@
+"""The analysis's paired tests of instruction-tuned vs vanilla models, per protocol, and its answer."""
+
+import numpy as np
+
+from brainalign.analysis import run
+from brainalign.analysis.significance import answer, pair_comparisons
+from brainalign.metrics.compare import save_comparison_arrays, split_predictions
+from brainalign.metrics.correlation import pearsonr
+from brainalign.metrics.linear import default_rcond, least_squares_smoother
+from brainalign.metrics.splits import group_splits, shuffle_splits
+from test_analysis import write
+
+N, SUBJECTS = 120, np.repeat(["s1", "s2", "s3", "s4", "s5", "s6"], 10)
+RNG = np.random.default_rng(0)
+LATENT = RNG.standard_normal((N, 4))
+Y = LATENT @ RNG.standard_normal((4, len(SUBJECTS))) + 1.5 * RNG.standard_normal((N, len(SUBJECTS)))
+PROTOCOLS = {"shuffle": shuffle_splits(N, 5), "group": group_splits(np.arange(N) // 4, 5)}
+
+
+def save(folder, noise, protocol, seed):
+    features = LATENT + noise * np.random.default_rng(seed).standard_normal(LATENT.shape)
+    splits = PROTOCOLS[protocol]
+    preds = split_predictions(features, Y, splits, least_squares_smoother(default_rcond()))
+    r = np.array([[pearsonr(p, Y[t]) for p, (_, t) in zip(preds, splits)]])
+    part = dict(name="pereira", r=r, subjects=SUBJECTS, ceiling=1.0, tests=[t for _, t in splits],
+                predictions=preds, targets=[Y[t] for _, t in splits])
+    save_comparison_arrays(folder, benchmark="pereira", protocol=protocol, layers=["l0"], best_layer=0, parts=[part])
+
+
+def zoo(root, it_better_under_group):
+    """Three pairs: IT clearly better under shuffle; under group better or exactly as good as its pair."""
+    for k, (it, vanilla) in enumerate([("flan-t5-small", "t5-small"), ("flan-t5-base", "t5-base"), ("flan-t5-xl", "t5-xl")]):
+        folders = {m: write(root, m, "pereira", 0.2, per_subject={"s1": 0.2}) for m in (it, vanilla)}
+        save(folders[it], 0.3, "shuffle", k)
+        save(folders[vanilla], 3.0, "shuffle", 10 + k)
+        save(folders[it], 0.3 if it_better_under_group else 3.0, "group", k if it_better_under_group else 10 + k)
+        save(folders[vanilla], 3.0, "group", 10 + k)
+
+
+def test_each_pair_is_tested_under_each_protocol_and_the_question_is_answered(tmp_path):
+    zoo(tmp_path / "results", it_better_under_group=False)
+    out = run(tmp_path / "results", tmp_path / "an", figures=False)
+    tested = out["significance"]
+    assert len(tested) == 6 and set(tested["protocol"]) == {"shuffle", "group"}
+    shuffle, group = tested[tested["protocol"] == "shuffle"], tested[tested["protocol"] == "group"]
+    assert (shuffle["difference"] > 0).all() and shuffle["significant"].all() and (shuffle["low"] > 0).all()
+    assert (group["difference"] == 0).all() and (group["p_permutation"] == 1).all() and not group["significant"].any()
+    assert (group["low"] <= 0).all() and (group["high"] >= 0).all()
+    text = out["report"].read_text()
+    assert "## Is it language?" in text and "Not shown" in text and "n = 3 comparisons" in text
+
+
+def test_an_improvement_that_survives_the_control_is_a_yes(tmp_path):
+    zoo(tmp_path / "results", it_better_under_group=True)
+    from brainalign.analysis import collect
+
+    col = collect(tmp_path / "results")
+    tested = pair_comparisons(col.rows, col.models, n_boot=200)
+    assert "Yes:" in answer(tested) and tested["significant"].all()
+
+
+def test_without_comparison_arrays_the_report_says_it_cannot_say(tmp_path):
+    write(tmp_path / "r", "t5-small", "pereira", 0.2)
+    write(tmp_path / "r", "flan-t5-small", "pereira", 0.3)
+    out = run(tmp_path / "r", tmp_path / "an", figures=False)
+    assert out["significance"].empty and "Cannot say" in out["report"].read_text()
