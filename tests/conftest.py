@@ -71,3 +71,20 @@ def smollm2():
 
     cfg = OmegaConf.load(REPO / "conf" / "model" / "smollm2-135m.yaml")
     return load_model(cfg)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """Folder of a tiny random BertForMaskedLM (with its masked-LM head) and a WordPiece tokenizer."""
+    from brainalign.models.tiny import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+def encoder_cfg(path, name="tiny-bert", **over):
+    """A model config for an encoder in `path` (keys as conf/model/all-minilm-l6-v2.yaml)."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(REPO / "conf" / "model" / "all-minilm-l6-v2.yaml")
+    cfg.merge_with({"name": name, "path": str(path), "package": None, "hf_id": None, **over})
+    return cfg

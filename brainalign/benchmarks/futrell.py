@@ -36,7 +36,10 @@ def surprisal_settings(dataset_cfg, model: ModelProvider) -> dict:
     settings = {"mode": mode, "window": _get(s, "window", None)}
     if mode == "fast":
         settings.update(stride=int(_get(s, "stride", 64)), batch_size=int(_get(s, "batch_size", 1)))
-    if str(model.cfg.get("arch") or "") != "causal":  # unknown or seq2seq: the T5 read-out matters
+    arch = str(model.cfg.get("arch") or "")
+    if arch == "encoder":  # masked LMs: the pseudo-log-likelihood variant
+        settings["pll"] = str(_get(s, "pll", "original"))
+    elif arch != "causal":  # unknown or seq2seq: the T5 read-out matters
         settings["t5"] = str(_get(s, "t5", "study"))
     return settings
 
@@ -80,7 +83,7 @@ def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, pro
         return hit[0], dict(hit[1], file=str(path)), True
     result = word_surprisal(model.get(), words, mode=settings["mode"], stride=settings.get("stride", 64),
                             batch_size=settings.get("batch_size", 1), t5=settings.get("t5", "study"),
-                            window=settings.get("window"), progress=progress)
+                            window=settings.get("window"), progress=progress, pll=settings.get("pll", "original"))
     info = {"mode": result.mode, "readout": result.readout, "window": result.window, **result.settings}
     cache.save(path, result.bits, info)
     return result.bits, dict(info, file=str(path)), False

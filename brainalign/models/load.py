@@ -1,4 +1,4 @@
-"""Load a HuggingFace causal LM or encoder-decoder by hub id, local folder, or packaged GGUF file."""
+"""Load a HuggingFace causal LM, encoder-decoder or encoder (BERT) by hub id, local folder, or pip package."""
 
 import hashlib
 import importlib.util
@@ -27,6 +27,9 @@ def model_source(cfg) -> dict:
         if not path.exists():
             raise ModelUnavailable(f"model.path={path} does not exist")
         return {"path": path, "gguf_file": cfg.get("gguf", {}).get("file") if cfg.get("gguf") else None, "hub": None}
+    package = cfg.get("package")
+    if package and package.get("name"):  # a HF folder inside an installed pip package
+        return {"path": package_dir(package.name) / str(package.get("folder") or ""), "gguf_file": None, "hub": None}
     gguf = cfg.get("gguf")
     if gguf and gguf.get("package"):
         return {"path": package_dir(gguf.package), "gguf_file": gguf.file, "hub": None}
@@ -53,6 +56,8 @@ def fingerprint(cfg) -> str:
     weights = (f"hub:{src['hub']}@{cfg.get('revision') or 'main'}" if src["hub"]
                else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
     settings = {k: cfg.get(k) for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
+    if cfg.get("arch") == "encoder":  # how an encoder's stimulus features are pooled
+        settings["pooling"] = cfg.get("pooling") or "last"
     blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -67,6 +72,11 @@ class LoadedModel:
     max_length: int
     device: str = "cpu"
     _fingerprint: str = field(default="", repr=False)
+    mlm_head: bool | None = None  # encoders: whether the checkpoint has a masked-LM head (PLL needs it)
+
+    @property
+    def is_encoder(self) -> bool:
+        return self.cfg.get("arch") == "encoder"
 
     @property
     def is_encoder_decoder(self) -> bool:
@@ -118,6 +128,10 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     src = model_source(cfg)
+    if cfg.get("arch") == "encoder":
+        from brainalign.models.encoder import load_encoder
+
+        return load_encoder(cfg, src, device)
     where = src["hub"] or str(src["path"])
     kwargs = {"revision": cfg.get("revision")} if src["hub"] and cfg.get("revision") else {}
     if src["gguf_file"]:
