@@ -176,3 +176,37 @@ def test_minilm_has_no_pll_and_says_so(minilm):
     with pytest.raises(ConfigError, match="no masked-LM head") as e:
         word_surprisal(minilm, ["The", "cat"])
     assert "\n" not in str(e.value)
+
+
+# -- benchmarks ----------------------------------------------------------------------------------------
+
+def test_futrell_reading_times_by_pll(tiny_bert, shared_data, tmp_path):
+    from brainalign.benchmarks import ModelProvider, RunContext, build
+
+    dataset = OmegaConf.load(REPO / "conf/dataset/futrell.yaml")
+    dataset.stories, dataset.max_words, dataset.surprisal.pll = [6], 20, "word_l2r"
+    ctx = RunContext(cache_dir=tmp_path / "cache", progress=False)
+    r = build(dataset, OmegaConf.create({"name": "pearsonr"})).run(ModelProvider(encoder_cfg(tiny_bert)), ctx)
+    assert r["surprisal_readout"] == "pll-word_l2r" and r["surprisal_settings"]["passes"] > 0
+    assert 0 <= r["raw"] <= 1 and r["n_words_total"] == 20
+    dataset.surprisal.mode = "fast"
+    with pytest.raises(ConfigError, match="not available for encoders"):
+        build(dataset, OmegaConf.create({"name": "pearsonr"})).run(ModelProvider(encoder_cfg(tiny_bert)), ctx)
+
+
+@pytest.mark.slow
+@requires_minilm
+def test_minilm_on_synthetic_end_to_end(tmp_path):
+    """`python main.py model=all-minilm-l6-v2 dataset=synthetic`, composed in-process."""
+    import json
+
+    from brainalign.run import run
+    from test_app import config
+
+    run(config(tmp_path, "model=all-minilm-l6-v2", "dataset=synthetic"))
+    stored = json.loads((tmp_path / "out" / "all-minilm-l6-v2" / "synthetic" / "linear" / "result.json").read_text())
+    assert stored["n_layers"] == 7 and stored["model"]["arch"] == "encoder" and stored["synthetic"] is True
+    assert stored["planted_layer"] == "encoder.layer.2"
+    assert stored["planted_raw"] > 0.3 and abs(stored["shuffled_control_raw"]) < 0.1
+    assert abs(stored["best_layer_index"] - stored["planted_layer_index"]) <= 1
+    print({k: stored[k] for k in ("raw", "best_layer", "planted_raw", "shuffled_control_raw")})
