@@ -42,6 +42,8 @@ class Tracker:
                 self.run.summary[key] = result[key]
         for key, value in (result.get("timings") or {}).items():
             self.run.summary[f"time/{key}"] = value
+        for key, value in (result.get("per_suite") or {}).items():  # SyntaxGym's accuracy per suite
+            self.run.summary[f"suite/{key}"] = value
         layers = result.get("per_layer") or []
         if layers:
             table = wandb.Table(columns=["index", "layer", "raw", "ceiled"],

@@ -107,3 +107,20 @@ def preset():
 def tiny_gpt2(tiny_models) -> list[str]:
     """Overrides that make the app score the tiny random GPT-2 (as model=gpt2, so its family's code runs)."""
     return ["model=gpt2", f"model.path={tiny_models['gpt2']}", "model.name=tiny-gpt2"]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """Folder of a tiny random BertForMaskedLM (with its masked-LM head) and a WordPiece tokenizer."""
+    from brainalign.models.tiny import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+def encoder_cfg(path, name="tiny-bert", **over):
+    """A model config for an encoder in `path` (keys as conf/model/all-minilm-l6-v2.yaml)."""
+    from brainalign.config.presets import load_preset
+
+    cfg = load_preset("model", "all-minilm-l6-v2", resolve_paths=True)
+    cfg.merge_with({"name": name, "path": str(path), "package": None, "hf_id": None, **over})
+    return cfg

@@ -63,6 +63,10 @@ def extract(lm, passages: list[list[str]], layers=None, one_pass: bool = True, p
     `done` holds per-passage arrays already computed (resume); `on_passage(i, rows)` is called after
     each new passage (checkpointing).
     """
+    if getattr(lm, "is_encoder", False):  # BERT-style: brainalign/activations/encoder.py
+        from brainalign.activations.encoder import extract_encoder
+
+        return extract_encoder(lm, passages, layers, progress=progress, done=done, on_passage=on_passage)
     names = resolve_layers(lm.model, layers or lm.cfg.layers)
     out = list(done or [])
     with LayerRecorder(lm.model, names) as rec:

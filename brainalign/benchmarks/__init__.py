@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from brainalign.errors import ConfigError
 
 REGISTRY: dict[str, Callable] = {}
-MODULES = ("synthetic", "brain", "futrell", "wehbe", "nwp")  # imported on first use
+MODULES = ("synthetic", "brain", "futrell", "wehbe", "nwp", "syntaxgym")  # imported on first use
 
 
 def register(name: str):

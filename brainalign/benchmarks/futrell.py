@@ -31,7 +31,9 @@ def surprisal_settings(dataset_cfg, model: ModelProvider) -> dict:
     settings = {"mode": s.mode, "window": s.window}
     if s.mode == "fast":
         settings.update(stride=int(s.stride), batch_size=int(s.batch_size))
-    if model.cfg.arch != "causal":  # seq2seq: the T5 read-out matters
+    if model.cfg.arch == "encoder":  # masked LMs: the pseudo-log-likelihood variant
+        settings["pll"] = s.pll
+    elif model.cfg.arch != "causal":  # seq2seq: the T5 read-out matters
         settings["t5"] = s.t5
     return settings
 
@@ -73,7 +75,8 @@ def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, pro
     checkpoint = Checkpoint(cache, key)
     result = word_surprisal(model.get(), words, mode=settings["mode"], stride=settings.get("stride", 64),
                             batch_size=settings.get("batch_size", 1), t5=settings.get("t5", "study"),
-                            window=settings["window"], progress=progress, checkpoint=checkpoint)
+                            window=settings["window"], progress=progress, checkpoint=checkpoint,
+                            pll=settings.get("pll", "original"))
     info = {"mode": result.mode, "readout": result.readout, "window": result.window, **result.settings}
     cache.write(key, bits=np.asarray(result.bits, dtype=np.float64), info=np.array(json.dumps(info, default=str)))
     checkpoint.drop()

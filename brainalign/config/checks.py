@@ -10,7 +10,9 @@ from brainalign.errors import ConfigError
 # key -> allowed values
 CHOICES = {
     "task": ("score", "analyze", "finetune"),
-    "model.arch": ("causal", "seq2seq"),
+    "model.arch": ("causal", "seq2seq", "encoder"),
+    "model.pooling": ("last", "mean"),
+    "dataset.surprisal.pll": ("original", "word_l2r"),
     "model.dtype": ("float32", "bfloat16", "float16"),
     "tracking.mode": ("offline", "online", "disabled"),
     "metric.correlation": ("batched", "scipy"),

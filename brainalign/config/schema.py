@@ -32,6 +32,12 @@ class GGUFConfig:
 
 
 @dataclass
+class PackageFolderConfig:
+    name: str = MISSING      # an installed pip package (import name) holding a HF model folder
+    folder: Optional[str] = None
+
+
+@dataclass
 class ResourcesConfig:       # for the SLURM launcher
     gpus: int = 0
     mem_gb: int = 4
@@ -51,9 +57,11 @@ class ModelConfig:
     hf_id: Optional[str] = None
     path: Optional[str] = None           # a local folder (wins over gguf and hf_id)
     gguf: Optional[GGUFConfig] = None
+    package: Optional[PackageFolderConfig] = None   # a HF folder inside an installed pip package
     revision: Optional[str] = None
-    family: str = MISSING                # gpt2 | llama | t5 | baseline ...
-    arch: str = "causal"                 # causal | seq2seq
+    family: str = MISSING                # gpt2 | llama | t5 | bert | baseline ...
+    arch: str = "causal"                 # causal | seq2seq | encoder
+    pooling: str = "last"                # encoders: last (the stimulus's last text token) | mean
     instruction_tuned: bool = False
     tuning: Optional[str] = None
     pair: Optional[str] = None           # the vanilla model an instruction-tuned one comes from
@@ -119,6 +127,33 @@ class WehbeMetricConfig(MetricConfig):
 
 
 @dataclass
+class AccuracyMetricConfig(MetricConfig):
+    kind: str = "accuracy"               # SyntaxGym: items whose predictions all hold
+
+
+@dataclass
+class SimilarityMetricConfig(MetricConfig):
+    """Brain-Score's cka / rdm: nothing fitted; ShuffleSplit, the similarity of each test set, mean."""
+    kind: str = "cka"                    # cka | rdm
+    n_splits: int = 10
+    test_size: float = 0.9
+    random_state: int = 1
+
+
+@dataclass
+class BandedMetricConfig(MetricConfig):
+    """What a layer explains beyond confound bands (banded ridge, one penalty per band per voxel)."""
+    kind: str = "banded"
+    confounds: List[str] = field(default_factory=lambda: ["oasm", "position", "length"])
+    n_splits: int = 10
+    train_size: float = 0.9
+    random_state: int = 1
+    alphas: List[float] = field(default_factory=lambda: [float(10 ** (k / 2)) for k in range(-4, 11)])
+    n_gammas: int = 20                   # band-weight vectors searched per voxel
+    gamma_seed: int = 0
+
+
+@dataclass
 class SelectMetricConfig(MetricConfig):
     """metric=auto (the dataset's default metric) or metric=study (the one the study used for it)."""
     kind: str = "select"
@@ -173,6 +208,7 @@ class SurprisalConfig:
     batch_size: int = 1                  # fast: windows per forward pass
     window: Optional[int] = None         # tokens of context; null: the model's own limit
     t5: str = "study"                    # encoder-decoders: study (leaks the word) | shifted
+    pll: str = "original"                # encoders: original (Salazar et al. 2020) | word_l2r (Kauf & Ivanova 2023)
 
 
 @dataclass
@@ -235,6 +271,19 @@ class WehbeConfig(DatasetConfig):
 
 
 @dataclass
+class SyntaxGymSurprisalConfig(SurprisalConfig):
+    batch_size: int = 32                 # fast: sentences per forward pass (changes only float rounding)
+
+
+@dataclass
+class SyntaxGymConfig(DatasetConfig):
+    path: Optional[str] = None           # a folder of suite JSON files; null: an installed brainscore_language's
+    suites: Optional[List[str]] = None   # e.g. [number_prep, subordination]; null: the 31 suites of 2020
+    max_items: Optional[int] = None      # the first N items of each suite (a subset)
+    surprisal: SyntaxGymSurprisalConfig = field(default_factory=SyntaxGymSurprisalConfig)
+
+
+@dataclass
 class NWPDatasetConfig(DatasetConfig):
     path: Optional[str] = None           # wiki.test.raw, a folder holding it, or the hub's test parquet
     hub: List[str] = field(default_factory=lambda: ["wikitext", "wikitext-2-raw-v1"])
@@ -284,6 +333,8 @@ class Config:
 
 
 DATASETS = {"pereira": PereiraConfig, "blank": BlankConfig, "synthetic": SyntheticConfig,
-            "futrell": FutrellConfig, "wehbe": WehbeConfig, "nwp": NWPDatasetConfig}
+            "futrell": FutrellConfig, "wehbe": WehbeConfig, "nwp": NWPDatasetConfig, "syntaxgym": SyntaxGymConfig}
 METRICS = {"linear": LinearMetricConfig, "ridge": RidgeMetricConfig, "nwp": NWPMetricConfig,
-           "pearsonr": PearsonrMetricConfig, "wehbe": WehbeMetricConfig, "select": SelectMetricConfig}
+           "pearsonr": PearsonrMetricConfig, "wehbe": WehbeMetricConfig, "select": SelectMetricConfig,
+           "accuracy": AccuracyMetricConfig, "cka": SimilarityMetricConfig, "rdm": SimilarityMetricConfig,
+           "banded": BandedMetricConfig}

@@ -10,6 +10,7 @@ SUBSET_KEYS = {
     "futrell": {"stories": None, "max_words": None},
     "wehbe": {"max_voxels": None, "subjects": list("FHIJKLMN")},
     "synthetic": {"n_passages": 40},
+    "syntaxgym": {"max_items": None},
 }
 
 

@@ -1,4 +1,4 @@
-"""Load a HuggingFace causal LM or encoder-decoder by hub id, local folder, or packaged GGUF file."""
+"""Load a HuggingFace causal LM, encoder-decoder or encoder (BERT) by hub id, local folder, or pip package."""
 
 import hashlib
 import importlib.util
@@ -36,6 +36,8 @@ def model_source(cfg) -> dict:
         if not path.exists():
             raise ModelUnavailable(f"model.path={path} does not exist")
         return {"path": path, "gguf_file": cfg.gguf.file if cfg.gguf else None, "hub": None}
+    if cfg.package:  # a HF folder inside an installed pip package
+        return {"path": package_dir(cfg.package.name) / str(cfg.package.folder or ""), "gguf_file": None, "hub": None}
     if cfg.gguf:
         return {"path": package_dir(cfg.gguf.package), "gguf_file": cfg.gguf.file, "hub": None}
     if cfg.hf_id:
@@ -62,6 +64,8 @@ def fingerprint(cfg) -> str:
     weights = (f"hub:{src['hub']}@{cfg.revision or 'main'}" if src["hub"]
                else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
     settings = {k: cfg[k] for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
+    if cfg.arch == "encoder":  # how an encoder's stimulus features are pooled
+        settings["pooling"] = cfg.pooling
     blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -76,6 +80,11 @@ class LoadedModel:
     max_length: int
     device: str = "cpu"
     _fingerprint: str = field(default="", repr=False)
+    mlm_head: bool | None = None  # encoders: whether the checkpoint has a masked-LM head (PLL needs it)
+
+    @property
+    def is_encoder(self) -> bool:
+        return self.cfg.get("arch") == "encoder"
 
     @property
     def is_encoder_decoder(self) -> bool:
@@ -128,6 +137,10 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
 
     cfg = model_config(cfg)
     src = model_source(cfg)
+    if cfg.get("arch") == "encoder":
+        from brainalign.models.encoder import load_encoder
+
+        return load_encoder(cfg, src, device)
     where = src["hub"] or str(src["path"])
     if src["hub"]:
         hub_offline_up_front()

@@ -83,6 +83,36 @@ def build_tiny(family: str, out: Path, vocab: int = 2048, d: int = 64, layers: i
     return out
 
 
+def build_tiny_bert(out: Path, vocab: int = 2048, d: int = 64, layers: int = 2, heads: int = 4,
+                    positions: int = 256, seed: int = 0) -> Path:
+    """A tiny random BertForMaskedLM with a WordPiece tokenizer ([CLS] ... [SEP]) in `out`."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+
+    torch.manual_seed(seed)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    wp = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wp.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wp.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wp.decoder = decoders.WordPiece()
+    wp.train_from_iterator(_lines(), trainers.WordPieceTrainer(vocab_size=vocab, special_tokens=specials,
+                                                                 show_progress=False))
+    cls, sep = wp.token_to_id("[CLS]"), wp.token_to_id("[SEP]")
+    wp.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
+                                                      special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tok = PreTrainedTokenizerFast(tokenizer_object=wp, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                  sep_token="[SEP]", mask_token="[MASK]")
+    tok.model_max_length = positions
+    model = BertForMaskedLM(BertConfig(vocab_size=len(tok), hidden_size=d, num_hidden_layers=layers,
+                                       num_attention_heads=heads, intermediate_size=4 * d,
+                                       max_position_embeddings=positions, pad_token_id=0))
+    out = Path(out)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
 def build_all(out, families=FAMILIES, force: bool = False) -> dict[str, Path]:
     """Build (or keep, unless `force`) every family's tiny model under `out`; return {family: folder}."""
     import os
