@@ -39,6 +39,7 @@ class ModelProvider:
 
     def __init__(self, cfg, device: str = "cpu", loaded=None):
         self.cfg, self.device, self._lm = cfg, device, loaded
+        self.load_seconds = None  # wall time of load_model, when this run loaded it (brainalign.profiling)
 
     @property
     def name(self) -> str:
@@ -51,9 +52,13 @@ class ModelProvider:
 
     def get(self):
         if self._lm is None:
+            import time
+
             from brainalign.models.load import load_model
 
+            t0 = time.perf_counter()
             self._lm = load_model(self.cfg, device=self.device)
+            self.load_seconds = time.perf_counter() - t0
         return self._lm
 
     @property

@@ -8,7 +8,6 @@ ceiling (split-half on per-subject RTs where there are some, else Brain-Score's 
 import hashlib
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.io import atomic_file
+from brainalign.profiling import Stages
 
 log = logging.getLogger(__name__)
 
@@ -117,14 +117,17 @@ class FutrellBenchmark:
         from brainalign.metrics.ceiling import ceiling_normalize
         from brainalign.metrics.reading_times import reading_time_alignment
 
-        data = load_futrell(self.cfg, cache_dir=_get(self.cfg, "cache_dir", None))
+        stages = Stages()
+        with stages("load"):
+            data = load_futrell(self.cfg, cache_dir=_get(self.cfg, "cache_dir", None))
         words = data.words.word.tolist()
         settings = surprisal_settings(self.cfg, model)
-        started = time.perf_counter()
-        bits, info, cached = cached_surprisal(model, words, settings, ctx.cache_dir, ctx.progress)
-        seconds = time.perf_counter() - started
-        score = reading_time_alignment(bits, data.mean_rt, data.words.word_within_sentence_id.to_numpy())
-        ceiling = self.ceiling(data)
+        with stages("extraction"):  # per-word surprisal
+            bits, info, cached = cached_surprisal(model, words, settings, ctx.cache_dir, ctx.progress)
+        with stages("metric"):
+            score = reading_time_alignment(bits, data.mean_rt, data.words.word_within_sentence_id.to_numpy())
+        with stages("ceiling"):
+            ceiling = self.ceiling(data)
         ceiled, unclipped = ceiling_normalize(score.raw, ceiling["ceiling"])
         table = data.words.assign(surprisal_bits=bits, mean_rt=data.mean_rt)
         csv = Path(info["file"]).with_suffix(".csv")
@@ -140,7 +143,7 @@ class FutrellBenchmark:
             "surprisal_window": info.get("window"),
             "surprisal_settings": {k: v for k, v in info.items() if k != "file"},
             "surprisal_cached": cached, "surprisal_file": str(csv), "data_source": data.source,
-            "timings": {"surprisal_s": round(seconds, 3)},
+            **stages.report(ctx.device, model),
         }
 
 
