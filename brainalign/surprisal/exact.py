@@ -18,15 +18,22 @@ from brainalign.surprisal.scorer import LN2, surprisal_nats
 from brainalign.surprisal.words import join_words
 
 
-def exact_surprisal(scorer, words, progress: bool = False) -> np.ndarray:
-    """Per-word surprisal in bits, one forward pass per word over its left-truncated context."""
+def exact_surprisal(scorer, words, progress: bool = False, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Per-word surprisal in bits, one forward pass per word over its left-truncated context.
+
+    start, stop: score only words[start:stop] (each still read with all the words before it), e.g.
+    to measure one full-window pass far into a text; returns those words' values only."""
     import torch
 
     text, ends = join_words(words)
+    stop = len(words) if stop is None else min(stop, len(words))
     out = np.full(len(words), np.nan)
     total_before = 0
+    if start > 0:  # the token count Brain-Score carries over from the word before `start`
+        before = scorer.tokens(text[:ends[start - 1]])
+        total_before = len(before.truncated(scorer.window)) + before.reported_overflow(scorer.window)
     with torch.inference_mode():
-        for i in tqdm(range(len(words)), desc="surprisal (exact)", disable=not progress, mininterval=10):
+        for i in tqdm(range(start, stop), desc="surprisal (exact)", disable=not progress, mininterval=10):
             tokens = scorer.tokens(text[:ends[i]])  # == prepare_context(words[:i + 1])
             ids = tokens.truncated(scorer.window)
             overflow = tokens.reported_overflow(scorer.window)
@@ -40,4 +47,4 @@ def exact_surprisal(scorer, words, progress: bool = False) -> np.ndarray:
             actual = current[1:] if len(current) == len(predicted) + 1 else current
             nats = surprisal_nats(predicted, torch.tensor(actual, dtype=torch.long))
             out[i] = nats.sum() / LN2
-    return out
+    return out[start:stop]
