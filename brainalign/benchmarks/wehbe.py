@@ -13,6 +13,7 @@ import numpy as np
 
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError
+from brainalign.profiling import Stages
 
 log = logging.getLogger(__name__)
 
