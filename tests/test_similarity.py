@@ -84,10 +84,9 @@ def test_cka_and_rdm_on_a_brain_benchmark_part_are_raw_scores(tmp_path):
         assert set(part["scores"][0].per_subject) == set(np.unique(data.neuroids["subject"]))
 
 
-def test_metric_cka_runs_through_the_app(tiny_models, tmp_path):
+def test_metric_cka_runs_through_the_app(make_config, tiny_gpt2):
     from brainalign.run import run
-    from test_app import config, tiny_gpt2
 
-    result = run(config(tmp_path, *tiny_gpt2(tiny_models), "dataset=synthetic", "metric=cka"))
+    result = run(make_config(*tiny_gpt2, "dataset=synthetic", "metric=cka"))
     assert result["n_layers"] == 3 and result["ceiling"] == 1.0 and 0 < result["raw"] <= 1
     assert result["settings"]["metric"]["kind"] == "cka"

@@ -234,3 +234,15 @@ def test_empty_words_add_nothing(tiny_models):
     assert exact[6] == exact[7] == 0.0
     fast = word_surprisal(lm, words, mode="fast", stride=1).bits
     np.testing.assert_allclose(fast, exact, rtol=1e-4, atol=1e-4)
+
+
+def test_exact_over_a_slice_equals_the_same_words_of_the_whole_run(tiny_models):
+    from brainalign.surprisal.exact import exact_surprisal
+    from brainalign.surprisal.readout import make_scorer
+
+    lm = lm_for(tiny_models, "llama", max_length=12)  # short window: the slice starts past truncation
+    scorer = make_scorer(lm)
+    whole = exact_surprisal(scorer, WORDS)
+    for start, stop in ((0, 3), (5, 9), (len(WORDS) - 2, len(WORDS))):
+        np.testing.assert_allclose(exact_surprisal(scorer, WORDS, start=start, stop=stop), whole[start:stop],
+                                   rtol=1e-6, equal_nan=True)

@@ -146,9 +146,20 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking)
     print(f"[brainalign] analysis of {len(col.rows)} results -> {report_path}")
-    return {"out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
+    cost = _sweep_cost(results_dir)
+    return {"cost": cost, "out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
             "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,
             "properties": props, "collected": col, "overall_gain": overall, "significance": tested}
+
+
+def _sweep_cost(results_dir) -> dict:
+    """Print and return the wall time and peak memory of every run under results_dir (brainalign.analysis.cost)."""
+    from brainalign.analysis.collect import read_runs
+    from brainalign.analysis.cost import cost_line, sweep_cost
+
+    cost = sweep_cost(read_runs(results_dir)[0])
+    print(f"[brainalign] {cost_line(cost)}")
+    return cost
 
 
 def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr, score) -> list:

@@ -41,6 +41,7 @@ class ModelProvider:
         from brainalign.config import model_config
 
         self.cfg, self.device, self._lm = model_config(cfg), device, loaded
+        self.load_seconds = None  # wall time of load_model, when this run loaded it (brainalign.profiling)
 
     @property
     def name(self) -> str:
@@ -53,9 +54,13 @@ class ModelProvider:
 
     def get(self):
         if self._lm is None:
+            import time
+
             from brainalign.models.load import load_model
 
+            t0 = time.perf_counter()
             self._lm = load_model(self.cfg, device=self.device)
+            self.load_seconds = time.perf_counter() - t0
         return self._lm
 
     @property

@@ -5,7 +5,6 @@ ceiling-normalised, and the benchmark's per-layer score is the mean over parts, 
 parent benchmark averages its children.
 """
 
-import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -14,6 +13,7 @@ import numpy as np
 from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataMismatch
+from brainalign.profiling import Stages
 
 METRIC_KINDS = ("linear", "ridge", "cka", "rdm")
 UNCEILED_KINDS = ("cka", "rdm")  # similarity indices: no ceiling, as Brain-Score's Tuckute2024-cka/-rdm
@@ -117,19 +117,19 @@ class BrainBenchmark:
     metric_cfg: object
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
-        t0 = time.monotonic()
-        datas = self.load()
-        t_data = time.monotonic()
+        stages = Stages()
+        with stages("load"):  # data, and a computed ceiling (Blank's) when configured
+            datas = self.load()
         parts, layers, hits = [], None, []
         for data in datas:
-            X, layers, hit = features_for(data, model, ctx)
+            with stages("extraction"):
+                X, layers, hit = features_for(data, model, ctx)
             hits.append(hit)
-            parts.append(score_part(data, X, self.metric_cfg))
-        t_feat = time.monotonic()
+            with stages("metric"):
+                parts.append(score_part(data, X, self.metric_cfg))
         result = summarize(parts, layers)
         result["synthetic"] = any(d.synthetic for d in datas)
-        result["timings"] = {"data_s": t_data - t0, "features_and_metric_s": t_feat - t_data,
-                             "features_cached": all(hits)}
+        result.update(stages.report(ctx.device, model, features_cached=all(hits)))
         return result
 
 

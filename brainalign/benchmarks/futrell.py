@@ -7,7 +7,6 @@ ceiling (split-half on per-subject RTs where there are some, else Brain-Score's 
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.cache import Cache, Checkpoint, text_hash
 from brainalign.config.subset import subset_of
 from brainalign.io import write_text
+from brainalign.profiling import Stages
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +116,17 @@ class FutrellBenchmark:
         from brainalign.metrics.ceiling import ceiling_normalize
         from brainalign.metrics.reading_times import reading_time_alignment
 
-        data = load_futrell(self.cfg, cache_dir=self.cfg.cache_dir)
+        stages = Stages()
+        with stages("load"):
+            data = load_futrell(self.cfg, cache_dir=self.cfg.cache_dir)
         words = data.words.word.tolist()
         settings = surprisal_settings(self.cfg, model)
-        started = time.perf_counter()
-        bits, info, file, cached = cached_surprisal(model, words, settings, ctx.cache_dir, ctx.progress)
-        seconds = time.perf_counter() - started
-        score = reading_time_alignment(bits, data.mean_rt, data.words.word_within_sentence_id.to_numpy())
-        ceiling = self.ceiling(data)
+        with stages("extraction"):  # per-word surprisal
+            bits, info, file, cached = cached_surprisal(model, words, settings, ctx.cache_dir, ctx.progress)
+        with stages("metric"):
+            score = reading_time_alignment(bits, data.mean_rt, data.words.word_within_sentence_id.to_numpy())
+        with stages("ceiling"):
+            ceiling = self.ceiling(data)
         ceiled, unclipped = (ceiling_normalize(score.raw, ceiling["ceiling"]) if ceiling["ceiling"] is not None
                              else (None, None))
         table = data.words.assign(surprisal_bits=bits, mean_rt=data.mean_rt)
@@ -140,7 +143,7 @@ class FutrellBenchmark:
             "surprisal_window": info.get("window"),
             "surprisal_settings": info,
             "surprisal_cached": cached, "surprisal_file": str(csv), "data_source": data.source,
-            "timings": {"surprisal_s": round(seconds, 3)},
+            **stages.report(ctx.device, model),
         }
 
 

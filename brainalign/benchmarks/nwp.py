@@ -9,6 +9,7 @@ import logging
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.cache import Cache, Checkpoint, text_hash
 from brainalign.errors import ConfigError
+from brainalign.profiling import Stages
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -26,22 +27,25 @@ class NWPBenchmark:
         from brainalign.datasets.wikitext import load_wikitext2
         from brainalign.nwp import nwp_loss
 
-        text, source = load_wikitext2(self.dataset_cfg)
+        stages = Stages()
+        with stages("load"):
+            text, source = load_wikitext2(self.dataset_cfg)
         cache = Cache(ctx.cache_dir, "nwp", VERSION)
         key = f"{model.name.replace('/', '_')}-" + cache.key(model=model.fingerprint(), text=text_hash([text]),
                                                              **self.settings)
         if (out := cache.read_json(key)) is not None:
-            return {**out, "cached": True}
+            return {**out, "cached": True, **stages.report(ctx.device, model)}  # this run's cost, not the stored run's
         checkpoint = Checkpoint(cache, key)
-        r = nwp_loss(model.get(), text, context=self.settings["context"], stride=self.settings["stride"],
-                     batch_size=int(self.settings["batch_size"]), max_tokens=self.settings["max_tokens"],
-                     t5=str(self.settings["t5"]), progress=ctx.progress, checkpoint=checkpoint)
+        with stages("extraction"):  # the loss is computed in the same passes: no separate metric stage
+            r = nwp_loss(model.get(), text, context=self.settings["context"], stride=self.settings["stride"],
+                         batch_size=int(self.settings["batch_size"]), max_tokens=self.settings["max_tokens"],
+                         t5=str(self.settings["t5"]), progress=ctx.progress, checkpoint=checkpoint)
         out = {
             "raw": r.loss, "ceiled": None, "ceiling": None, "best_layer": None, "best_layer_index": None,
             "raw_cv": None, "n_layers": 0, "synthetic": False, "per_layer": [], "metric": "nwp",
             "nwp_loss": r.loss, "unit": "nats/token", "perplexity": r.perplexity, "n_tokens": r.n_tokens,
             "context": r.context, "stride": r.stride, "passes": r.passes, "computed": r.computed,
-            "data_source": source, "timings": {"nwp_s": r.seconds}, "cached": False,
+            "data_source": source, "cached": False, **stages.report(ctx.device, model, nwp_s=r.seconds),
         }
         cache.write_json(key, out)
         checkpoint.drop()

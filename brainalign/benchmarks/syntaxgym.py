@@ -53,7 +53,8 @@ def batched_fast(lm, sentences: list[list[str]], window=None, batch_size: int = 
     """
     import torch
 
-    from brainalign.surprisal.scorer import LN2, make_scorer, surprisal_nats
+    from brainalign.surprisal.readout import make_scorer
+    from brainalign.surprisal.scorer import LN2, surprisal_nats
     from brainalign.surprisal.words import join_words, sum_by_word, token_words
 
     scorer = make_scorer(lm, window=window)

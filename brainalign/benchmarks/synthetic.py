@@ -1,6 +1,5 @@
 """The embedded default: recover a signal planted in one layer of the model under test."""
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +9,7 @@ from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.benchmarks.brain import score_part, summarize
 from brainalign.datasets.brain import BrainData
 from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
+from brainalign.profiling import Stages
 
 
 @dataclass
@@ -20,27 +20,30 @@ class SyntheticBenchmark:
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         from brainalign.metrics import linear_predictivity
 
-        c, t0 = self.cfg, time.monotonic()
-        stimuli = synthetic_stimuli(c.n_passages, c.sentences_per_passage, c.seed)
+        c, stages = self.cfg, Stages()
+        with stages("load"):
+            stimuli = synthetic_stimuli(c.n_passages, c.sentences_per_passage, c.seed)
         probe = BrainData("synthetic", stimuli, np.zeros((len(stimuli), 1)),
                           _one_neuroid(), ceiling=1.0, synthetic=True, group_by="passage")
         rows = probe.passages()
         texts = [[stimuli["text"][r] for r in p] for p in rows]
-        feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
+        with stages("extraction"):
+            feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
         X = np.empty_like(feats.values)
         X[:, np.concatenate(rows)] = feats.values
         planted = max(1, int(round(c.planted_depth * (len(feats.layers) - 1))))
         responses, neuroids, ceiling = plant_responses(X[planted], c.n_subjects, c.voxels_per_subject, c.noise, c.seed)
         data = BrainData("synthetic", stimuli, responses, neuroids, ceiling=ceiling, synthetic=True, group_by="passage")
-        result = summarize([score_part(data, X, self.metric_cfg)], feats.layers)
-        shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))
-        control = linear_predictivity(X[planted], responses[shuffled])
+        with stages("metric"):
+            result = summarize([score_part(data, X, self.metric_cfg)], feats.layers)
+            shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))
+            control = linear_predictivity(X[planted], responses[shuffled])
         before = max(r["raw"] for r in result["per_layer"][:planted])
         result.update(synthetic=True, planted_layer=feats.layers[planted], planted_layer_index=planted,
                       recovered=result["best_layer_index"] == planted,
                       planted_raw=result["per_layer"][planted]["raw"], best_raw_before_planted=before,
                       shuffled_control_raw=float(control.raw),
-                      timings={"features_and_metric_s": time.monotonic() - t0, "features_cached": hit})
+                      **stages.report(ctx.device, model, features_cached=hit))
         return result
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.config.subset import subset_of
 from brainalign.errors import ConfigError
+from brainalign.profiling import Stages
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,12 @@ class WehbeBenchmark:
             log.info("layer %s: r = %.4f", name, agg.raw)
         t3 = time.perf_counter()
         ceiling, ceiling_settings = self.ceiling(data, ctx)
-        timings.update(load_s=t1 - t0, features_s=t2 - t1, score_s=t3 - t2, ceiling_s=time.perf_counter() - t3)
+        stages = Stages()
+        for name, seconds in (("load", t1 - t0), ("extraction", t2 - t1), ("metric", t3 - t2),
+                              ("ceiling", time.perf_counter() - t3)):
+            stages.add(name, seconds)
+        report = stages.report(ctx.device, model)
+        timings.update(report["timings"], stages_total_s=round(time.perf_counter() - t0, 3))
         raws = np.array([a.raw for a in per_layer])
         best = int(np.nanargmax(raws))
         # the layer chosen for each outer fold on the other folds (one fold when r_over=concatenated)
@@ -127,7 +133,7 @@ class WehbeBenchmark:
                               n_voxels=int(data.responses.shape[1]), n_trs=int(data.responses.shape[0]),
                               ceiling=ceiling_settings,
                               metric="the study's pipeline: PCA-10, TR means, delays, nested-CV ridge, Pearson r")),
-            timings=timings,
+            timings=timings, resources=report["resources"],
         )
 
 

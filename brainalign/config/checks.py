@@ -9,7 +9,8 @@ from brainalign.errors import ConfigError
 
 # key -> allowed values
 CHOICES = {
-    "task": ("score", "analyze", "finetune"),
+    "task": ("score", "analyze", "finetune", "plan"),
+    "model.padding_side": ("right", "left"),
     "model.arch": ("causal", "seq2seq", "encoder"),
     "model.pooling": ("last", "mean"),
     "dataset.surprisal.pll": ("original", "word_l2r"),

@@ -74,6 +74,8 @@ class ModelConfig:
     load_in_8bit: bool = False
     add_bos: Optional[bool] = None       # null: the tokenizer's own policy
     max_length: Optional[int] = None     # null: min(tokenizer limit, position embeddings)
+    batch_size: Optional[int] = None     # sequences per forward pass; null: 16 on CPU, from free memory on GPU
+    padding_side: Optional[str] = None   # batched extraction: right (default) | left
     build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     properties: PropertiesConfig = field(default_factory=PropertiesConfig)
@@ -313,6 +315,17 @@ class AnalysisConfig:
     figures: bool = True
 
 
+@dataclass
+class PlanConfig:
+    """task=plan: the device the cost estimate is for (device= picks cpu or cuda; docs/speed.md)."""
+    gpu_tflops: float = 989.0            # peak dense bf16 TFLOP/s of one GPU (H100 SXM: 989; A100: 312)
+    gpu_mem_gb: float = 80.0
+    cpu_gflops: float = 100.0            # sustained GFLOP/s of this machine's CPU cores
+    cpu_mem_gb: Optional[float] = None   # null: this machine's RAM
+    efficiency: float = 0.4              # fraction of the peak a forward pass reaches
+    tokens_per_word: float = 1.3         # words -> tokens where only word counts are known
+
+
 # ---- the whole run -----------------------------------------------------------------------------
 @dataclass
 class Config:
@@ -322,7 +335,7 @@ class Config:
     tracking: TrackingConfig = MISSING
     paths: PathsConfig = MISSING
     finetune: Any = None
-    task: str = "score"                  # score | analyze | finetune
+    task: str = "score"                  # score | analyze | finetune | plan
     force: bool = False                  # recompute even when result.json exists
     device: str = "auto"                 # auto (cuda when available) | cpu | cuda | cuda:N
     progress: bool = True
@@ -330,6 +343,7 @@ class Config:
     cache_dir: str = "${paths.cache}"
     results: str = "${results_dir}"      # task=analyze reads every result.json under this folder
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    plan: PlanConfig = field(default_factory=PlanConfig)
 
 
 DATASETS = {"pereira": PereiraConfig, "blank": BlankConfig, "synthetic": SyntheticConfig,

@@ -67,6 +67,7 @@ class LayerRecorder:
 
     def __init__(self, model: nn.Module, names: list[str]):
         self.outputs: dict[str, torch.Tensor] = {}
+        self.select = None  # optional (rows, cols) index tensors: keep only outputs[name][rows, cols] -> [n, d]
         self.handles = []
         modules = dict(model.named_modules())
         first_blocks = {_embedding_name(p): blocks[0] for p, blocks in block_stacks(model)}
@@ -79,14 +80,17 @@ class LayerRecorder:
     def _pre(self, name):
         def hook(module, args, kwargs):
             x = args[0] if args else kwargs["hidden_states"]
-            self.outputs[name] = x.detach()
+            self.outputs[name] = self._keep(x.detach())
         return hook
 
     def _post(self, name):
         def hook(module, args, output):
             x = output[0] if isinstance(output, (tuple, list)) else output
-            self.outputs[name] = x.detach()
+            self.outputs[name] = self._keep(x.detach())
         return hook
+
+    def _keep(self, x):
+        return x if self.select is None else x[self.select]
 
     def __enter__(self):
         return self

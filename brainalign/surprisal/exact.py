@@ -18,20 +18,28 @@ from brainalign.surprisal.scorer import LN2, surprisal_nats
 from brainalign.surprisal.words import join_words
 
 
-def exact_surprisal(scorer, words, progress: bool = False, checkpoint=None) -> np.ndarray:
+def exact_surprisal(scorer, words, progress: bool = False, checkpoint=None, start: int = 0,
+                    stop: int | None = None) -> np.ndarray:
     """Per-word surprisal in bits, one forward pass per word over its left-truncated context.
 
     checkpoint (brainalign.cache.Checkpoint): resume from its last save, save every so often and when
-    interrupted (then Interrupted says how far it got)."""
+    interrupted (then Interrupted says how far it got). start, stop: score only words[start:stop] (each
+    still read with all the words before it), e.g. to measure one full-window pass far into a text;
+    returns those words' values only."""
     import torch
 
     from brainalign.interrupt import Interrupted, as_interrupted
 
     text, ends = join_words(words)
+    first = start   # what the caller asked for; a checkpoint may move `start` on
+    stop = len(words) if stop is None else min(stop, len(words))
     out = np.full(len(words), np.nan)
-    total_before, start = 0, 0
+    total_before = 0
+    if start > 0:  # the token count Brain-Score carries over from the word before `start`
+        before = scorer.tokens(text[:ends[start - 1]])
+        total_before = len(before.truncated(scorer.window)) + before.reported_overflow(scorer.window)
     saved = checkpoint.load() if checkpoint else None
-    if saved is not None and len(saved["bits"]) == len(words):
+    if saved is not None and len(saved["bits"]) == len(words) and start == 0:
         out, start, total_before = saved["bits"], int(saved["next"]), int(saved["total_before"])
 
     def save(i):
@@ -41,8 +49,8 @@ def exact_surprisal(scorer, words, progress: bool = False, checkpoint=None) -> n
     i = start
     try:
         with torch.inference_mode():
-            for i in tqdm(range(start, len(words)), desc="surprisal (exact)", disable=not progress, mininterval=10,
-                          initial=start, total=len(words)):
+            for i in tqdm(range(start, stop), desc="surprisal (exact)", disable=not progress, mininterval=10,
+                          initial=start, total=stop):
                 total_before = _one_word(scorer, text, ends, i, out, total_before)
                 if checkpoint and checkpoint.due():
                     save(i + 1)
@@ -51,7 +59,7 @@ def exact_surprisal(scorer, words, progress: bool = False, checkpoint=None) -> n
             raise
         save(i)
         raise as_interrupted(e, i, len(words), "words") from None
-    return out
+    return out if first == 0 and stop == len(words) else out[first:stop]
 
 
 def _one_word(scorer, text, ends, i, out, total_before) -> int:

@@ -1,0 +1,313 @@
+"""The study's cost before it runs: `python main.py [experiment=paper | model=.. dataset=..] task=plan`.
+
+For every model x dataset of a run or a sweep: forward tokens, estimated FLOPs (2 x params x
+tokens, the usual dense-transformer forward count), weight memory (params x dtype bytes),
+activation memory of the cached features (layers x stimuli x hidden x 4 bytes), and the wall time
+on the chosen device (FLOPs / (peak x efficiency), from the `plan:` config block); summed over the
+sweep, and every run whose weights do not fit the device is flagged. Nothing is loaded or run.
+
+Token counts come from the real stimuli where they are on disk (Pereira2018's stimulus set, the
+Wehbe2014 words), else from the datasets' documented sizes (Brain-Score: Pereira 627 sentences in
+two experiments, Blank2014 1,317 fragments of 8 stories, Futrell2018 10,256 words); words become
+tokens at `plan.tokens_per_word` (1.3, typical of GPT-2/LLaMA/T5 tokenizers on English prose).
+The presentation decides how many tokens go through the model: a causal model reads each passage
+once (brainalign.activations.extract), an encoder-decoder re-reads every context; `exact`
+surprisal re-reads the left-truncated context of every word, `fast` reads strided windows.
+
+A sweep (hydra.mode=MULTIRUN, e.g. experiment=paper) is expanded here with Hydra's compose API,
+as Hydra's basic sweeper would expand it (command-line values win over hydra.sweeper.params), so
+planning 132 jobs launches none.
+"""
+
+import itertools
+import math
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass
+
+from brainalign.config import CONF_DIR
+from brainalign.errors import BrainalignError, ConfigError
+
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+DEFAULTS = {"gpu_tflops": 989.0, "gpu_mem_gb": 80.0, "cpu_gflops": 100.0, "cpu_mem_gb": None,
+            "efficiency": 0.4, "tokens_per_word": 1.3}
+# documented sizes (docs/brainscore-spec; Brain-Score's assemblies) when the stimuli are not on disk
+PEREIRA = {"243sentences": dict(groups=24, parts=243, words=3193), "384sentences": dict(groups=96, parts=384, words=4537)}
+BLANK = dict(groups=8, parts=1317, words=4 * 1317)  # 8 stories; ~4 words per 2 s fragment (estimate)
+FUTRELL_WORDS, WEHBE_WORDS, WIKITEXT2_TOKENS = 10256, 5176, 287_644  # WikiText-2 test in GPT-2 tokens
+# hidden sizes of the zoo's architectures (the model configs give params and blocks, not widths)
+HIDDEN = [(r"smollm2-135m", 576), (r"7b", 4096), (r"13b", 5120), (r"33b", 6656),
+          (r"gpt2-xl", 1600), (r"gpt2-large", 1280), (r"gpt2-medium", 1024), (r"gpt2", 768),
+          (r"xxl", 4096), (r"xl", 2048), (r"large", 1024), (r"base", 768), (r"small", 512), (r"tiny", 64)]
+
+
+@dataclass
+class Row:
+    model: str
+    dataset: str
+    device: str
+    params: float
+    layers: int
+    hidden: int
+    stimuli: int
+    forward_tokens: int
+    flops: float
+    weight_gb: float
+    activation_gb: float
+    seconds: float
+    fits: bool
+    note: str = ""
+
+
+def settings(cfg) -> dict:
+    """The `plan:` block over the defaults; a bad value is a ConfigError."""
+    block = dict(cfg.plan) if cfg.get("plan") is not None else {}
+    unknown = set(block) - set(DEFAULTS)
+    if unknown:
+        raise ConfigError(f"unknown plan options {sorted(unknown)}; known: {', '.join(DEFAULTS)}")
+    out = {**DEFAULTS, **{k: v for k, v in block.items() if v is not None}}
+    for key, value in out.items():
+        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            raise ConfigError(f"plan.{key}={value!r} must be a positive number")
+    if out["cpu_mem_gb"] is None:
+        out["cpu_mem_gb"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return out
+
+
+def hidden_size(m) -> int:
+    if getattr(m, "hidden_size", None):
+        return int(m.hidden_size)
+    name = str(m.name).lower()
+    for pattern, d in HIDDEN:
+        if re.search(pattern, name):
+            return d
+    blocks = max(1, int(getattr(m, "n_layers", 12) or 12))  # ~12 d^2 parameters per block
+    return int(round(math.sqrt(float(m.params) / (12 * blocks)) / 64) * 64) or 64
+
+
+def recorded_layers(m) -> int:
+    """How many layers the features hold: `layers` selectors counted on the config's block count."""
+    blocks = int(getattr(m, "n_layers", 0) or 0)
+    stacks = 2 if str(getattr(m, "arch", "causal")) == "seq2seq" else 1
+    n = 0
+    for sel in list(getattr(m, "layers", None) or ["embedding", "blocks"]):
+        n += stacks if sel == "embedding" else blocks if "." not in str(sel) else 1
+    return n
+
+
+def _max_length(m) -> int:
+    if getattr(m, "max_length", None):
+        return int(m.max_length)
+    name = str(m.name).lower()
+    if "t5" in name or "flan" in name:
+        return 512
+    if "gpt2" in name:
+        return 1024
+    return 2048 if re.search(r"\d+b", name) else 8192
+
+
+def _pereira_groups(experiments, tokens_per_word) -> tuple[list[list[float]], str]:
+    """Per passage group, the token count of each part: from the stimulus set on disk, else documented sizes."""
+    from brainalign.datasets.futrell import shared_data_dir
+
+    csv = shared_data_dir() / "pereira2018" / "Pereira2018_stimulus_set.csv"
+    groups = []
+    if csv.exists():
+        import pandas as pd
+
+        table = pd.read_csv(csv)
+        for exp in experiments:
+            rows = table[table.experiment == exp]
+            for _, g in rows.groupby("passage_label", sort=True):
+                groups.append([len(str(s).split()) * tokens_per_word for s in g.sentence])
+        return groups, "stimuli on disk"
+    for exp in experiments:
+        d = PEREIRA[str(exp)]
+        per = d["parts"] // d["groups"]
+        groups += [[d["words"] / d["parts"] * tokens_per_word] * per for _ in range(d["groups"])]
+    return groups, "documented sizes"
+
+
+def presentation_tokens(groups, causal: bool, window: int) -> int:
+    """Tokens through the model when each part is read with the parts before it in its group.
+
+    Causal: one pass per group over the parts whose context fits the window, and a window-long pass
+    for each part beyond it. Encoder-decoder: one pass per part over its (truncated) context."""
+    total = 0.0
+    for parts in groups:
+        ctx = list(itertools.accumulate(parts))
+        if causal:
+            fit = [c for c in ctx if c <= window]
+            total += (max(fit) if fit else 0) + window * (len(ctx) - len(fit))
+        else:
+            total += sum(min(c, window) for c in ctx)
+    return int(total)
+
+
+def dataset_tokens(d, m, tokens_per_word: float) -> tuple[int, int, str]:
+    """(forward tokens, stimuli with features, note) for dataset config `d` and model config `m`."""
+    kind = str(d.get("benchmark"))
+    causal = str(getattr(m, "arch", "causal")) != "seq2seq"
+    window = _max_length(m)
+    if kind in ("pereira", "synthetic", "blank"):
+        if kind == "pereira":
+            groups, note = _pereira_groups(list(d.experiments), tokens_per_word)
+        elif kind == "blank":
+            per = BLANK["parts"] // BLANK["groups"]
+            groups = [[BLANK["words"] / BLANK["parts"] * tokens_per_word] * per for _ in range(BLANK["groups"])]
+            note = "documented sizes"
+        else:
+            groups = [[8 * tokens_per_word] * int(d.sentences_per_passage) for _ in range(int(d.n_passages))]
+            note = "synthetic stimuli (~8 words each)"
+        return presentation_tokens(groups, causal, window), sum(map(len, groups)), note
+    if kind == "futrell":
+        s = d.get("surprisal") or {}
+        n = int(d.get("max_words") or FUTRELL_WORDS) * tokens_per_word
+        w = int(s.get("window") or window)
+        if str(s.get("mode", "exact")) == "fast" and causal:
+            stride = int(s.get("stride") or 64)
+            return int(min(n, w) + max(0.0, n - w) / stride * w), 0, f"fast surprisal, stride {stride}"
+        per_word = [min((i + 1) * tokens_per_word, w) for i in range(int(n / tokens_per_word))]
+        return int(sum(per_word)), 0, "exact surprisal: one pass per word"
+    if kind == "wehbe":
+        from brainalign.datasets.wehbe import shared_dir
+
+        path = shared_dir() / "data" / "wehbe2014" / "stimuli_words.npy"
+        n = WEHBE_WORDS
+        if path.exists():
+            import numpy as np
+
+            n = len(np.load(path))
+        ctx = int(d.get("context_words") or 20) + 1
+        return int(n * ctx * tokens_per_word), n, "words on disk" if path.exists() else "documented sizes"
+    if kind == "nwp":
+        return WIKITEXT2_TOKENS, 0, "WikiText-2 test, strided windows not counted"
+    raise ConfigError(f"task=plan does not know dataset benchmark {kind!r}")
+
+
+def plan_one(cfg, opts: dict | None = None) -> Row:
+    """The cost of one composed config (model x dataset)."""
+    opts = opts or settings(cfg)
+    m, d = cfg.model, cfg.dataset
+    device = str(cfg.get("device") or "auto")
+    if device == "auto":   # as the job would run: CUDA when this machine has it
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"device={device!r}; choose auto, cpu or cuda")
+    if getattr(m, "params", None) is None:
+        raise ConfigError(f"model {m.name!r} has no `params` in its config; task=plan needs it")
+    params = float(m.params)
+    dtype = str(getattr(m, "dtype", "float32") or "float32")
+    if dtype not in DTYPE_BYTES:
+        raise ConfigError(f"model.dtype={dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
+    bytes_per = 1 if getattr(m, "load_in_8bit", False) else DTYPE_BYTES[dtype]
+    tokens, stimuli, note = dataset_tokens(d, m, float(opts["tokens_per_word"]))
+    layers, hidden = recorded_layers(m), hidden_size(m)
+    flops = 2.0 * params * tokens
+    peak = opts["gpu_tflops"] * 1e12 if device.startswith("cuda") else opts["cpu_gflops"] * 1e9
+    weight_gb = params * bytes_per / 2**30
+    activation_gb = layers * stimuli * hidden * 4 / 2**30
+    mem = opts["gpu_mem_gb"] if device.startswith("cuda") else opts["cpu_mem_gb"]
+    fits = weight_gb * 1.2 <= mem and activation_gb <= opts["cpu_mem_gb"]  # 20% for activations in flight
+    return Row(str(m.name), str(d.name), device, params, layers, hidden, stimuli, tokens, flops,
+               weight_gb, activation_gb, flops / (peak * opts["efficiency"]), fits, note)
+
+
+def report(rows: list[Row], opts: dict) -> str:
+    lines = [f"{'model':<22} {'dataset':<10} {'tokens':>10} {'TFLOP':>9} {'weights':>9} {'features':>9} "
+             f"{'time':>9}  fits"]
+    for r in rows:
+        lines.append(f"{r.model:<22} {r.dataset:<10} {r.forward_tokens:>10,} {r.flops / 1e12:>9.1f} "
+                     f"{r.weight_gb:>7.2f}GB {r.activation_gb:>7.2f}GB {_duration(r.seconds):>9}  "
+                     + ("yes" if r.fits else "NO: does not fit the device"))
+    total = sum(r.seconds for r in rows)
+    bad = [f"{r.model}/{r.dataset}" for r in rows if not r.fits]
+    device = rows[0].device if rows else "cpu"
+    peak = (f"{opts['gpu_tflops']:g} TFLOP/s, {opts['gpu_mem_gb']:g} GB" if device.startswith("cuda")
+            else f"{opts['cpu_gflops']:g} GFLOP/s, {opts['cpu_mem_gb']:.0f} GB")
+    lines.append(f"total: {len(rows)} runs, {sum(r.forward_tokens for r in rows):,} forward tokens, "
+                 f"{sum(r.flops for r in rows) / 1e12:,.1f} TFLOP, about {_duration(total)} on {device} "
+                 f"({peak} at {opts['efficiency']:g} efficiency); model forward passes only")
+    if bad:
+        lines.append(f"do not fit the device ({len(bad)}): {', '.join(bad)}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def run(cfg) -> list[Row]:
+    """task=plan for one composed config (what run.py calls)."""
+    opts = settings(cfg)
+    rows = [plan_one(cfg, opts)]
+    print(report(rows, opts))
+    return rows
+
+
+# --- a sweep, expanded with Hydra's compose API -------------------------------------------------
+
+def requested(argv) -> bool:
+    """Whether the command line asks for task=plan."""
+    return any(re.fullmatch(r"\+{0,2}task=plan", a) for a in argv)
+
+
+def expand(argv) -> list[list[str]]:
+    """The override list of every job the command line (and the config's hydra.sweeper.params) asks for."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = [a for a in argv if not a.startswith("-")]
+    parser = OverridesParser.create()
+    given = parser.parse_overrides(args)
+    plain = [o.input_line for o in given if not o.is_sweep_override()]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        base = compose("config", overrides=plain, return_hydra_config=True)
+    params = dict(base.hydra.sweeper.get("params") or {})
+    keys_given = {o.get_key_element() for o in given}
+    sweep = [f"{k}={v}" for k, v in params.items() if k not in keys_given]
+    sweep += [o.input_line for o in given if o.is_sweep_override()]
+    axes = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+            for o in parser.parse_overrides(sweep)]
+    return [plain + list(combo) for combo in itertools.product(*axes)] if axes else [plain]
+
+
+def plan_sweep(argv) -> list[Row]:
+    from hydra import compose, initialize_config_dir
+
+    jobs = expand(argv)
+    rows, opts = [], None
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        for overrides in jobs:
+            cfg = compose("config", overrides=overrides)
+            opts = opts or settings(cfg)
+            rows.append(plan_one(cfg, opts))
+    print(report(rows, opts))
+    return rows
+
+
+def main(argv) -> int:
+    """Entry from main.py: plan the run or sweep; a bad input is one line on stderr, exit status 2."""
+    try:
+        plan_sweep(argv)
+        return 0
+    except BrainalignError as e:
+        print(f"[brainalign] error: {e}", file=sys.stderr)
+    except Exception as e:  # Hydra's own errors: an unknown config group option, a bad override
+        if type(e).__module__.split(".")[0] not in ("hydra", "omegaconf"):
+            raise
+        from brainalign.cli import one_line
+
+        print(f"[brainalign] error: {one_line(e)}", file=sys.stderr)
+    return 2
+
+
+def as_dicts(rows: list[Row]) -> list[dict]:
+    return [asdict(r) for r in rows]
