@@ -7,10 +7,24 @@ available, numpy otherwise.
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import ThreadpoolController
 
 from brainalign.errors import ConfigError
 
 BACKENDS = ("auto", "numpy", "torch")
+_THREADS = ThreadpoolController()
+
+
+def one_thread(function):
+    """Run a numpy LAPACK factorisation on one BLAS thread: at these sizes (n <= a few thousand) a
+    second thread gains little when the machine is idle, and on a busy machine its spin-waiting
+    costs 10-100x (docs/metrics.md). Matrix products keep every thread."""
+
+    def wrapped(*args, **kwargs):
+        with _THREADS.limit(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 class NumpyBackend:
@@ -57,6 +71,7 @@ class NumpyBackend:
     def norm(self, a):
         return float(np.linalg.norm(a))
 
+    @one_thread
     def cholesky(self, a):
         """Lower Cholesky factor, or None when `a` is not (numerically) positive definite."""
         try:
@@ -64,27 +79,38 @@ class NumpyBackend:
         except np.linalg.LinAlgError:
             return None
 
+    @one_thread
     def cho_solve(self, lower, b):
         return scipy.linalg.cho_solve((lower, True), b, check_finite=False)
 
+    @one_thread
     def cho_inverse(self, lower):
-        return self.cho_solve(lower, np.eye(len(lower)))
+        inverse, info = scipy.linalg.lapack.dpotri(lower, lower=1)
+        if info:
+            raise np.linalg.LinAlgError(f"dpotri failed ({info})")
+        return np.tril(inverse) + np.tril(inverse, -1).T
 
+    @one_thread
     def qr(self, a):
         return np.linalg.qr(a)
 
+    @one_thread
     def qr_r(self, a):
         return np.linalg.qr(a, mode="r")
 
+    @one_thread
     def svd(self, a):
         return np.linalg.svd(a, full_matrices=False)
 
+    @one_thread
     def solve(self, a, b):
         return np.linalg.solve(a, b)
 
+    @one_thread
     def eigvalsh(self, a):
         return np.linalg.eigvalsh(a)
 
+    @one_thread
     def eigh(self, a):
         return np.linalg.eigh(a)
 

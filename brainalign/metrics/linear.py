@@ -47,9 +47,10 @@ def default_rcond():
 def leave_out_kernel(x, rcond, be):
     """(Z [n, n], the least eigenvalue each held-out block Z[H, H] must have), or None.
 
-    Gram = the centred features' Gram matrix (dual, d >= n - 1) or covariance (primal). A Cholesky
-    test of Gram - tau I proves every squared singular value >= tau, and the fast path needs
-    tau >= CUTOFF_MARGIN rcond^2 ||Gram||_F (>= that margin times the squared cutoff).
+    Gram = the centred features' Gram matrix (dual, d >= n - 1) or covariance (primal). The fast
+    path needs every squared singular value >= tau >= CUTOFF_MARGIN rcond^2 ||Gram||_F (that
+    margin times the squared cutoff), proven by 1 / trace(Gram^-1) >= tau (dual) or a Cholesky
+    test of Gram - tau I (primal).
     Dual: by interlacing this holds for every subset of training rows; Z = pinv(centred Gram).
     Primal: Z = I - hat matrix of [1, X]; a training subset has squared singular values
     >= tau * lambda_min(Z[H, H]) for its held-out rows H, which each split checks."""
@@ -65,13 +66,14 @@ def leave_out_kernel(x, rcond, be):
     if dual:
         # the centring null direction (ones) gets the mean eigenvalue, and is taken out again below
         ones_eig = float(be.einsum("ii->", gram)) / (n - 1)
-        gram = gram + ones_eig / n
-        if be.cholesky(gram - max(cut, DUAL_PRECISION * scale) * be.eye(size)) is None:
-            return None
-        lower = be.cholesky(gram)
+        lower = be.cholesky(gram + ones_eig / n)
         if lower is None:
             return None
-        return be.cho_inverse(lower) - 1.0 / (ones_eig * n), 0.0
+        inverse = be.cho_inverse(lower)
+        # 1 / lambda_min <= trace of the inverse: a bound on the least eigenvalue, for free
+        if float(be.einsum("ii->", inverse)) * max(cut, DUAL_PRECISION * scale) > 1.0:
+            return None
+        return inverse - 1.0 / (ones_eig * n), 0.0
     floor = max(cut, PRIMAL_PRECISION * scale)
     for factor in (1e4, 1e2, 1.0):  # the largest proven tau leaves each block the most room
         if be.cholesky(gram - factor * floor * be.eye(size)) is not None:
