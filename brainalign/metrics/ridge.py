@@ -70,24 +70,25 @@ class RidgeSmoothers:
             for a, alpha in enumerate(alphas):
                 w = 1.0 / (eigvals + alpha)
                 w[intercept] = 0.0
-                omega = (Q * w) @ Q.T
+                half = Q * be.sqrt(w)
+                omega = half @ half.T  # A @ A.T: numpy computes only one triangle (syrk)
                 F = Q @ (rotated * w[:, None])
                 psi = F @ F.T
                 omegas.append(omega)
+                omega_diag, psi_diag = be.einsum("ii->i", omega), be.einsum("ii->i", psi)
                 for k, (tr, H, _) in enumerate(index):
-                    o_trH = omega[tr][:, H]
-                    A = be.solve(omega[H][:, H], o_trH.T).T
-                    p_trH = psi[tr][:, H]
-                    diag = be.einsum("ii->i", omega)[tr] - be.einsum("ij,ij->i", A, o_trH)
-                    sum_sq = (be.einsum("ii->i", psi)[tr] - 2 * be.einsum("ij,ij->i", A, p_trH)
-                              + be.einsum("ij,ij->i", A @ psi[H][:, H], A))
+                    o_trH = be.block(omega, tr, H)
+                    A = be.solve(be.block(omega, H, H), o_trH.T).T
+                    diag = omega_diag[tr] - be.einsum("ij,ij->i", A, o_trH)
+                    sum_sq = (psi_diag[tr] - 2 * be.einsum("ij,ij->i", A, be.block(psi, tr, H))
+                              + be.einsum("ij,ij->i", A @ be.block(psi, H, H), A))
                     errors[k, a] = float((sum_sq / (diag * diag)).mean()) / Y.shape[1]
             best = errors.argmin(axis=1)  # first alpha on ties
             self.chosen.append(alphas[best])
             layer_S = []
             for k, (tr, H, rows) in enumerate(index):
                 omega = omegas[best[k]]
-                layer_S.append(-be.solve(omega[H][:, H], omega[H][:, tr])[rows])
+                layer_S.append(-be.solve(be.block(omega, H, H), be.block(omega, H, tr))[rows])
             self.S.append(layer_S)
 
     def __call__(self, k, train, test):
