@@ -19,7 +19,7 @@ def problem(n=50, d=70, m=15, layers=2, seed=0):
     return X, Y
 
 
-@pytest.mark.parametrize("d", [70, 20])  # dual (d >= n - 1) and primal fast paths
+@pytest.mark.parametrize("d", [70, 20, 46])  # dual, primal fast paths; SVD path (45 <= d < 49)
 @pytest.mark.parametrize("correlation", ["batched", "scipy"])
 def test_torch_cpu_equals_numpy_linear(d, correlation):
     X, Y = problem(d=d)
