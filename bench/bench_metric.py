@@ -5,8 +5,12 @@ features with a shared latent signal that peaks in the middle layers). Brain-Sco
 venv (bench/brainscore_reference.py) on ONE layer of the same arrays; only its metric call is
 timed. Both sides are pinned to the same number of BLAS threads.
 
-    python bench/bench_metric.py [--n 627 --d 4096 --m 13553 --layers 30] [--threads 2]
-        [--bs-python /work/bsenv/bin/python] [--no-ridge] [--no-bs-float64] [--skip-bs]
+    BRAINSCORE_PYTHON=<Brain-Score venv python> python bench/bench_metric.py [--threads 2]
+        [--n 627 --d 4096 --m 13553 --layers 30] [--metrics linear_batched ridge]
+        [--backend numpy|torch --device cuda] [--bs-float64] [--skip-bs]
+
+Prints, per metric, `<metric>: <ours> s vs <theirs> s -> <N>x faster per layer` with the load
+average seen around each side (ours runs first, then Brain-Score, back to back).
 
 Brain-Score's LinearRegression computes in the features' dtype, so it gets the float32 features
 (what it sees in practice) for the timing, and float64 ones for the exact score comparison.
@@ -55,6 +59,21 @@ def run_brainscore(bs_python, x, Y, groups, metrics, threads):
         return json.loads(out.read_text())["results"]
 
 
+def load():
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+def time_ours(metric, X, Y, groups, threads, backend, device):
+    with threadpool_limits(threads):
+        start = time.perf_counter()
+        if metric == "ridge":
+            scores = ridge_predictivity(X, Y, groups=groups, backend=backend, device=device)
+        else:
+            scores = linear_predictivity(X, Y, correlation=metric.split("_")[1], backend=backend,
+                                         device=device)
+        return scores, time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=627)
@@ -62,52 +81,46 @@ def main():
     parser.add_argument("--m", type=int, default=13553)
     parser.add_argument("--layers", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--bs-python", default=os.environ.get("BRAINSCORE_PYTHON",
-                                                              "/work/bsenv/bin/python"))
+    parser.add_argument("--bs-python", default=os.environ.get("BRAINSCORE_PYTHON"))
     parser.add_argument("--bs-layer", type=int, help="layer Brain-Score scores (default: middle)")
-    parser.add_argument("--no-ridge", action="store_true")
-    parser.add_argument("--no-bs-float64", action="store_true")
+    parser.add_argument("--metrics", nargs="+", default=["linear_batched", "ridge"],
+                        choices=["linear_batched", "linear_scipy", "ridge"])
+    parser.add_argument("--backend", default="numpy", choices=["auto", "numpy", "torch"])
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--bs-float64", action="store_true",
+                        help="also give Brain-Score float64 features (slower for it; exact comparison)")
     parser.add_argument("--skip-bs", action="store_true")
     args = parser.parse_args()
     layer = args.layers // 2 if args.bs_layer is None else args.bs_layer
+    if not args.skip_bs and not (args.bs_python and Path(args.bs_python).exists()):
+        raise SystemExit("set BRAINSCORE_PYTHON (or --bs-python) to the Brain-Score venv's python, "
+                         "or pass --skip-bs")
 
     X, Y, groups = make_problem(args.n, args.d, args.m, args.layers)
     print(f"problem: {args.layers} layers x {args.n} stimuli x {args.d} features -> {args.m} "
-          f"neuroids; {args.threads} BLAS threads each side; Brain-Score scores layer {layer}; "
-          f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    ours = {}
-    with threadpool_limits(args.threads):
-        start = time.perf_counter()
-        ours["linear_batched"] = linear_predictivity(X, Y)
-        ours["linear_batched_seconds"] = time.perf_counter() - start
-        if not args.no_ridge:
-            start = time.perf_counter()
-            ours["ridge"] = ridge_predictivity(X, Y, groups=groups)
-            ours["ridge_seconds"] = time.perf_counter() - start
-
-    metrics = ["linear_batched"] + ([] if args.no_ridge else ["ridge"])
-    for metric in metrics:
-        seconds = ours[f"{metric}_seconds"]
-        scores = ours[metric]
-        print(f"\n[{metric}] ours: {seconds:.1f} s for {args.layers} layers = "
-              f"{seconds / args.layers:.2f} s per layer; raw by layer: "
-              + " ".join(f"{s.raw:.3f}" for s in scores))
-    print(f"load average now: {os.getloadavg()[0]:.1f}")
-    if args.skip_bs:
-        return
-
-    runs = [("float32", X[layer])] + ([] if args.no_bs_float64 else [("float64", X[layer].astype(np.float64))])
-    for dtype, x in runs:
-        reference = run_brainscore(args.bs_python, x, Y, groups, metrics, args.threads)
-        for metric in metrics:
-            ref = reference[metric][0]
-            score = ours[metric][layer]
-            per_layer = ours[f"{metric}_seconds"] / args.layers
+          f"neuroids; {args.threads} BLAS threads each side; backend {args.backend}; Brain-Score "
+          f"scores layer {layer}")
+    dtypes = [("float32", X[layer])] + ([("float64", X[layer].astype(np.float64))]
+                                        if args.bs_float64 else [])
+    for metric in args.metrics:  # ours, then Brain-Score, back to back
+        before = load()
+        scores, seconds = time_ours(metric, X, Y, groups, args.threads, args.backend, args.device)
+        per_layer = seconds / args.layers
+        print(f"\n[{metric}] ours: {seconds:.1f} s for {args.layers} layers = {per_layer:.3f} s per "
+              f"layer ({before} before, {load()} after); raw by layer: "
+              + " ".join(f"{s.raw:.3f}" for s in scores), flush=True)
+        if args.skip_bs:
+            continue
+        for dtype, x in dtypes:
+            before = load()
+            ref = run_brainscore(args.bs_python, x, Y, groups, [metric], args.threads)[metric][0]
+            score = scores[layer]
             r_ref = np.array(ref["per_split_neuroid"], dtype=float)
-            print(f"[{metric}] Brain-Score on layer {layer} ({dtype} features): {ref['seconds']:.1f} s"
-                  f" -> ours is {ref['seconds'] / per_layer:.0f}x faster per layer; raw "
-                  f"{ref['raw']:.6f} vs ours {score.raw:.6f} (diff {abs(ref['raw'] - score.raw):.2e}, "
-                  f"max per-neuroid r diff {np.nanmax(np.abs(r_ref - score.per_split_neuroid)):.2e})")
+            print(f"{metric} ({dtype} features to Brain-Score): {per_layer:.3f} s vs "
+                  f"{ref['seconds']:.1f} s -> {ref['seconds'] / per_layer:.0f}x faster per layer "
+                  f"[Brain-Score: {before} before, {load()} after; raw {ref['raw']:.6f} vs ours "
+                  f"{score.raw:.6f}, max per-neuroid r diff "
+                  f"{np.nanmax(np.abs(r_ref - score.per_split_neuroid)):.2e}]", flush=True)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def score_layers(X: np.ndarray, data, metric_cfg) -> list:
 
     kind = metric_cfg.get("kind", "linear")
     subjects = np.asarray(data.neuroids["subject"], dtype=str)
-    common = dict(subjects=subjects, n_splits=metric_cfg.get("n_splits", 10))
+    common = dict(subjects=subjects, n_splits=metric_cfg.get("n_splits", 10), backend=metric_cfg.get("backend", "auto"))
     if kind == "linear":
         return metrics.linear_predictivity(X, data.responses, train_size=metric_cfg.get("train_size", 0.9),
                                            random_state=metric_cfg.get("random_state", 1),

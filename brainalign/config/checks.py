@@ -17,6 +17,7 @@ CHOICES = {
     "model.dtype": ("float32", "bfloat16", "float16"),
     "tracking.mode": ("offline", "online", "disabled"),
     "metric.correlation": ("batched", "scipy"),
+    "metric.backend": ("auto", "numpy", "torch"),
     "dataset.order": ("stored", "chronological"),
     "dataset.surprisal.mode": ("exact", "fast"),
     "dataset.surprisal.t5": ("study", "shifted"),

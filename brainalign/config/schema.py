@@ -96,6 +96,7 @@ class LinearMetricConfig(MetricConfig):
     n_splits: int = 10
     train_size: float = 0.9
     random_state: int = 1
+    backend: str = "auto"                # auto (torch on CUDA when the run is on CUDA) | numpy | torch; float64
 
 
 @dataclass
@@ -106,6 +107,7 @@ class RidgeMetricConfig(MetricConfig):
     n_splits: int = 10
     random_state: int = 1234
     alphas: List[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
+    backend: str = "auto"
 
 
 @dataclass

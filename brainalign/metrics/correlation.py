@@ -12,34 +12,41 @@ Both take the prediction already centred over the test rows, shaped [..., n_test
 
 import numpy as np
 
+from .backend import NumpyBackend
+
+NUMPY = NumpyBackend()
+
 EPSILON = 1e-8  # Brain-Score's batched pearsonr adds this to each column norm
 CONVENTIONS = ("batched", "scipy")
 
 
-def prepare_target(target, convention):
+def prepare_target(target, convention, be=None):
     """The part of the correlation that only depends on the target: shared by every layer."""
+    be = be or NUMPY
     centred = target - target.mean(axis=0)
-    norm = np.linalg.norm(centred, axis=0)
+    norm = be.sqrt(be.einsum("ij,ij->j", centred, centred))
     if convention == "batched":
         return centred / (norm + EPSILON), None
-    constant = np.all(target == target[:1], axis=0)
+    constant = be.all_equal_first_row(target)
     with np.errstate(invalid="ignore", divide="ignore"):
         return centred / norm, constant
 
 
-def correlate(pred_centred, target_prepared, convention):
+def correlate(pred_centred, target_prepared, convention, be=None):
     """r [..., neuroids] from a centred prediction and `prepare_target`'s output."""
+    be = be or NUMPY
     unit_target, constant_target = target_prepared
-    norm = np.linalg.norm(pred_centred, axis=-2)
+    spec = "...ij,ij->...j"
+    norm = be.sqrt(be.einsum("...ij,...ij->...j", pred_centred, pred_centred))
     if convention == "batched":
-        return np.einsum("...ij,ij->...j", pred_centred, unit_target) / (norm + EPSILON)
+        return be.einsum(spec, pred_centred, unit_target) / (norm + EPSILON)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.einsum("...ij,ij->...j", pred_centred, unit_target) / norm
-    r = np.clip(r, -1.0, 1.0)
+        r = be.einsum(spec, pred_centred, unit_target) / norm
+    r = be.clip(r, -1.0, 1.0)
     if pred_centred.shape[-2] == 2:
-        r = np.round(r)
-    r[..., constant_target] = np.nan
-    r[norm == 0] = np.nan
+        r = be.round(r)
+    r[..., constant_target] = be.nan
+    r[norm == 0] = be.nan
     return r
 
 

@@ -2,19 +2,16 @@
 
 Both regressions predict the test targets as a linear smoothing of the centred train targets:
 prediction = S @ (Y_train - mean) + mean, with S [n_test, n_train] computed from the features
-only. So per split we centre Y once, build one small S per layer, and get every layer's
-predictions for every neuroid from one matrix product; no loop over neuroids.
-
-S only depends on inner products between (centred) feature rows, so each layer's features are
-first reduced to an [n, min(n, d)] basis with the same inner products (one QR per layer). The
-regressions then decompose an n_train x n matrix per split instead of n_train x d.
+only. So per split each layer contributes one small S; all layers' predictions for every neuroid
+then come from one float64 matrix product [layers * n_test, n_train] @ [n_train, neuroids] (in
+column blocks, so the correlation that follows stays in cache); no loop over neuroids.
 """
 
 import numpy as np
 
 from .correlation import CONVENTIONS, correlate, prepare_target
 
-CHUNK_BYTES = 2**27  # bound on one block of predictions [layers, n_test, neuroids] (128 MiB)
+BLOCK_BYTES = {"cpu": 2**24, "cuda": 2**30}  # one block of predictions [layers, n_test, columns]
 
 
 def check_inputs(X, Y, subjects=None):
@@ -39,43 +36,58 @@ def check_inputs(X, Y, subjects=None):
     return (X[None] if single else X), Y, single
 
 
-def row_basis(x):
+def check_splits(splits, n):
+    """Caller-given splits as a list of (train, test) integer index arrays into the n rows."""
+    out = []
+    for k, split in enumerate(splits):
+        if len(split) != 2:
+            raise ValueError(f"split {k} must be a (train_idx, test_idx) pair")
+        train, test = (np.asarray(part) for part in split)
+        for name, idx in (("train", train), ("test", test)):
+            if idx.ndim != 1 or len(idx) == 0 or not np.issubdtype(idx.dtype, np.integer):
+                raise ValueError(f"split {k}: {name} must be a non-empty 1-D array of integer row indices")
+            if idx.min() < 0 or idx.max() >= n or len(np.unique(idx)) != len(idx):
+                raise ValueError(f"split {k}: {name} indices must be distinct and in [0, {n})")
+        if np.intersect1d(train, test).size:
+            raise ValueError(f"split {k}: train and test share rows")
+        if len(train) < 2:
+            raise ValueError(f"split {k}: at least 2 training rows are needed")
+        out.append((train.astype(np.intp), test.astype(np.intp)))
+    if not out:
+        raise ValueError("splits is empty")
+    return out
+
+
+def row_basis(x, be):
     """x [n, d] centred, then expressed in at most n columns with the same row inner products."""
-    x = np.asarray(x, dtype=np.float64)
-    centred = x - x.mean(axis=0)
+    centred = be.asarray(x)
+    centred = centred - centred.mean(axis=0)
     if centred.shape[1] <= centred.shape[0]:
         return centred
     # centred = R.T @ Q.T with Q's columns orthonormal, so R.T has the same rows' geometry
-    return np.linalg.qr(centred.T, mode="r").T
+    return be.qr_r(centred.T).T
 
 
-def cross_validate(X, Y, splits, smoother, convention="batched", prepare=None):
-    """r [layers, splits, neuroids] and smoother info [layers, splits].
-
-    smoother(features_train, features_test, state) -> (S [n_test, n_train], info) gets the
-    features centred on the train rows; state = prepare(Y_train centred) is computed once per
-    split and shared by all layers."""
+def cross_validate(Y, splits, smoothers, n_layers, convention, be):
+    """r [layers, splits, neuroids] (numpy) from smoothers(k, train, test) -> S [layers, n_test, n_train]."""
     if convention not in CONVENTIONS:
         raise ValueError(f"correlation must be one of {CONVENTIONS}, got {convention!r}")
-    bases = [row_basis(x) for x in X]
+    Yb = be.asarray(Y)
     n_neuroids = Y.shape[1]
-    r = np.empty((len(bases), len(splits), n_neuroids))
-    info = np.full((len(bases), len(splits)), np.nan)
+    r = np.empty((n_layers, len(splits), n_neuroids))
+    block_bytes = BLOCK_BYTES["cuda" if str(be.device).startswith("cuda") else "cpu"]
     for k, (train, test) in enumerate(splits):
-        y_train = Y[train]
-        y_train -= y_train.mean(axis=0)
-        target = prepare_target(Y[test], convention)
-        state = prepare(y_train) if prepare else None
-        smoothers = []
-        for layer, basis in enumerate(bases):
-            mean = basis[train].mean(axis=0)
-            S, info[layer, k] = smoother(basis[train] - mean, basis[test] - mean, state)
-            smoothers.append(S - S.mean(axis=0))  # centring S over test rows centres the prediction
-        S = np.stack(smoothers)
-        n_test, n_train = S.shape[1:]
-        step = max(1, CHUNK_BYTES // (8 * n_test * n_neuroids))
-        for start in range(0, len(bases), step):
-            block = S[start:start + step]
-            pred = (block.reshape(-1, n_train) @ y_train).reshape(len(block), n_test, n_neuroids)
-            r[start:start + step, k] = correlate(pred, target, convention)
-    return r, info
+        S = smoothers(k, train, test)
+        S = S - S.mean(axis=1, keepdims=True)  # centring S over test rows centres the prediction
+        tr, te = be.index(train), be.index(test)
+        y_train = Yb[tr]
+        y_train = y_train - y_train.mean(axis=0)
+        unit, constant = prepare_target(Yb[te], convention, be)
+        flat = S.reshape(-1, len(train))
+        step = max(64, block_bytes // (8 * flat.shape[0]))
+        for start in range(0, n_neuroids, step):
+            cols = slice(start, start + step)
+            pred = (flat @ y_train[:, cols]).reshape(n_layers, len(test), -1)
+            target = (unit[:, cols], None if constant is None else constant[cols])
+            r[:, k, cols] = be.to_numpy(correlate(pred, target, convention, be))
+    return r

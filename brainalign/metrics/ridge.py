@@ -11,71 +11,112 @@ held-out stories and correlate per neuroid, aggregated like the linear metric. A
 
 import numpy as np
 
-from .crossval import check_inputs, cross_validate
+from .backend import get_backend
+from .crossval import check_inputs, check_splits, cross_validate
 from .score import make_score
 from .splits import group_splits
 
 DEFAULT_ALPHAS = np.logspace(-3, 3, 7)
 
 
-def prepare_targets(y_train):
-    """Per fold, shared by all layers: Y itself, or its Gram matrix when that is smaller."""
-    n, m = y_train.shape
-    return ("gram", y_train @ y_train.T, m) if m > n else ("raw", y_train, m)
+def target_factor(Y, be):
+    """L [n, <= n] with L L^T = Yc Yc^T (+ ones ones^T), Yc = Y centred over all rows.
+
+    The LOO errors summed over neuroids only need that Gram matrix; a fold's own centring is
+    absorbed because the fold's G^-1 maps constants to zero (so does the added ones ones^T)."""
+    yc = Y - Y.mean(axis=0)
+    n, m = yc.shape
+    if m < n:
+        return yc
+    lower = be.cholesky(yc @ yc.T + 1.0)
+    if lower is not None:
+        return lower
+    eigvals, vecs = be.eigh(yc @ yc.T)
+    return vecs * be.sqrt(be.clip(eigvals, 0.0, None))
 
 
-def loo_errors(Q, eigvals, intercept, targets, alphas):
-    """Mean squared leave-one-out error for each alpha.
+class RidgeSmoothers:
+    """S [layers, n_test, n_train] per fold, alpha chosen per fold and layer by efficient LOO.
 
-    With G = K + alpha I restricted off the intercept direction, the LOO residual of row i is
-    (G^-1 y)_i / (G^-1)_ii; both come from K's eigenvectors Q with weights 1 / (eigval + alpha)."""
-    kind, values, n_targets = targets
-    if kind == "gram":
-        rotated = Q.T @ values @ Q  # (Q^T Y)(Q^T Y)^T
-    else:
-        rotated = Q.T @ values      # Q^T Y
-    errors = []
-    for alpha in alphas:
-        w = 1.0 / (eigvals + alpha)
-        w[intercept] = 0.0
-        weighted = Q * w
-        if kind == "gram":
-            sum_sq = np.einsum("ij,ij->i", weighted @ rotated, weighted)
-        else:
-            sum_sq = np.square(weighted @ rotated).sum(axis=1)
-        diag = np.square(Q) @ w
-        errors.append(np.mean(sum_sq / np.square(diag)) / n_targets)
-    return np.array(errors)
+    One eigendecomposition per layer, of the Gram matrix of all rows (centred, + ones ones^T so the
+    intercept direction is found and left unpenalised, as sklearn does per fold), serves every fold and
+    alpha. With Omega = (K + alpha I)^-1 off the intercept direction, a fold with held-out rows H
+    has (block elimination):
+      its train G^-1 = Omega[tr, tr] - A Omega[H, tr] with A = Omega[tr, H] Omega[H, H]^-1,
+      so (G^-1)_ii = Omega_ii - (A * Omega[tr, H])_i., and for Psi = Omega C Omega (C = Y Y^T)
+      sum over neuroids of (G^-1 Y_train)_ij^2 = Psi_ii - 2 (A * Psi[tr, H])_i. + (A Psi[H, H] * A)_i.
+      (the terms with Omega[:, H] vanish since A Omega[H, H] = Omega[tr, H]);
+    held-out predictions are S = -Omega[H, H]^-1 Omega[H, tr] (the linear metric's form)."""
+
+    def __init__(self, X, Y, splits, alphas, be):
+        self.be = be
+        n = Y.shape[0]
+        factor = target_factor(be.asarray(Y), be)
+        held = [np.setdiff1d(np.arange(n), train) for train, _ in splits]
+        index = [(be.index(train), be.index(h), be.index(np.searchsorted(h, test)))
+                 for (train, test), h in zip(splits, held)]
+        self.S = []  # [layer][fold] -> S [n_test, n_train]
+        self.chosen = []  # [layer] -> alpha per fold
+        for x in X:
+            xg = be.asarray(x)
+            xg = xg - xg.mean(axis=0)
+            gram = xg @ xg.T
+            # the ones direction gets an eigenvalue above all others, so it is found exactly
+            eigvals, Q = be.eigh(gram + (float(be.einsum("ii->", gram)) + n) / n)
+            intercept = int(be.to_numpy(be.abs(Q.sum(axis=0))).argmax())
+            rotated = Q.T @ factor
+            errors = np.empty((len(splits), len(alphas)))
+            omegas = []
+            for a, alpha in enumerate(alphas):
+                w = 1.0 / (eigvals + alpha)
+                w[intercept] = 0.0
+                half = Q * be.sqrt(w)
+                omega = half @ half.T  # A @ A.T: numpy computes only one triangle (syrk)
+                F = Q @ (rotated * w[:, None])
+                psi = F @ F.T
+                omegas.append(omega)
+                omega_diag, psi_diag = be.einsum("ii->i", omega), be.einsum("ii->i", psi)
+                for k, (tr, H, _) in enumerate(index):
+                    o_trH = be.block(omega, tr, H)
+                    A = be.solve(be.block(omega, H, H), o_trH.T).T
+                    diag = omega_diag[tr] - be.einsum("ij,ij->i", A, o_trH)
+                    sum_sq = (psi_diag[tr] - 2 * be.einsum("ij,ij->i", A, be.block(psi, tr, H))
+                              + be.einsum("ij,ij->i", A @ be.block(psi, H, H), A))
+                    errors[k, a] = float((sum_sq / (diag * diag)).mean()) / Y.shape[1]
+            best = errors.argmin(axis=1)  # first alpha on ties
+            self.chosen.append(alphas[best])
+            layer_S = []
+            for k, (tr, H, rows) in enumerate(index):
+                omega = omegas[best[k]]
+                layer_S.append(-be.solve(be.block(omega, H, H), be.block(omega, H, tr))[rows])
+            self.S.append(layer_S)
+
+    def __call__(self, k, train, test):
+        return self.be.stack([layer_S[k] for layer_S in self.S])
 
 
-def ridge_smoother(alphas):
-    """S = X_test X_train^T (K + alpha I)^-1 off the intercept, alpha chosen by LOO on the train rows."""
-
-    def smoother(train, test, targets):
-        gram = train @ train.T
-        # + ones ones^T gives the intercept direction its own eigenvalue (n), as sklearn does
-        eigvals, Q = np.linalg.eigh(gram + 1.0)
-        intercept = int(np.argmax(np.abs(Q.sum(axis=0))))
-        best = int(np.argmin(loo_errors(Q, eigvals, intercept, targets, alphas)))
-        w = 1.0 / (eigvals + alphas[best])
-        w[intercept] = 0.0
-        return ((test @ train.T) @ (Q * w)) @ Q.T, alphas[best]
-
-    return smoother
-
-
-def ridge_predictivity(X, Y, *, groups, subjects=None, n_splits=10, random_state=1234,
-                       alphas=DEFAULT_ALPHAS, correlation="batched"):
+def ridge_predictivity(X, Y, *, groups=None, subjects=None, n_splits=10, random_state=1234,
+                       alphas=DEFAULT_ALPHAS, correlation="batched", splits=None, backend="auto",
+                       device=None):
     """Cross-validated ridge predictivity of Y [n, neuroids] from X [n, d] or [layers, n, d].
 
-    groups: one label per row (the `story`); whole groups are held out together. Returns a
+    groups: one label per row (the `story`); whole groups are held out together (GroupKFold,
+    n_splits, random_state). splits: list of (train_idx, test_idx) integer arrays replacing those
+    folds (then groups is not needed). backend, device: as for `linear_predictivity`. Returns a
     Score (with .alphas, the penalty chosen per split) or a list of Scores for 3-D X."""
     X, Y, single = check_inputs(X, Y, subjects)
-    if len(groups) != len(Y):
-        raise ValueError(f"groups has {len(groups)} labels but there are {len(Y)} rows")
+    if splits is None:
+        if groups is None:
+            raise ValueError("ridge_predictivity needs groups (one label per row) or splits")
+        if len(groups) != len(Y):
+            raise ValueError(f"groups has {len(groups)} labels but there are {len(Y)} rows")
+        splits = group_splits(groups, n_splits, random_state)
+    else:
+        splits = check_splits(splits, len(Y))
     alphas = np.asarray(alphas, dtype=np.float64).ravel()
-    splits = group_splits(groups, n_splits, random_state)
-    r, chosen = cross_validate(X, Y, splits, ridge_smoother(alphas), correlation, prepare_targets)
+    be = get_backend(backend, device)
+    smoothers = RidgeSmoothers(X, Y, splits, alphas, be)
+    r = cross_validate(Y, splits, smoothers, len(X), correlation, be)
     scores = [make_score(layer_r, subjects, alphas=layer_alphas)
-              for layer_r, layer_alphas in zip(r, chosen)]
+              for layer_r, layer_alphas in zip(r, smoothers.chosen)]
     return scores[0] if single else scores
