@@ -69,7 +69,8 @@ def describe(cfg) -> dict:
     return {
         "model": {"name": m.name, "hf_id": m.get("hf_id"), "family": m.get("family"), "arch": m.get("arch"),
                   "instruction_tuned": m.get("instruction_tuned"), "pair": m.get("pair"), "params": m.get("params"),
-                  "add_bos": m.get("add_bos"), "layers": list(m.get("layers") or []), "fingerprint": fingerprint(m)},
+                  "add_bos": m.get("add_bos"), "layers": list(m.get("layers") or []), "fingerprint": fingerprint(m),
+                  "localize": m.get("localize")},
         "dataset": cfg.dataset.name, "benchmark": cfg.dataset.get("benchmark"), "metric": cfg.metric.name,
         "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True), "dataset": dataset},
         "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,
@@ -81,8 +82,10 @@ def describe(cfg) -> dict:
 
 def settings_key(info: dict) -> str:
     """What makes two results comparable: the model's weights and settings, dataset and metric settings."""
-    blob = json.dumps({"model": info["model"]["fingerprint"], "layers": info["model"]["layers"],
-                       "settings": info["settings"]}, sort_keys=True, default=str)
+    key = {"model": info["model"]["fingerprint"], "layers": info["model"]["layers"], "settings": info["settings"]}
+    if info["model"].get("localize") is not None:  # only then, so results from before the localizer keep their key
+        key["localize"] = info["model"]["localize"]
+    blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -108,6 +111,9 @@ def score(cfg) -> dict:
 
 
 def summary_text(result: dict, out: Path) -> str:
+    def fmt(v, width=0):
+        return f"{'n/a' if v is None else f'{v:.4f}':>{width}}"
+
     lines = [f"\n{result['model']['name']} on {result['dataset']} ({result['metric']})"
              + ("  [SYNTHETIC data]" if result.get("synthetic") else "")]
     layers = result.get("per_layer") or []
@@ -115,12 +121,10 @@ def summary_text(result: dict, out: Path) -> str:
         lines.append(f"  {'layer':<44} {'raw r':>8} {'ceiled':>8}")
         for i, row in enumerate(layers):
             mark = " <- best" if i == result["best_layer_index"] else ""
-            lines.append(f"  {row['layer']:<44} {row['raw']:>8.4f} {row['ceiled']:>8.4f}{mark}")
-        lines.append(f"  best layer: {result['best_layer']} (raw {result['raw']:.4f}, ceiled {result['ceiled']:.4f}, "
-                     f"ceiling {result['ceiling']:.4f}); cross-validated choice: raw {result['raw_cv']:.4f}")
+            lines.append(f"  {row['layer']:<44} {row['raw']:>8.4f} {fmt(row['ceiled'], 8)}{mark}")
+        lines.append(f"  best layer: {result['best_layer']} (raw {result['raw']:.4f}, ceiled {fmt(result['ceiled'])}, "
+                     f"ceiling {fmt(result['ceiling'])}); cross-validated choice: raw {result['raw_cv']:.4f}")
     else:
-        def fmt(v):
-            return "n/a" if v is None else f"{v:.4f}"
         lines.append(f"  raw {fmt(result['raw'])}, ceiled {fmt(result.get('ceiled'))}, ceiling {fmt(result.get('ceiling'))}"
                      + (f"  ({result['unit']})" if result.get("unit") else ""))
     if "planted_layer" in result:

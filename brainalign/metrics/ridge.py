@@ -13,7 +13,7 @@ import numpy as np
 
 from .crossval import check_inputs, cross_validate
 from .score import make_score
-from .splits import group_splits
+from .splits import group_splits, shuffle_splits
 
 DEFAULT_ALPHAS = np.logspace(-3, 3, 7)
 
@@ -65,16 +65,19 @@ def ridge_smoother(alphas):
 
 
 def ridge_predictivity(X, Y, *, groups, subjects=None, n_splits=10, random_state=1234,
-                       alphas=DEFAULT_ALPHAS, correlation="batched"):
+                       alphas=DEFAULT_ALPHAS, correlation="batched", train_size=0.9):
     """Cross-validated ridge predictivity of Y [n, neuroids] from X [n, d] or [layers, n, d].
 
-    groups: one label per row (the `story`); whole groups are held out together. Returns a
-    Score (with .alphas, the penalty chosen per split) or a list of Scores for 3-D X."""
+    groups: one label per row (the `story`); whole groups are held out together. groups=None
+    uses ShuffleSplit over the rows instead (`train_size`; Brain-Score's default cross-validation,
+    e.g. Tuckute2024-ridge). Returns a Score (with .alphas, the penalty chosen per split) or a
+    list of Scores for 3-D X."""
     X, Y, single = check_inputs(X, Y, subjects)
-    if len(groups) != len(Y):
+    if groups is not None and len(groups) != len(Y):
         raise ValueError(f"groups has {len(groups)} labels but there are {len(Y)} rows")
     alphas = np.asarray(alphas, dtype=np.float64).ravel()
-    splits = group_splits(groups, n_splits, random_state)
+    splits = (shuffle_splits(len(Y), n_splits, train_size, random_state) if groups is None
+              else group_splits(groups, n_splits, random_state))
     r, chosen = cross_validate(X, Y, splits, ridge_smoother(alphas), correlation, prepare_targets)
     scores = [make_score(layer_r, subjects, alphas=layer_alphas)
               for layer_r, layer_alphas in zip(r, chosen)]
