@@ -1,8 +1,9 @@
 """Write small stand-ins for Brain-Score's Tuckute2024 and Fedorenko2016 assemblies with Brain-Score's
 own `write_netcdf`: the real dims and coordinates (names, dtypes, sizes), synthetic values.
 
-Runs ONLY inside the Brain-Score venv (see docs/suite.md); the tests and bench/crosscheck_suite.py
-call it through $BRAINSCORE_PYTHON:
+As a script it runs ONLY inside the Brain-Score venv (see docs/suite.md); the tests and
+bench/crosscheck_suite.py call it through $BRAINSCORE_PYTHON (the builders, plain numpy, are also
+imported by the quick tests, which write the same layout with xarray):
 
     $BRAINSCORE_PYTHON bench/brainscore_assemblies.py tuckute2024 out.nc [--values v.npy] [--seed 0]
 
@@ -20,8 +21,6 @@ os.environ.setdefault("BS_INSTALL_DEPENDENCIES", "no")
 warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
-from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly  # noqa: E402
-from brainscore_core.supported_data_standards.brainio.packaging import write_netcdf  # noqa: E402
 
 NAMES = ["ALEX", "MARY", "JOHN", "ANNA", "PETER", "LUCY", "SAM", "KATE"]
 STATES = ["TIRED", "HUNGRY", "COLD", "BORED", "HAPPY", "SICK", "LATE"]
@@ -48,12 +47,12 @@ def fedorenko2016(values=None, seed=0):
     shape = (len(words), len(subjects))
     data = np.random.default_rng(seed).standard_normal(shape) if values is None else values
     electrodes = list(range(len(subjects)))
-    return NeuroidAssembly(data, dims=("presentation", "neuroid"), coords={
+    return data, {
         "stimulus_id": ("presentation", list(range(len(words)))),
         "stimulus": ("presentation", words), "word": ("presentation", words),
         "word_num": ("presentation", word_nums), "sentence_id": ("presentation", np.array(sentence_ids)),
         "electrode": ("neuroid", electrodes), "neuroid_id": ("neuroid", electrodes),
-        "subject_UID": ("neuroid", subjects)})
+        "subject_UID": ("neuroid", subjects)}
 
 
 def tuckute2024(values=None, seed=0, n=1000):
@@ -61,13 +60,13 @@ def tuckute2024(values=None, seed=0, n=1000):
     sentences = [f"{NAMES[i % 8].capitalize()} {VERBS[(i // 8) % 8].lower()} {STATES[(i // 64) % 7].lower()} "
                  f"on day {i}." for i in range(n)]
     data = rng.standard_normal((n, 1)) if values is None else values
-    return NeuroidAssembly(data, dims=("presentation", "neuroid"), coords={
+    return data, {
         "stimulus_id": ("presentation", np.arange(n)),
         "stimulus": ("presentation", sentences),
         "cond": ("presentation", ["B"] * n), "cond_approach": ("presentation", ["baseline"] * n),
         "neuroid_id": ("neuroid", [1]),
         "subject_UID": ("neuroid", ["-".join(str(s) for s in TUCKUTE_SUBJECTS)]),
-        "roi": ("neuroid", ["lang_LH_netw"])})
+        "roi": ("neuroid", ["lang_LH_netw"])}
 
 
 BUILDERS = {"tuckute2024": tuckute2024, "fedorenko2016": fedorenko2016}
@@ -80,8 +79,12 @@ def main():
     parser.add_argument("--values", default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+    from brainscore_core.supported_data_standards.brainio.packaging import write_netcdf
+
     values = None if args.values is None else np.load(args.values)
-    assembly = BUILDERS[args.dataset](values=values, seed=args.seed)
+    data, coords = BUILDERS[args.dataset](values=values, seed=args.seed)
+    assembly = NeuroidAssembly(data, dims=("presentation", "neuroid"), coords=coords)
     assembly.attrs["synthetic"] = 1
     sha1 = write_netcdf(assembly, args.out)
     print(json.dumps({"path": args.out, "sha1": sha1, "shape": list(assembly.shape)}))

@@ -32,3 +32,19 @@ def crosscheck():
 def write_brainscore_assembly(dataset, path, values=None, seed=0) -> dict:
     """Write `dataset` ('tuckute2024' | 'fedorenko2016') to `path`: {"path", "sha1" (Brain-Score's), "shape"}."""
     return crosscheck().write_assembly(brainscore_python(), dataset, path, values=values, seed=seed)
+
+
+def write_local_assembly(dataset, path, values=None, seed=0) -> dict:
+    """The same layout written with xarray in this venv (for the quick tests): {"path", "shape"}."""
+    import numpy as np
+    import xarray as xr
+
+    spec = importlib.util.spec_from_file_location("brainscore_assemblies", REPO / "bench" / "brainscore_assemblies.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    data, coords = module.BUILDERS[dataset](values=values, seed=seed)
+    coords = {name: (dim, np.asarray(v)) for name, (dim, v) in coords.items()}
+    assembly = xr.DataArray(np.asarray(data, float), dims=("presentation", "neuroid"), coords=coords,
+                            attrs={"synthetic": 1})
+    assembly.to_dataset(name="data").to_netcdf(path)
+    return {"path": str(path), "shape": list(assembly.shape)}

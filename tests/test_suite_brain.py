@@ -1,5 +1,6 @@
-"""Tuckute2024 and Fedorenko2016: loading, presentation, scoring and errors, on files written by
-Brain-Score's own write_netcdf over the real coordinates (synthetic values)."""
+"""Tuckute2024 and Fedorenko2016: loading, presentation, scoring and errors, on files with the real
+coordinates and synthetic values: written with xarray here (quick), and by Brain-Score's own
+write_netcdf in its venv (slow: a subprocess), which must load the same."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from brainalign.datasets.store import sha1_of
 from brainalign.datasets.tuckute import load_tuckute
 from brainalign.errors import DataMismatch, DataUnavailable
 from brainalign.run import run
-from fixtures_brainscore import crosscheck, write_brainscore_assembly
+from fixtures_brainscore import crosscheck, write_brainscore_assembly, write_local_assembly
 from test_app import config, tiny_gpt2
 
 
@@ -23,9 +24,22 @@ def files(tmp_path_factory):
     out = {}
     for dataset in ("tuckute2024", "fedorenko2016"):
         responses, features = crosscheck().planted(dataset)
-        info = write_brainscore_assembly(dataset, folder / f"{dataset}.nc", values=responses)
+        info = write_local_assembly(dataset, folder / f"{dataset}.nc", values=responses)
         out[dataset] = dict(info, responses=responses, features=features)
     return out
+
+
+@pytest.mark.slow
+def test_brainscores_own_files_load_the_same_and_share_the_checksum(files, tmp_path):
+    """Brain-Score's write_netcdf gives the files these tests use the layout of; ours read them the
+    same, and our SHA-1 of a file is the one write_netcdf reports for it."""
+    for dataset, load in (("tuckute2024", load_tuckute), ("fedorenko2016", load_fedorenko)):
+        info = write_brainscore_assembly(dataset, tmp_path / f"{dataset}.nc", values=files[dataset]["responses"])
+        assert sha1_of(info["path"]) == info["sha1"]
+        theirs, ours = load(path=info["path"]), load(path=files[dataset]["path"])
+        np.testing.assert_array_equal(theirs.responses, ours.responses)
+        assert theirs.stimuli.astype(str).equals(ours.stimuli.astype(str))
+        assert theirs.neuroids.astype(str).equals(ours.neuroids.astype(str)) and theirs.synthetic
 
 
 def test_tuckute_loads_one_neuroid_and_feeds_each_sentence_alone(files):
@@ -47,12 +61,6 @@ def test_fedorenko_loads_words_in_sentences(files):
     assert len(passages) == 52 and all(len(p) == 8 for p in passages)
     assert " ".join(data.texts[i] for i in passages[0]) == "ALEX WAS TIRED SO HE TOOK A NAP"
     assert all(data.stimuli["word_num"][p].tolist() == list(range(8)) for p in passages)
-
-
-def test_sha1_is_brainscores(files):
-    """Our checksum of a file is the one Brain-Score's write_netcdf reports for it."""
-    for info in files.values():
-        assert sha1_of(info["path"]) == info["sha1"]
 
 
 def test_planted_signal_is_found_in_its_layer(files):
@@ -142,7 +150,7 @@ def test_a_corrupt_download_is_refused(files, tmp_path, monkeypatch):
     import http.server
     import threading
 
-    folder = files["tuckute2024"]["path"].rsplit("/", 1)[0]
+    folder = str(files["tuckute2024"]["path"]).rsplit("/", 1)[0]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a, **k: http.server.SimpleHTTPRequestHandler(
         *a, directory=folder, **k))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -153,7 +161,7 @@ def test_a_corrupt_download_is_refused(files, tmp_path, monkeypatch):
         with pytest.raises(DataMismatch, match="SHA-1"):
             load_tuckute(url=url, cache_dir=tmp_path, progress=False)  # the real file's SHA-1 is expected
         assert not list(tmp_path.glob("*.nc"))
-        data = load_tuckute(url=url, sha1=files["tuckute2024"]["sha1"], cache_dir=tmp_path, progress=False)
+        data = load_tuckute(url=url, sha1=sha1_of(files["tuckute2024"]["path"]), cache_dir=tmp_path, progress=False)
         assert data.responses.shape == (1000, 1)
     finally:
         server.shutdown()
