@@ -73,7 +73,8 @@ def describe(cfg) -> dict:
     return {
         "model": {"name": m.name, "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
                   "instruction_tuned": m.instruction_tuned, "pair": m.pair, "params": m.params,
-                  "add_bos": m.add_bos, "layers": list(m.layers), "fingerprint": fingerprint(m)},
+                  "add_bos": m.add_bos, "layers": list(m.layers), "fingerprint": fingerprint(m),
+                  "localize": m.localize},
         "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "metric": cfg.metric.name,
         "subset": subset_of(cfg.dataset),
         "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True), "dataset": dataset},
@@ -86,6 +87,8 @@ def describe(cfg) -> dict:
 
 def settings_key(info: dict) -> str:
     """What makes two results comparable: the model's weights and settings, dataset and metric settings."""
-    blob = json.dumps({"model": info["model"]["fingerprint"], "layers": info["model"]["layers"],
-                       "settings": info["settings"]}, sort_keys=True, default=str)
+    key = {"model": info["model"]["fingerprint"], "layers": info["model"]["layers"], "settings": info["settings"]}
+    if info["model"].get("localize") is not None:  # only then, so results from before the localizer keep their key
+        key["localize"] = info["model"]["localize"]
+    blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

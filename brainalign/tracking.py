@@ -51,7 +51,8 @@ class Tracker:
             table = wandb.Table(columns=["index", "layer", "raw", "ceiled"],
                                 data=[[i, r["layer"], r["raw"], r["ceiled"]] for i, r in enumerate(layers)])
             self.run.log({"per_layer": table,
-                          "per_layer_plot": wandb.plot.line(table, "index", "ceiled", title="score per layer")})
+                          "per_layer_plot": wandb.plot.line(table, "index", "ceiled" if layers[0]["ceiled"] is not None
+                                                            else "raw", title="score per layer")})
 
 
 @contextlib.contextmanager

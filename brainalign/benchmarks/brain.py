@@ -13,17 +13,19 @@ import numpy as np
 from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataMismatch
+from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
 METRIC_KINDS = ("linear", "ridge", "cka", "rdm")
 UNCEILED_KINDS = ("cka", "rdm")  # similarity indices: no ceiling, as Brain-Score's Tuckute2024-cka/-rdm
 
 
-def features_for(data, model: ModelProvider, ctx: RunContext):
-    """[layers, stimuli, d] aligned to `data.stimuli` rows, plus layer names and whether it was cached."""
+def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
+    """[layers, stimuli, d] aligned to `data.stimuli` rows, plus layer names and whether it was cached.
+    `layers`: selectors or names; default the model config's."""
     rows = data.passages()
     texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
-    feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
+    feats, hit = cached_extract(model, texts, ctx.cache_dir, layers=layers, progress=ctx.progress)
     order = np.concatenate([np.asarray(p, dtype=int) for p in rows])
     if len(order) != len(data.stimuli) or len(np.unique(order)) != len(order):
         raise DataMismatch(f"{data.name}: the passages cover {len(np.unique(order))} of {len(data.stimuli)} stimuli")
@@ -44,10 +46,12 @@ def score_layers(X: np.ndarray, data, metric_cfg) -> list:
                                            random_state=metric_cfg.get("random_state", 1),
                                            correlation=metric_cfg.get("correlation", "batched"), **common)
     if kind == "ridge":
-        col = metric_cfg.get("group_by", "story")
-        if col not in data.stimuli:
+        col = metric_cfg.get("group_by", "story")  # null: ShuffleSplit over rows (Tuckute2024-ridge)
+        if col is not None and col not in data.stimuli:
             raise ConfigError(f"metric.group_by={col!r} is not a stimulus column of {data.name}: {list(data.stimuli)}")
-        return metrics.ridge_predictivity(X, data.responses, groups=data.stimuli[col].to_numpy(),
+        groups = None if col is None else data.stimuli[col].to_numpy()
+        return metrics.ridge_predictivity(X, data.responses, groups=groups,
+                                          train_size=metric_cfg.get("train_size", 0.9),
                                           random_state=metric_cfg.get("random_state", 1234),
                                           alphas=np.asarray(metric_cfg.get("alphas", np.logspace(-3, 3, 7)), float),
                                           **common)
@@ -66,11 +70,13 @@ def summarize(parts: list[dict], layers: list[str]) -> dict:
     """Combine per-part layer scores into the benchmark's result (shared flat keys)."""
     from brainalign.metrics import best_layer
 
-    ceiled = np.mean([p["ceiled"] for p in parts], axis=0)
     raw = np.mean([p["raw"] for p in parts], axis=0)
-    # per layer x split: ceiling-normalised score, averaged over parts, for the cross-validated choice
-    per_split = np.mean([np.asarray([s.per_split for s in p["scores"]]) / p["ceiling"] for p in parts], axis=0)
-    best = best_layer([SimpleNamespace(raw=float(c), per_split=ps) for c, ps in zip(ceiled, per_split)])
+    ceiled_parts = all(p["ceiling"] is not None for p in parts)  # no ceiling (Tuckute2024): ceiled is null
+    ceiled = np.mean([p["ceiled"] for p in parts], axis=0) if ceiled_parts else None
+    # per layer x split: the (ceiling-normalised) score, averaged over parts, for the cross-validated choice
+    per_split = np.mean([np.asarray([s.per_split for s in p["scores"]]) / (p["ceiling"] or 1.0) for p in parts], axis=0)
+    chosen = ceiled if ceiled_parts else raw
+    best = best_layer([SimpleNamespace(raw=float(c), per_split=ps) for c, ps in zip(chosen, per_split)])
     i = int(best.index)
     per_subject: dict[str, list[float]] = {}
     for p in parts:
@@ -82,28 +88,36 @@ def summarize(parts: list[dict], layers: list[str]) -> dict:
         from scipy.stats import median_abs_deviation
 
         mad = float(median_abs_deviation(list(per_subject_mean.values())))
-    ceiling = float(np.mean([p["ceiling"] for p in parts]))
+    ceiling = float(np.mean([p["ceiling"] for p in parts])) if ceiled_parts else None
+    per_layer_ceiled = [float(c) for c in ceiled] if ceiled_parts else [None] * len(layers)
     return {
-        "raw": float(raw[i]), "ceiled": float(ceiled[i]), "ceiling": ceiling,
+        "raw": float(raw[i]), "ceiled": per_layer_ceiled[i], "ceiling": ceiling,
         "best_layer": layers[i], "best_layer_index": i,
-        "raw_cv": float(best.cv_raw) * ceiling, "ceiled_cv": float(best.cv_raw),
+        "raw_cv": float(best.cv_raw) * (ceiling or 1.0), "ceiled_cv": float(best.cv_raw) if ceiled_parts else None,
         "n_layers": len(layers),
-        "per_layer": [{"layer": name, "raw": float(r), "ceiled": float(c)} for name, r, c in zip(layers, raw, ceiled)],
+        "per_layer": [{"layer": name, "raw": float(r), "ceiled": c} for name, r, c in zip(layers, raw, per_layer_ceiled)],
         "per_subject": per_subject_mean, "mad_over_subjects": mad,
         "parts": [{"name": p["name"], "ceiling": p["ceiling"], "n_stimuli": p["n_stimuli"], "n_neuroids": p["n_neuroids"],
-                   "raw_per_layer": [float(x) for x in p["raw"]], "unclipped_per_layer": [float(x) for x in p["unclipped"]]}
+                   "raw_per_layer": [float(x) for x in p["raw"]],
+                   "unclipped_per_layer": None if p["unclipped"] is None else [float(x) for x in p["unclipped"]]}
                   for p in parts],
     }
 
 
-def score_part(data, X: np.ndarray, metric_cfg) -> dict:
+def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
+    """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
+    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
     from brainalign.metrics import ceiling_normalize
 
     ceiling = 1.0 if metric_cfg.get("kind") in UNCEILED_KINDS else data.ceiling
-    if ceiling is None:
+    if ceiled and ceiling is None:
         raise ConfigError(f"{data.name} has no ceiling")
-    scores = score_layers(X, data, metric_cfg)
+    blocks = X if isinstance(X, list) else [X]
+    scores = [score for block in blocks for score in score_layers(block, data, metric_cfg)]
     raw = np.array([s.raw for s in scores])
+    if not ceiled:
+        return {"name": data.name, "scores": scores, "raw": raw, "ceiled": None, "unclipped": None, "ceiling": None,
+                "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
     ceiled, unclipped = ceiling_normalize(raw, ceiling)
     return {"name": data.name, "scores": scores, "raw": raw, "ceiled": np.asarray(ceiled),
             "unclipped": np.asarray(unclipped), "ceiling": float(ceiling),
@@ -115,20 +129,25 @@ class BrainBenchmark:
     name: str
     load: object  # () -> list[BrainData]
     metric_cfg: object
+    ceiled: bool = True  # False: the benchmark has no ceiling (Tuckute2024); ceiled scores are null
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         stages = Stages()
         with stages("load"):  # data, and a computed ceiling (Blank's) when configured
             datas = self.load()
-        parts, layers, hits = [], None, []
+        parts, layers, hits, localizer = [], None, [], None
         for data in datas:
             with stages("extraction"):
                 X, layers, hit = features_for(data, model, ctx)
+                X, layers, localizer = with_language_network(  # model.localize: one more pseudo-layer
+                    X, layers, model, ctx.cache_dir, lambda names, data=data: features_for(data, model, ctx, names)[:2])
             hits.append(hit)
             with stages("metric"):
-                parts.append(score_part(data, X, self.metric_cfg))
+                parts.append(score_part(data, X, self.metric_cfg, ceiled=self.ceiled))
         result = summarize(parts, layers)
         result["synthetic"] = any(d.synthetic for d in datas)
+        if localizer:
+            result["localizer"] = localizer
         result.update(stages.report(ctx.device, model, features_cached=all(hits)))
         return result
 
@@ -166,3 +185,49 @@ def computed_ceiling(data, cache_dir) -> float:
                           lambda s, t: linear_predictivity(s, t, n_splits=10, train_size=0.9, random_state=1),
                           metric_name="linear_pearsonr-shufflesplit-10x0.9-seed1", variant="blank",
                           n_bootstraps=100, fit="curve_fit").ceiling
+
+
+@register("tuckute2024")
+def build_tuckute(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    """Brain-Score's Tuckute2024-<metric>: each sentence alone, one neuroid, no ceiling (ceiled = null)."""
+    from brainalign.datasets.tuckute import load_tuckute
+
+    def load():
+        return [load_tuckute(path=dataset_cfg.path, url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                             cache_dir=dataset_cfg.cache_dir)]
+    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg, ceiled=False)
+
+
+@register("fedorenko2016")
+def build_fedorenko(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    """Brain-Score's Fedorenko2016-linear-shuffle / -ridge: word by word within sentences, ceiled by
+    the extrapolation ceiling of the data under the same metric (cached)."""
+    from brainalign.datasets.fedorenko import load_fedorenko
+
+    def load():
+        data = load_fedorenko(path=dataset_cfg.path, url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                              cache_dir=dataset_cfg.cache_dir)
+        data.ceiling = metric_ceiling(data, metric_cfg, dataset_cfg.cache_dir, fit=dataset_cfg.ceiling_fit)
+        return [data]
+    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
+
+
+def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:
+    """Brain-Score's ExtrapolationCeiling (all subject subsets, every subject held out) of the data,
+    scored with the benchmark's own metric; cached by a hash of the data, the metric and the settings."""
+    from types import SimpleNamespace as Row
+
+    from omegaconf import OmegaConf
+
+    from brainalign.metrics.extrapolation import cached_ceiling
+
+    settings = OmegaConf.to_container(metric_cfg, resolve=True) if OmegaConf.is_config(metric_cfg) else dict(metric_cfg)
+
+    def metric(source, target):
+        pool = Row(name=data.name, stimuli=data.stimuli, responses=target,
+                   neuroids={"subject": np.zeros(target.shape[1], dtype=str)})
+        return score_layers(source[None], pool, metric_cfg)[0]
+
+    name = "brain.score_layers:" + ",".join(f"{k}={settings[k]}" for k in sorted(settings))
+    return cached_ceiling(cache_dir, data.responses, data.subjects, metric, metric_name=name, variant="blank",
+                          n_bootstraps=100, fit=fit).ceiling

@@ -6,9 +6,10 @@ import numpy as np
 
 from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
-from brainalign.benchmarks.brain import score_part, summarize
+from brainalign.benchmarks.brain import features_for, score_part, summarize
 from brainalign.datasets.brain import BrainData
 from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
+from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
 
@@ -35,7 +36,11 @@ class SyntheticBenchmark:
         responses, neuroids, ceiling = plant_responses(X[planted], c.n_subjects, c.voxels_per_subject, c.noise, c.seed)
         data = BrainData("synthetic", stimuli, responses, neuroids, ceiling=ceiling, synthetic=True, group_by="passage")
         with stages("metric"):
-            result = summarize([score_part(data, X, self.metric_cfg)], feats.layers)
+            scored, layers, localizer = with_language_network(  # model.localize: one more pseudo-layer
+                X, feats.layers, model, ctx.cache_dir, lambda names: features_for(data, model, ctx, names)[:2])
+            result = summarize([score_part(data, scored, self.metric_cfg)], layers)
+            if localizer:
+                result["localizer"] = localizer
             shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))
             control = linear_predictivity(X[planted], responses[shuffled])
         before = max(r["raw"] for r in result["per_layer"][:planted])

@@ -20,6 +20,7 @@ class PathsConfig:
     results: str = "${oc.env:BRAINALIGN_RESULTS,outputs}"             # result.json folders
     tiny: str = "${oc.env:BRAINALIGN_TINY,${.cache}/tiny}"             # tiny stand-in models
     models: str = "${oc.env:BRAINALIGN_MODELS,${.cache}/models}"       # models built locally (deltas)
+    localizer: str = "${oc.env:BRAINALIGN_LOCALIZER,${.data}/fedorenko2010_localizer}"  # model.localize stimuli
     shared: Optional[str] = "${oc.env:BRAINALIGN_SHARED,../shared}"   # the shared data root (tests, benches)
     brainscore_python: Optional[str] = "${oc.env:BRAINSCORE_PYTHON,null}"  # Brain-Score's venv (cross-checks)
 
@@ -77,6 +78,7 @@ class ModelConfig:
     batch_size: Optional[int] = None     # sequences per forward pass; null: 16 on CPU, from free memory on GPU
     padding_side: Optional[str] = None   # batched extraction: right (default) | left
     build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
+    localize: Optional[float] = None     # language localizer: k units, or a fraction in (0, 1); null = off
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     properties: PropertiesConfig = field(default_factory=PropertiesConfig)
 
@@ -103,7 +105,8 @@ class LinearMetricConfig(MetricConfig):
 class RidgeMetricConfig(MetricConfig):
     """Brain-Score's 2025 "-ridge": GroupKFold over stories, one GCV-chosen alpha for all neuroids."""
     kind: str = "ridge"
-    group_by: str = "story"
+    group_by: Optional[str] = "story"    # null: ShuffleSplit over the rows (train_size)
+    train_size: float = 0.9
     n_splits: int = 10
     random_state: int = 1234
     alphas: List[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
@@ -192,6 +195,19 @@ class BlankConfig(StoreDatasetConfig):
     order: str = "stored"                # stored (Brain-Score's fragment order) | chronological
     ceiling: str = "stored"              # stored (Brain-Score's) | compute (extrapolated, cached)
     ridge_splits: int = 8
+
+
+@dataclass
+class TuckuteConfig(StoreDatasetConfig):
+    ridge_group_by: Optional[str] = None  # Tuckute2024-ridge keeps Brain-Score's default CV: ShuffleSplit 10 x 0.9
+    ridge_random_state: int = 1
+
+
+@dataclass
+class FedorenkoConfig(StoreDatasetConfig):
+    ceiling_fit: str = "curve_fit"       # curve_fit (Brain-Score's per-bootstrap fit) | vectorized (faster)
+    ridge_group_by: str = "sentence_id"
+    ridge_splits: int = 10
 
 
 @dataclass
@@ -349,7 +365,8 @@ class Config:
 
 
 DATASETS = {"pereira": PereiraConfig, "blank": BlankConfig, "synthetic": SyntheticConfig,
-            "futrell": FutrellConfig, "wehbe": WehbeConfig, "nwp": NWPDatasetConfig, "syntaxgym": SyntaxGymConfig}
+            "futrell": FutrellConfig, "wehbe": WehbeConfig, "nwp": NWPDatasetConfig, "syntaxgym": SyntaxGymConfig,
+            "tuckute2024": TuckuteConfig, "fedorenko2016": FedorenkoConfig}
 METRICS = {"linear": LinearMetricConfig, "ridge": RidgeMetricConfig, "nwp": NWPMetricConfig,
            "pearsonr": PearsonrMetricConfig, "wehbe": WehbeMetricConfig, "select": SelectMetricConfig,
            "accuracy": AccuracyMetricConfig, "cka": SimilarityMetricConfig, "rdm": SimilarityMetricConfig,

@@ -14,7 +14,7 @@ import numpy as np
 from .backend import get_backend
 from .crossval import check_inputs, check_splits, cross_validate
 from .score import make_score
-from .splits import group_splits
+from .splits import group_splits, shuffle_splits
 
 DEFAULT_ALPHAS = np.logspace(-3, 3, 7)
 
@@ -97,20 +97,20 @@ class RidgeSmoothers:
 
 def ridge_predictivity(X, Y, *, groups=None, subjects=None, n_splits=10, random_state=1234,
                        alphas=DEFAULT_ALPHAS, correlation="batched", splits=None, backend="auto",
-                       device=None):
+                       device=None, train_size=0.9):
     """Cross-validated ridge predictivity of Y [n, neuroids] from X [n, d] or [layers, n, d].
 
     groups: one label per row (the `story`); whole groups are held out together (GroupKFold,
-    n_splits, random_state). splits: list of (train_idx, test_idx) integer arrays replacing those
-    folds (then groups is not needed). backend, device: as for `linear_predictivity`. Returns a
+    n_splits, random_state); groups=None: ShuffleSplit over the rows (`train_size`; Brain-Score's
+    default cross-validation, e.g. Tuckute2024-ridge). splits: list of (train_idx, test_idx) integer
+    arrays replacing those folds. backend, device: as for `linear_predictivity`. Returns a
     Score (with .alphas, the penalty chosen per split) or a list of Scores for 3-D X."""
     X, Y, single = check_inputs(X, Y, subjects)
     if splits is None:
-        if groups is None:
-            raise ValueError("ridge_predictivity needs groups (one label per row) or splits")
-        if len(groups) != len(Y):
+        if groups is not None and len(groups) != len(Y):
             raise ValueError(f"groups has {len(groups)} labels but there are {len(Y)} rows")
-        splits = group_splits(groups, n_splits, random_state)
+        splits = (shuffle_splits(len(Y), n_splits, train_size, random_state) if groups is None
+                  else group_splits(groups, n_splits, random_state))
     else:
         splits = check_splits(splits, len(Y))
     alphas = np.asarray(alphas, dtype=np.float64).ravel()
