@@ -12,9 +12,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from brainalign import results, tracking
+from brainalign import results, sweep, tracking
 from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.errors import BrainalignError, ConfigError
+from brainalign.locks import folder_lock
 
 log = logging.getLogger("brainalign")
 
@@ -90,19 +91,21 @@ def score(cfg) -> dict:
     out = output_dir(cfg)
     info = describe(cfg)
     info["settings_key"] = settings_key(info)
-    stored = results.read(out)
-    if stored is not None and not cfg.get("force", False):
-        if stored.get("settings_key") != info["settings_key"]:
-            raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
-                              "force=true overwrites it, or choose another results_dir")
-        print(f"[brainalign] {out / results.RESULT} exists; skipping (force=true recomputes)")
-        return stored
-    with tracking.start(cfg, out, job_type="score") as tracker:
-        result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.get("device", "cpu"),
-                             cfg.get("progress", True))
-        result = {**info, **result}
-        results.write(out, result)
-        tracker.log_result(result)
+    with folder_lock(out):  # a concurrent run of the same folder waits here, then skips or refuses
+        stored = results.read(out)
+        if stored is not None and not cfg.get("force", False):
+            if stored.get("settings_key") != info["settings_key"]:
+                raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
+                                  "force=true overwrites it, or choose another results_dir")
+            print(f"[brainalign] {out / results.RESULT} exists; skipping (force=true recomputes)")
+            sweep.note("skipped")
+            return stored
+        with tracking.start(cfg, out, job_type="score") as tracker:
+            result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.get("device", "cpu"),
+                                 cfg.get("progress", True))
+            result = {**info, **result}
+            results.write(out, result)
+            tracker.log_result(result)
     print(summary_text(result, out))
     return result
 
@@ -178,6 +181,7 @@ def _is_multirun() -> bool:
 
 
 def _record(cfg, err: Exception, with_traceback: bool) -> None:
+    sweep.note("failed", f"{type(err).__name__}: {err}")
     try:
         info = {"error": type(err).__name__, "message": str(err),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -16,6 +16,7 @@ import numpy as np
 
 from brainalign.activations.extract import Features, extract
 from brainalign.io import atomic_file
+from brainalign.locks import entry_lock
 
 log = logging.getLogger(__name__)
 VERSION = 1  # bump when extraction changes what it returns
@@ -61,21 +62,22 @@ def cached_extract(model, passages: list[list[str]], cache_dir: Path, layers=Non
     key = feature_key(model.fingerprint(), passages, layers, one_pass)
     folder = Path(cache_dir) / "features" / model.name
     final, partial = folder / f"{key}.npz", folder / f"{key}.partial.npz"
-    if final.exists() and (hit := _load(final)) is not None:
-        return hit, True
-    done = _load_partial(partial) if partial.exists() else []
-    last = [time.monotonic()]
+    with entry_lock(final):  # two jobs asking for one feature file: computed once
+        if final.exists() and (hit := _load(final)) is not None:
+            return hit, True
+        done = _load_partial(partial) if partial.exists() else []
+        last = [time.monotonic()]
 
-    def checkpoint(i, rows):
-        done.append(rows)
-        if time.monotonic() - last[0] > checkpoint_seconds:
-            atomic_save_npz(partial, n=np.array(len(done)), **{f"p{j}": r for j, r in enumerate(done)})
-            last[0] = time.monotonic()
+        def checkpoint(i, rows):
+            done.append(rows)
+            if time.monotonic() - last[0] > checkpoint_seconds:
+                atomic_save_npz(partial, n=np.array(len(done)), **{f"p{j}": r for j, r in enumerate(done)})
+                last[0] = time.monotonic()
 
-    if done:
-        log.info("resuming %s from %d/%d passages", model.name, len(done), len(passages))
-    feats = extract(model.get(), passages, layers=layers, one_pass=one_pass, progress=progress,
-                    done=list(done), on_passage=checkpoint)
-    atomic_save_npz(final, values=feats.values, layers=np.array(feats.layers))
-    partial.unlink(missing_ok=True)
-    return feats, False
+        if done:
+            log.info("resuming %s from %d/%d passages", model.name, len(done), len(passages))
+        feats = extract(model.get(), passages, layers=layers, one_pass=one_pass, progress=progress,
+                        done=list(done), on_passage=checkpoint)
+        atomic_save_npz(final, values=feats.values, layers=np.array(feats.layers))
+        partial.unlink(missing_ok=True)
+        return feats, False

@@ -16,6 +16,7 @@ import numpy as np
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.io import atomic_file
+from brainalign.locks import entry_lock
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +75,17 @@ def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, pro
 
     cache = SurprisalCache(cache_dir)
     path = cache.path(model.name, cache.key(model.fingerprint(), words, settings))
-    hit = cache.load(path)
-    if hit is not None:
-        log.info("surprisal from cache %s", path)
-        return hit[0], dict(hit[1], file=str(path)), True
-    result = word_surprisal(model.get(), words, mode=settings["mode"], stride=settings.get("stride", 64),
-                            batch_size=settings.get("batch_size", 1), t5=settings.get("t5", "study"),
-                            window=settings.get("window"), progress=progress)
-    info = {"mode": result.mode, "readout": result.readout, "window": result.window, **result.settings}
-    cache.save(path, result.bits, info)
-    return result.bits, dict(info, file=str(path)), False
+    with entry_lock(path):  # computed once when two jobs ask for it
+        hit = cache.load(path)
+        if hit is not None:
+            log.info("surprisal from cache %s", path)
+            return hit[0], dict(hit[1], file=str(path)), True
+        result = word_surprisal(model.get(), words, mode=settings["mode"], stride=settings.get("stride", 64),
+                                batch_size=settings.get("batch_size", 1), t5=settings.get("t5", "study"),
+                                window=settings.get("window"), progress=progress)
+        info = {"mode": result.mode, "readout": result.readout, "window": result.window, **result.settings}
+        cache.save(path, result.bits, info)
+        return result.bits, dict(info, file=str(path)), False
 
 
 class FutrellBenchmark:

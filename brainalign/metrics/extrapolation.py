@@ -26,6 +26,7 @@ import numpy as np
 from numpy.random import RandomState
 from scipy.optimize import OptimizeWarning, curve_fit
 from brainalign.io import atomic_file
+from brainalign.locks import entry_lock
 
 log = logging.getLogger(__name__)
 
@@ -245,10 +246,11 @@ def cached_ceiling(cache_dir, responses: np.ndarray, subjects, metric: Callable,
     """extrapolation_ceiling, kept in `<cache_dir>/ceilings/<hash of data + metric + settings>.npz`."""
     settings = {k: v for k, v in kwargs.items() if k != "progress"}
     path = Path(cache_dir) / "ceilings" / f"{data_key(responses, subjects, metric=metric_name, **settings)}.npz"
-    if path.exists():
-        return load_ceiling(path)
-    ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
-    ceiling.settings["metric"] = metric_name
-    save_ceiling(path, ceiling)
-    log.info("ceiling %.4f cached in %s", ceiling.ceiling, path)
-    return ceiling
+    with entry_lock(path):  # computed once when two jobs ask for it
+        if path.exists():
+            return load_ceiling(path)
+        ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
+        ceiling.settings["metric"] = metric_name
+        save_ceiling(path, ceiling)
+        log.info("ceiling %.4f cached in %s", ceiling.ceiling, path)
+        return ceiling
