@@ -9,6 +9,7 @@ never leaves a folder locked. On a cluster the folder must be on a file system w
 """
 
 import contextlib
+import glob
 import logging
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ LOCK = ".lock"
 
 
 @contextlib.contextmanager
-def _held(lock_path: Path, what: str, timeout: float | None):
+def _held(lock_path: Path, what: str, timeout: float | None, leftovers):
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path))
     try:
@@ -32,6 +33,10 @@ def _held(lock_path: Path, what: str, timeout: float | None):
         lock.acquire(timeout=-1 if timeout is None else timeout)
         log.info("waited %.1f s for %s", time.monotonic() - t0, what)
     try:
+        # Temporary files of atomic writes (brainalign.io) that a killed writer left: with the lock held,
+        # nobody else is writing them.
+        for stale in leftovers():
+            stale.unlink(missing_ok=True)
         yield
     finally:
         lock.release()
@@ -44,10 +49,17 @@ def folder_lock(folder, timeout: float | None = None):
     process holds it, and says so once.
     """
     folder = Path(folder)
-    return _held(folder / LOCK, str(folder), timeout)
+    return _held(folder / LOCK, str(folder), timeout, lambda: folder.glob(".*.tmp"))
 
 
 def entry_lock(path, timeout: float | None = None):
-    """Hold `<path>.lock` while checking, computing and writing the cache entry `path`."""
+    """Hold `<path>.lock` while checking, computing and writing the cache entry `path` (a file, or a
+    folder of files)."""
     path = Path(path)
-    return _held(path.with_name(path.name + LOCK), str(path), timeout)
+
+    def leftovers():
+        if path.is_dir():
+            return [*path.glob("*.tmp"), *path.glob(".*.tmp")]
+        return path.parent.glob(f".{glob.escape(path.stem)}.*tmp")
+
+    return _held(path.with_name(path.name + LOCK), str(path), timeout, leftovers)

@@ -181,7 +181,7 @@ def _is_multirun() -> bool:
 
 
 def _record(cfg, err: Exception, with_traceback: bool) -> None:
-    sweep.note("failed", f"{type(err).__name__}: {err}")
+    sweep.note_failure(err)
     try:
         info = {"error": type(err).__name__, "message": str(err),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

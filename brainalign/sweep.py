@@ -37,6 +37,19 @@ def note(status: str, reason: str | None = None) -> None:
     _job.update(status=status, reason=reason)
 
 
+def note_failure(err: BaseException) -> None:
+    note("failed", explain(err))
+
+
+def explain(err: BaseException) -> str:
+    """One line for the summary; submitit's time-out names the time limit and the key that raises it."""
+    if type(err).__name__ == "UncompletedJobError" and "timed-out" in str(err):
+        job = os.environ.get("SLURM_JOB_ID", "?")
+        return (f"time limit: SLURM signalled job {job} (USR2, hydra.launcher.signal_delay_s before its time limit) "
+                "before it finished; raise model.resources.time_min (or hydra.launcher.timeout_min)")
+    return f"{type(err).__name__}: {one_line(err)}"
+
+
 def one_line(text) -> str:
     lines = [s.strip() for s in str(text).strip().splitlines() if s.strip()]
     return (lines[0] if lines else "") + (" ..." if len(lines) > 1 else "")
@@ -105,8 +118,7 @@ class SweepSummary(Callback):
             return
         failed = job_return.status == JobStatus.FAILED
         status = _job.get("status") or ("failed" if failed else "finished")
-        reason = _job.get("reason") or (f"{type(job_return._return_value).__name__}: {job_return._return_value}"
-                                        if failed else None)
+        reason = _job.get("reason") or (explain(job_return._return_value) if failed else None)
         write_record(self.record_dir, config.hydra.job.num, status=status, reason=reason,
                      overrides=_overrides(config), output_dir=str(config.hydra.runtime.output_dir), pid=os.getpid())
 

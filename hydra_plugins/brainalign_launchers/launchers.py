@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, filter_overrides
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
@@ -100,6 +100,10 @@ class PerModelSlurmLauncher(SlurmLauncher):
             value = params.pop("max_num_timeout")
             if self._EXECUTOR == "slurm":
                 init["slurm_max_num_timeout"] = value
+        if self._EXECUTOR == "slurm":
+            from brainalign.slurm import use_squeue_without_sacct
+
+            use_squeue_without_sacct()
         executor = submitit.AutoExecutor(cluster=self._EXECUTOR, folder=folder, **init)
         generic = set(OmegaConf.structured(BaseQueueConf).keys())
         update = {}
@@ -140,7 +144,23 @@ class PerModelSlurmLauncher(SlurmLauncher):
                            "jobs": [" ".join(filter_overrides(job_overrides[i])) for i in group["jobs"]],
                            "job_ids": [str(j.job_id) for j in jobs]})
         (sweep_dir / "slurm_groups.json").write_text(json.dumps(record, indent=2, default=str))
-        return [job.results()[0] for job in submitted]
+        return [self._result(job, job_overrides[i], initial_job_idx + i) for i, job in enumerate(submitted)]
+
+    def _result(self, job, overrides: Sequence[str], idx: int) -> JobReturn:
+        """The job's JobReturn; a job that SLURM ended (time limit, scancel, node failure) is recorded as
+        failed with SLURM's state and reason, so that the sweep goes on to its summary."""
+        try:
+            return job.results()[0]
+        except Exception as e:
+            from brainalign.slurm import record_ended_job
+
+            cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            out = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+            reason = record_ended_job(job, e, idx, " ".join(filter_overrides(overrides)), out)
+            log.error(f"#{idx} {' '.join(filter_overrides(overrides))}: {reason}")
+            ret = JobReturn()
+            ret.overrides, ret.status, ret.return_value = list(overrides), JobStatus.COMPLETED, None
+            return ret
 
 
 class PerModelDebugLauncher(PerModelSlurmLauncher):
