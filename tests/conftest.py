@@ -71,3 +71,14 @@ def smollm2():
 
     cfg = OmegaConf.load(REPO / "conf" / "model" / "smollm2-135m.yaml")
     return load_model(cfg)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures that tests record with `record_property("figures", "...")` (the load test, the SLURM
+    tests), printed at the end of every run, with or without -s, so they appear in the CI log."""
+    lines = [f"{r.nodeid}: {value}" for reports in terminalreporter.stats.values() for r in reports
+             for key, value in getattr(r, "user_properties", []) if key == "figures" and r.when == "call"]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
