@@ -21,7 +21,7 @@ from tests.sweep_helpers import REPO, main_cmd, summary_line, sweep_env
 
 MODELS = ("tiny-gpt2", "tiny-llama")
 NAMES = [f"s{i}" for i in range(10)]  # dataset.name: 10 result folders per model, one feature file per model
-KILLS = 6
+KILLS = 4
 DEADLINE_S = 400
 
 
