@@ -71,6 +71,24 @@ def read_records(record_dir) -> list[dict]:
     return out
 
 
+def record_lost_jobs(job_overrides, initial_job_idx: int, reason: str) -> list:
+    """A launcher lost its jobs' results (a joblib worker was killed, say): jobs without an end record
+    are recorded as failed with `reason`; returns placeholder JobReturns so the sweep reaches its summary."""
+    from hydra.core.utils import JobReturn, filter_overrides
+
+    record = os.environ.get(ENV)
+    ended = {r["num"]: r.get("status") for r in read_records(record)} if record else {}
+    returns = []
+    for i, overrides in enumerate(job_overrides):
+        num = initial_job_idx + i
+        if record and ended.get(num) not in ("finished", "skipped", "failed"):
+            write_record(record, num, status="failed", reason=reason, overrides=" ".join(filter_overrides(overrides)))
+        ret = JobReturn()
+        ret.overrides, ret.status, ret.return_value = list(overrides), JobStatus.COMPLETED, None
+        returns.append(ret)
+    return returns
+
+
 def summarize(records: list[dict]) -> dict:
     jobs = []
     for r in records:

@@ -88,3 +88,51 @@ def test_joblib_launcher_summary_two_jobs_on_one_folder(tmp_path, tiny_models):
     assert summary_line(r.stdout) == "[brainalign] sweep of 2 job(s): 1 finished, 0 skipped, 1 failed"
     assert "holds a result computed with other settings" in r.stdout
     assert len(list((tmp_path / "out").rglob("result.json"))) == 1
+
+
+# A stand-in application (no model, no torch): the summary callback and brainalign's joblib launcher.
+APP_CONFIG = """\
+out: ???
+n: 0
+sweep_fail: error
+hydra:
+  sweep: {dir: "${out}", subdir: "job${n}"}
+  job: {chdir: false}
+  callbacks:
+    sweep_summary: {_target_: brainalign.sweep.SweepSummary, fail: "${sweep_fail}"}
+"""
+APP = """\
+import os, signal
+from pathlib import Path
+import hydra
+
+@hydra.main(config_path="conf", config_name="config", version_base="1.3")
+def main(cfg):
+    if cfg.n == 1:
+        os.kill(os.getpid(), signal.SIGKILL)   # as the kernel's out-of-memory killer would
+    Path(cfg.out, f"job{cfg.n}.done").write_text("ok")
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_joblib_worker_is_a_failed_job_in_the_summary(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.sweep_helpers import REPO
+
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.yaml").write_text(APP_CONFIG)
+    (tmp_path / "app.py").write_text(APP)
+    r = subprocess.run([sys.executable, "app.py", "-m", "hydra/launcher=joblib", f"out={tmp_path / 'out'}", "n=0,1,2"],
+                       cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    line = summary_line(r.stdout)
+    assert line.startswith("[brainalign] sweep of 3 job(s):") and not line.endswith(" 0 failed"), line
+    assert any(s.startswith("  failed #1 ") and " n=1: its joblib worker died" in s for s in r.stdout.splitlines())
+    assert "Traceback" not in r.stdout + r.stderr

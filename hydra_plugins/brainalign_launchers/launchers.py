@@ -41,7 +41,14 @@ class ThreadCappedJoblibLauncher(JoblibLauncher):
             os.environ[var] = str(self.threads_per_job)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         log.info(f"joblib: {self.joblib.get('n_jobs')} jobs at a time, {self.threads_per_job} BLAS thread(s) each")
-        return super().launch(job_overrides, initial_job_idx)
+        try:
+            return super().launch(job_overrides, initial_job_idx)
+        except Exception as e:  # a worker died (killed, out of memory): joblib loses the whole batch
+            from brainalign.sweep import one_line, record_lost_jobs
+
+            log.error(f"joblib lost its jobs: {type(e).__name__}: {one_line(e)}")
+            return record_lost_jobs(job_overrides, initial_job_idx,
+                                    f"its joblib worker died ({type(e).__name__}: {one_line(e)})")
 
 
 @dataclass
