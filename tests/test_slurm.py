@@ -12,7 +12,6 @@ The two jobs that must still be running when SLURM ends them wait on their resul
 this test holds (brainalign.locks): a job SLURM can end at a known moment without burning CPU.
 """
 
-import contextlib
 import json
 import os
 import shutil
