@@ -11,6 +11,7 @@
 """
 
 import functools
+import getpass
 import logging
 import os
 import subprocess
@@ -29,7 +30,8 @@ class SqueueWatcher(SlurmInfoWatcher):
     def _make_command(self):
         if not self._registered - self._finished:
             return None
-        return ["squeue", "--noheader", "--array", "--states=all", "--me", "--format=%i|%T|%r|%N"]
+        return ["squeue", "--noheader", "--array", "--states=all", f"--user={getpass.getuser()}",
+                "--format=%i|%T|%r|%N"]
 
     def read_info(self, string) -> dict:
         if not isinstance(string, str):
@@ -40,7 +42,7 @@ class SqueueWatcher(SlurmInfoWatcher):
             if len(values) == 4:
                 info[values[0]] = dict(zip(FIELDS.split("|"), values))
         for job_id in self._registered - self._finished:   # left the queue: nothing more will happen to it
-            if job_id not in info and job_id not in self._info_dict:
+            if job_id not in info:
                 info[job_id] = {"JobID": job_id, "State": "NOT_IN_QUEUE", "Reason": "not listed by squeue"}
         return info
 

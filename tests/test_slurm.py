@@ -116,7 +116,7 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
             proc = subprocess.Popen(main_cmd(out, *sweep), cwd=REPO, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
             groups_file = out / "slurm_groups.json"
-            _wait("the submission", groups_file.exists, 120, proc)
+            _wait("the submission", groups_file.exists, 300, proc)
             groups = json.loads(groups_file.read_text())
             ids = {job.split("model=")[1].split()[0]: jid for g in groups for job, jid in zip(g["jobs"], g["job_ids"])}
 
@@ -125,9 +125,9 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
                 return (_squeue(ids["tiny-llama"], env) == "RUNNING"
                         and any("waiting for it" in p.read_text() for p in logs))
 
-            _wait("tiny-llama running (waiting for its folder)", llama_waits, 120, proc)
+            _wait("tiny-llama running (waiting for its folder)", llama_waits, 300, proc)
             subprocess.run(["scancel", ids["tiny-llama"]], env=env, check=True)
-            output, _ = proc.communicate(timeout=240)
+            output, _ = proc.communicate(timeout=400)
         first_wall = time.monotonic() - t0
         assert proc.returncode == 1, output[-4000:]
         assert summary_line(output) == "[brainalign] sweep of 3 job(s): 2 finished, 0 skipped, 1 failed"
@@ -144,7 +144,7 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
 
         # the rerun resumes: the cancelled job is computed, the finished ones are skipped, not recomputed
         t1 = time.monotonic()
-        r = run_sweep(env, out, *sweep, timeout=240)
+        r = run_sweep(env, out, *sweep, timeout=400)
         rerun_wall = time.monotonic() - t1
         assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
         assert summary_line(r.stdout) == "[brainalign] sweep of 3 job(s): 1 finished, 2 skipped, 0 failed"
@@ -153,7 +153,7 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
             assert json.loads((folder[m] / "result.json").read_text())["model"]["name"] == m
             assert not (folder[m] / "failed.json").exists()
 
-        limit_output, _ = limit.communicate(timeout=240)
+        limit_output, _ = limit.communicate(timeout=400)
     limit_wall = time.monotonic() - t0
     assert limit.returncode == 1, limit_output[-4000:]
     assert summary_line(limit_output) == "[brainalign] sweep of 1 job(s): 0 finished, 0 skipped, 1 failed"
@@ -165,3 +165,41 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
                f"recorded TIMEOUT after {limit_wall:.0f} s")
     print(figures)
     record_property("figures", figures)
+
+
+# --- without a cluster: reading squeue, naming SLURM's reason ---------------------------------------
+
+def test_squeue_watcher_reads_states_and_jobs_that_left_the_queue():
+    from brainalign.slurm import SqueueWatcher
+
+    w = SqueueWatcher(delay_s=10)
+    for job in ("7_0", "7_1", "8", "9"):
+        w.register_job(job)
+    info = w.read_info(b"7_0|COMPLETED|None|vm\n7_1|TIMEOUT|TimeLimit|vm\n8|RUNNING|None|vm\n")
+    assert info["7_1"]["State"] == "TIMEOUT" and info["7_1"]["Reason"] == "TimeLimit"
+    assert info["8"]["State"] == "RUNNING"
+    assert info["9"]["State"] == "NOT_IN_QUEUE"   # gone: done, so that nobody waits for it forever
+    w._info_dict.update(info)
+    assert w.is_done("7_1", mode="cache") and w.is_done("9", mode="cache") and not w.is_done("8", mode="cache")
+
+
+class _Job:
+    def __init__(self, job_id, info):
+        self.job_id, self._info = job_id, info
+        self.watcher = self
+
+    def get_info(self, job_id, mode="force"):
+        return self._info
+
+
+def test_ended_reason_names_slurms_state_and_the_fix():
+    from brainalign.slurm import ended_reason
+
+    err = RuntimeError("has not produced any output")
+    text = ended_reason(_Job("7_1", {"State": "TIMEOUT", "Reason": "TimeLimit"}), err)
+    assert text == ("SLURM job 7_1 ended TIMEOUT (TimeLimit): past its time limit; "
+                    "raise model.resources.time_min (or hydra.launcher.timeout_min)")
+    assert ended_reason(_Job("3", {"State": "CANCELLED by 0", "Reason": "None"}), err).startswith(
+        "SLURM job 3 ended CANCELLED: cancelled (scancel)")
+    assert ended_reason(_Job("4", {"State": "COMPLETED"}), err) == \
+        "SLURM job 4: RuntimeError: has not produced any output"
