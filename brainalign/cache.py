@@ -86,6 +86,13 @@ class Cache:
     def write(self, key: str, **arrays) -> Path:
         return write_npz(self.path(key), **arrays)
 
+    def lock(self, key: str):
+        """Held while checking, computing and writing one entry: a second job asking for it waits, then
+        finds it (brainalign/locks.py)."""
+        from brainalign.locks import entry_lock
+
+        return entry_lock(self.path(key))
+
     def read_json(self, key: str):
         return read_json(self.path(key, ".json"))
 

@@ -7,8 +7,9 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from brainalign import results, tracking
+from brainalign import results, sweep, tracking
 from brainalign.errors import BrainalignError, ConfigError
+from brainalign.locks import folder_lock
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
 log = logging.getLogger("brainalign")
@@ -18,18 +19,21 @@ def score(cfg) -> dict:
     out = output_dir(cfg)
     info = describe(cfg)
     info["settings_key"] = settings_key(info)
-    stored = results.read(out)
-    if stored is not None and not cfg.force:
-        if stored.get("settings_key") != info["settings_key"]:
-            raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
-                              "force=true overwrites it, or choose another results_dir")
-        print(f"[brainalign] already done (force=true recomputes): {score_line(stored)}\n  results: {out / results.RESULT}")
-        return stored
-    with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
-        result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
-        result = {**info, **result}
-        results.write(out, result)
-        tracker.log_result(result)
+    with folder_lock(out):  # a concurrent run of the same folder waits here, then skips or refuses
+        stored = results.read(out)
+        if stored is not None and not cfg.force:
+            if stored.get("settings_key") != info["settings_key"]:
+                raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
+                                  "force=true overwrites it, or choose another results_dir")
+            print(f"[brainalign] already done (force=true recomputes): {score_line(stored)}\n"
+                  f"  results: {out / results.RESULT}")
+            sweep.note("skipped")
+            return stored
+        with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
+            result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
+            result = {**info, **result}
+            results.write(out, result)
+            tracker.log_result(result)
     print(summary_text(result, out))
     return result
 
@@ -131,6 +135,7 @@ def _is_multirun() -> bool:
 
 
 def _record(cfg, err: BaseException, with_traceback: bool, message: str | None = None) -> None:
+    sweep.note_failure(err)
     try:
         info = {"error": type(err).__name__, "message": message or str(err),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

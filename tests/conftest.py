@@ -124,3 +124,14 @@ def encoder_cfg(path, name="tiny-bert", **over):
     cfg = load_preset("model", "all-minilm-l6-v2", resolve_paths=True)
     cfg.merge_with({"name": name, "path": str(path), "package": None, "hf_id": None, **over})
     return cfg
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures that tests record with `record_property("figures", "...")` (the load test, the SLURM
+    tests), printed at the end of every run, with or without -s, so they appear in the CI log."""
+    lines = [f"{r.nodeid}: {value}" for reports in terminalreporter.stats.values() for r in reports
+             for key, value in getattr(r, "user_properties", []) if key == "figures" and r.when == "call"]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)

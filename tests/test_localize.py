@@ -103,7 +103,7 @@ def test_smollm2_language_network_is_stable_and_not_random(smollm2, tmp_path, st
     from brainalign.benchmarks.brain import score_layers
     from brainalign.datasets.brain import BrainData
     from brainalign.datasets.synthetic import plant_responses
-    from brainalign.run import score_model
+    from brainalign.scoring import score_model
 
     cfg = OmegaConf.merge(smollm2.cfg, {"localize": 0.01})
     a = localize.language_mask(ModelProvider(cfg, loaded=smollm2), 0.01, tmp_path / "a")

@@ -85,7 +85,7 @@ def test_cache_hit_never_loads_and_partial_runs_resume(tiny_models, tmp_path, mo
     calls = []
     real = words_mod.word_features
     monkeypatch.setattr(words_mod, "word_features", lambda lm, w, **kw: calls.append(kw["start"]) or real(lm, w, **kw))
-    folder = next((tmp_path / "words").iterdir())
+    folder = next(p for p in (tmp_path / "words").iterdir() if p.is_dir())  # beside it: its .lock
     for p in folder.iterdir():
         p.unlink()
     parts = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path,
@@ -102,4 +102,4 @@ def test_cache_hit_never_loads_and_partial_runs_resume(tiny_models, tmp_path, mo
     np.testing.assert_allclose(np.asarray(resumed.values), np.asarray(first.values), rtol=1e-5, atol=1e-6)
     assert sorted(p.name for p in folder.iterdir()) == ["features.npy", "meta.json"]
     other = cached_word_features(CountingProvider(cfg), TEXT, context_words=2, layers=["blocks"], cache_dir=tmp_path)
-    assert len(list((tmp_path / "words").iterdir())) == 2 and other.values.shape == first.values.shape
+    assert len([p for p in (tmp_path / "words").iterdir() if p.is_dir()]) == 2 and other.values.shape == first.values.shape

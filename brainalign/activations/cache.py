@@ -28,11 +28,16 @@ def feature_key(fingerprint: str, passages: list[list[str]], layers, one_pass: b
 def cached_extract(model, passages: list[list[str]], cache_dir: Path, layers=None, one_pass: bool = True,
                    progress: bool = True, checkpoint_seconds: float = 60.0) -> tuple[Features, bool]:
     """Features from the cache, or computed (loading the model only then) and stored. Returns (features, hit)."""
-    from brainalign.interrupt import Interrupted, as_interrupted
-
     layers = layers or model.cfg.layers
     cache = feature_cache(cache_dir, model.name)
     key = feature_key(model.fingerprint(), passages, layers, one_pass)
+    with cache.lock(key):  # two jobs asking for one feature file: computed once
+        return _extract(model, passages, layers, one_pass, progress, cache, key, checkpoint_seconds)
+
+
+def _extract(model, passages, layers, one_pass, progress, cache, key, checkpoint_seconds):
+    from brainalign.interrupt import Interrupted, as_interrupted
+
     if (hit := cache.read(key)) is not None:
         return Features(values=hit["values"], layers=[str(x) for x in hit["layers"]]), True
     checkpoint = Checkpoint(cache, key, every_s=checkpoint_seconds)

@@ -21,6 +21,7 @@ import numpy as np
 
 from brainalign.cache import make_key, text_hash, write_json
 from brainalign.io import atomic_file, atomic_path
+from brainalign.locks import entry_lock
 
 log = logging.getLogger(__name__)
 
@@ -134,37 +135,38 @@ def cached_word_features(model, words, *, context_words: int = 20, layers=None, 
     key = cache_key(model.fingerprint(), words, context_words, layers)
     folder = Path(cache_dir) / "words" / key
     meta_path, final = folder / "meta.json", folder / "features.npy"
-    if meta_path.exists() and final.exists():
-        meta = json.loads(meta_path.read_text())
-        return WordFeatures(values=np.load(final, mmap_mode="r"), layers=meta["layers"])
-    folder.mkdir(parents=True, exist_ok=True)
-    lm = model.get() if hasattr(model, "get") else model
-    parts, names = [], None
-    for start in range(0, len(words), chunk):
-        part = folder / f"part_{start:07d}.npy"
-        parts.append(part)
-        if part.exists():
-            continue
-        feats = word_features(lm, words, context_words=context_words, layers=layers, batch_size=batch_size,
-                              progress=progress, start=start, stop=start + chunk)
-        names = feats.layers
-        _atomic_save(part, feats.values)
-    if names is None:  # every chunk was there already
-        from brainalign.models.layers import resolve_layers
+    with entry_lock(folder):  # computed once when two jobs ask for it
+        if meta_path.exists() and final.exists():
+            meta = json.loads(meta_path.read_text())
+            return WordFeatures(values=np.load(final, mmap_mode="r"), layers=meta["layers"])
+        folder.mkdir(parents=True, exist_ok=True)
+        lm = model.get() if hasattr(model, "get") else model
+        parts, names = [], None
+        for start in range(0, len(words), chunk):
+            part = folder / f"part_{start:07d}.npy"
+            parts.append(part)
+            if part.exists():
+                continue
+            feats = word_features(lm, words, context_words=context_words, layers=layers, batch_size=batch_size,
+                                  progress=progress, start=start, stop=start + chunk)
+            names = feats.layers
+            _atomic_save(part, feats.values)
+        if names is None:  # every chunk was there already
+            from brainalign.models.layers import resolve_layers
 
-        names = resolve_layers(lm.model, list(layers or lm.cfg.layers))
-    first = np.load(parts[0], mmap_mode="r")
-    shape = (first.shape[0], len(words), first.shape[2])
-    with atomic_path(final) as tmp:   # written through a memory map, renamed when complete
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-        for i, part in enumerate(parts):
-            values = np.load(part)
-            out[:, i * chunk:i * chunk + values.shape[1]] = values
-        out.flush()
-        del out
-    write_json(meta_path, dict(layers=names, n_words=len(words), context_words=context_words,
-                                 model=getattr(model, "name", ""), fingerprint=model.fingerprint(), version=VERSION))
-    for part in parts:
-        part.unlink(missing_ok=True)
-    log.info("word features cached in %s", folder)
-    return WordFeatures(values=np.load(final, mmap_mode="r"), layers=names)
+            names = resolve_layers(lm.model, list(layers or lm.cfg.layers))
+        first = np.load(parts[0], mmap_mode="r")
+        shape = (first.shape[0], len(words), first.shape[2])
+        with atomic_path(final) as tmp:   # written through a memory map, renamed when complete
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+            for i, part in enumerate(parts):
+                values = np.load(part)
+                out[:, i * chunk:i * chunk + values.shape[1]] = values
+            out.flush()
+            del out
+        write_json(meta_path, dict(layers=names, n_words=len(words), context_words=context_words,
+                                   model=getattr(model, "name", ""), fingerprint=model.fingerprint(), version=VERSION))
+        for part in parts:
+            part.unlink(missing_ok=True)
+        log.info("word features cached in %s", folder)
+        return WordFeatures(values=np.load(final, mmap_mode="r"), layers=names)

@@ -67,6 +67,13 @@ def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, pro
 
     cache = Cache(cache_dir, "surprisal", SURPRISAL_VERSION)
     key = f"{model.name.replace('/', '_')}-" + cache.key(model=model.fingerprint(), text=text_hash(words), **settings)
+    with cache.lock(key):  # computed once when two jobs ask for it
+        return _surprisal(model, words, settings, cache, key, progress)
+
+
+def _surprisal(model, words, settings, cache, key, progress):
+    from brainalign.surprisal import word_surprisal
+
     hit = cache.read(key)
     if hit is not None:
         log.info("surprisal from cache %s", cache.path(key))

@@ -10,6 +10,7 @@ from brainalign.errors import ConfigError
 # key -> allowed values
 CHOICES = {
     "task": ("score", "analyze", "finetune", "plan"),
+    "sweep_fail": ("error", "ignore"),
     "model.padding_side": ("right", "left"),
     "model.arch": ("causal", "seq2seq", "encoder"),
     "model.pooling": ("last", "mean"),

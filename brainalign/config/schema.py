@@ -357,6 +357,7 @@ class Config:
     force: bool = False                  # recompute even when result.json exists
     device: str = "auto"                 # auto (cuda when available) | cpu | cuda | cuda:N
     progress: bool = True
+    sweep_fail: str = "error"            # a multirun with a failed job: error (exit 1 after the summary) | ignore
     results_dir: str = "${paths.results}"
     cache_dir: str = "${paths.cache}"
     results: str = "${results_dir}"      # task=analyze reads every result.json under this folder

@@ -244,10 +244,11 @@ def cached_ceiling(cache_dir, responses: np.ndarray, subjects, metric: Callable,
     settings = {k: v for k, v in kwargs.items() if k != "progress"}
     cache = Cache(cache_dir, "ceilings", version=1)
     key = data_key(responses, subjects, metric=metric_name, **settings)
-    if (hit := cache.read(key)) is not None:
-        return _ceiling(hit)
-    ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
-    ceiling.settings["metric"] = metric_name
-    cache.write(key, **_arrays(ceiling))
-    log.info("ceiling %.4f cached in %s", ceiling.ceiling, cache.path(key))
-    return ceiling
+    with cache.lock(key):  # computed once when two jobs ask for it
+        if (hit := cache.read(key)) is not None:
+            return _ceiling(hit)
+        ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
+        ceiling.settings["metric"] = metric_name
+        cache.write(key, **_arrays(ceiling))
+        log.info("ceiling %.4f cached in %s", ceiling.ceiling, cache.path(key))
+        return ceiling

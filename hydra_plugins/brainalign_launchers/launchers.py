@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, filter_overrides
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
@@ -41,7 +41,14 @@ class ThreadCappedJoblibLauncher(JoblibLauncher):
             os.environ[var] = str(self.threads_per_job)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         log.info(f"joblib: {self.joblib.get('n_jobs')} jobs at a time, {self.threads_per_job} BLAS thread(s) each")
-        return super().launch(job_overrides, initial_job_idx)
+        try:
+            return super().launch(job_overrides, initial_job_idx)
+        except Exception as e:  # a worker died (killed, out of memory): joblib loses the whole batch
+            from brainalign.sweep import one_line, record_lost_jobs
+
+            log.error(f"joblib lost its jobs: {type(e).__name__}: {one_line(e)}")
+            return record_lost_jobs(job_overrides, initial_job_idx,
+                                    f"its joblib worker died ({type(e).__name__}: {one_line(e)})")
 
 
 @dataclass
@@ -100,6 +107,10 @@ class PerModelSlurmLauncher(SlurmLauncher):
             value = params.pop("max_num_timeout")
             if self._EXECUTOR == "slurm":
                 init["slurm_max_num_timeout"] = value
+        if self._EXECUTOR == "slurm":
+            from brainalign.slurm import use_squeue_without_sacct
+
+            use_squeue_without_sacct()
         executor = submitit.AutoExecutor(cluster=self._EXECUTOR, folder=folder, **init)
         generic = set(OmegaConf.structured(BaseQueueConf).keys())
         update = {}
@@ -140,7 +151,23 @@ class PerModelSlurmLauncher(SlurmLauncher):
                            "jobs": [" ".join(filter_overrides(job_overrides[i])) for i in group["jobs"]],
                            "job_ids": [str(j.job_id) for j in jobs]})
         (sweep_dir / "slurm_groups.json").write_text(json.dumps(record, indent=2, default=str))
-        return [job.results()[0] for job in submitted]
+        return [self._result(job, job_overrides[i], initial_job_idx + i) for i, job in enumerate(submitted)]
+
+    def _result(self, job, overrides: Sequence[str], idx: int) -> JobReturn:
+        """The job's JobReturn; a job that SLURM ended (time limit, scancel, node failure) is recorded as
+        failed with SLURM's state and reason, so that the sweep goes on to its summary."""
+        try:
+            return job.results()[0]
+        except Exception as e:
+            from brainalign.slurm import record_ended_job
+
+            cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            out = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+            reason = record_ended_job(job, e, idx, " ".join(filter_overrides(overrides)), out)
+            log.error(f"#{idx} {' '.join(filter_overrides(overrides))}: {reason}")
+            ret = JobReturn()
+            ret.overrides, ret.status, ret.return_value = list(overrides), JobStatus.COMPLETED, None
+            return ret
 
 
 class PerModelDebugLauncher(PerModelSlurmLauncher):

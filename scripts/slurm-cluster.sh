@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A single-node SLURM cluster on this machine, for the tests and for trying hydra/launcher=slurm.
+#
+#   scripts/slurm-cluster.sh start    # munged, slurmctld, slurmd; waits until the node is idle
+#   scripts/slurm-cluster.sh status   # sinfo, or exit 1 when the cluster is not up
+#   scripts/slurm-cluster.sh stop     # stops the three daemons this script started (their PIDs only)
+#   eval "$(scripts/slurm-cluster.sh env)"   # SLURM_CONF for sbatch/sinfo/squeue in this shell
+#
+# Needs root and Debian's packages:  apt-get install -y slurmctld slurmd slurm-client munge
+# Everything (config, munge key, state, spool, logs, PID files) lives in $BRAINALIGN_SLURM_DIR
+# (default /tmp/brainalign-slurm); ports $BRAINALIGN_SLURM_PORT and +1 (default 6917, 6918).
+# Accounting is off (no slurmdbd): brainalign's SLURM launcher then polls jobs with squeue, not sacct.
+set -euo pipefail
+
+DIR=${BRAINALIGN_SLURM_DIR:-/tmp/brainalign-slurm}
+PORT=${BRAINALIGN_SLURM_PORT:-6917}
+CPUS=${BRAINALIGN_SLURM_CPUS:-8}   # slots, not cores: tiny jobs share the machine's cores
+CONF=$DIR/slurm.conf
+SOCKET=$DIR/munge/munge.socket
+NODE=$(hostname -s)
+
+# pid of a daemon named $2 from pid file $1, if it is alive and is ours (its command line names $DIR)
+own_pid() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' </proc/"$pid"/cmdline | grep -q -- "$2.*$DIR" || return 1
+  echo "$pid"
+}
+
+write_conf() {
+  mkdir -p "$DIR"/{munge,state,spool,log}
+  chmod 700 "$DIR/munge"
+  [[ -s $DIR/munge/munge.key ]] || mungekey --create --keyfile="$DIR/munge/munge.key" >/dev/null
+  chmod 600 "$DIR/munge/munge.key"
+  : >"$DIR/plugstack.conf"
+  cat >"$CONF" <<CONF
+ClusterName=brainalign
+SlurmctldHost=$NODE(127.0.0.1)
+SlurmctldPort=$PORT
+SlurmdPort=$((PORT + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$SOCKET
+StateSaveLocation=$DIR/state
+SlurmdSpoolDir=$DIR/spool
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmctldLogFile=$DIR/log/slurmctld.log
+SlurmdLogFile=$DIR/log/slurmd.log
+PlugStackConfig=$DIR/plugstack.conf
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+# no slurmdbd: no accounting, no job completion log, nothing for sacct to read
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+ReturnToService=2
+SlurmdParameters=config_overrides
+KillWait=2
+MinJobAge=600
+InactiveLimit=0
+SlurmctldTimeout=10
+SlurmdTimeout=10
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=64000 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+}
+
+up() { SLURM_CONF=$CONF timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; }
+
+start() {
+  for cmd in munged mungekey slurmctld slurmd sinfo sbatch; do
+    command -v "$cmd" >/dev/null || { echo "missing $cmd: apt-get install -y slurmctld slurmd slurm-client munge" >&2; exit 1; }
+  done
+  if up; then echo "slurm cluster already up ($CONF)"; return; fi
+  write_conf
+  own_pid "$DIR/munged.pid" munged >/dev/null || munged --force --socket="$SOCKET" --key-file="$DIR/munge/munge.key" \
+    --pid-file="$DIR/munged.pid" --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed"
+  own_pid "$DIR/slurmctld.pid" slurmctld >/dev/null || slurmctld -f "$CONF" -i
+  own_pid "$DIR/slurmd.pid" slurmd >/dev/null || slurmd -f "$CONF"
+  for _ in $(seq 60); do
+    if up; then echo "slurm cluster up: partition debug, node $NODE ($CONF)"; return; fi
+    sleep 0.5
+  done
+  echo "slurm cluster did not come up; logs in $DIR/log" >&2
+  tail -5 "$DIR"/log/*.log >&2 || true
+  exit 1
+}
+
+stop() {
+  local name pid
+  for name in slurmd slurmctld munged; do
+    if pid=$(own_pid "$DIR/$name.pid" "$name"); then
+      kill "$pid"
+      for _ in $(seq 40); do [[ -d /proc/$pid ]] || break; sleep 0.25; done
+      [[ -d /proc/$pid ]] && kill -9 "$pid"
+      echo "stopped $name ($pid)"
+    fi
+    rm -f "$DIR/$name.pid"
+  done
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  status) if up; then SLURM_CONF=$CONF sinfo; else echo "slurm cluster not up ($CONF)"; exit 1; fi ;;
+  env) echo "export SLURM_CONF=$CONF" ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac
