@@ -63,8 +63,6 @@ def announce(model: ModelProvider, n_words: int, settings: dict) -> None:
 def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, progress=True):
     """(bits, info, file, from_cache): computed only on a cache miss, the model loaded only then; the
     computation checkpoints, so a killed or interrupted run resumes where it stopped."""
-    from brainalign.surprisal import word_surprisal
-
     cache = Cache(cache_dir, "surprisal", SURPRISAL_VERSION)
     key = f"{model.name.replace('/', '_')}-" + cache.key(model=model.fingerprint(), text=text_hash(words), **settings)
     with cache.lock(key):  # computed once when two jobs ask for it

@@ -25,7 +25,6 @@ class NWPBenchmark:
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         from brainalign.datasets.wikitext import load_wikitext2
-        from brainalign.nwp import nwp_loss
 
         stages = Stages()
         with stages("load"):
