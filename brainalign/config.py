@@ -14,9 +14,17 @@ def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str |
     return task
 
 
+def cv_label(metric: str, native: str, cv) -> str:
+    """The metric's name with its protocols when they are not its own: linear, linear-group, linear-shuffle+group."""
+    names = [str(cv)] if isinstance(cv, str) else [str(c) for c in cv]
+    return metric if names == [native] else f"{metric}-{'+'.join(names)}"
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_subdir"):
         OmegaConf.register_new_resolver("run_subdir", run_subdir)
+    if not OmegaConf.has_resolver("cv_label"):
+        OmegaConf.register_new_resolver("cv_label", cv_label)
 
 
 def quiet_libraries() -> None:

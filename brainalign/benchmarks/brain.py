@@ -11,18 +11,15 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataMismatch
-
-METRIC_KINDS = ("linear", "ridge")
-
+from brainalign.models.baselines import model_features
 
 def features_for(data, model: ModelProvider, ctx: RunContext):
     """[layers, stimuli, d] aligned to `data.stimuli` rows, plus layer names and whether it was cached."""
     rows = data.passages()
     texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
-    feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
+    feats, hit = model_features(model, texts, ctx.cache_dir, progress=ctx.progress)
     order = np.concatenate([np.asarray(p, dtype=int) for p in rows])
     if len(order) != len(data.stimuli) or len(np.unique(order)) != len(order):
         raise DataMismatch(f"{data.name}: the passages cover {len(np.unique(order))} of {len(data.stimuli)} stimuli")
@@ -31,30 +28,35 @@ def features_for(data, model: ModelProvider, ctx: RunContext):
     return X, feats.layers, hit
 
 
-def score_layers(X: np.ndarray, data, metric_cfg) -> list:
-    """One Score per layer with the configured metric."""
-    from brainalign import metrics
+def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -> list:
+    """One Score per layer with the configured metric under one protocol (default: the first of metric.cv)."""
+    from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
 
-    kind = metric_cfg.get("kind", "linear")
-    subjects = np.asarray(data.neuroids["subject"], dtype=str)
-    common = dict(subjects=subjects, n_splits=metric_cfg.get("n_splits", 10))
-    if kind == "linear":
-        return metrics.linear_predictivity(X, data.responses, train_size=metric_cfg.get("train_size", 0.9),
-                                           random_state=metric_cfg.get("random_state", 1),
-                                           correlation=metric_cfg.get("correlation", "batched"), **common)
-    if kind == "ridge":
-        col = metric_cfg.get("group_by", "story")
-        if col not in data.stimuli:
-            raise ConfigError(f"metric.group_by={col!r} is not a stimulus column of {data.name}: {list(data.stimuli)}")
-        return metrics.ridge_predictivity(X, data.responses, groups=data.stimuli[col].to_numpy(),
-                                          random_state=metric_cfg.get("random_state", 1234),
-                                          alphas=np.asarray(metric_cfg.get("alphas", np.logspace(-3, 3, 7)), float),
-                                          **common)
-    raise ConfigError(f"metric.kind={kind!r}; choose one of {METRIC_KINDS}")
+    protocol = protocol or protocol_names(metric_cfg)[0]
+    splits = protocol_splits(protocol, data, metric_cfg)
+    return score_protocol(X, data.responses, splits, metric_cfg, np.asarray(data.neuroids["subject"], dtype=str))
 
 
 def summarize(parts: list[dict], layers: list[str]) -> dict:
-    """Combine per-part layer scores into the benchmark's result (shared flat keys)."""
+    """Combine per-part layer scores into the benchmark's result (shared flat keys).
+
+    With several protocols (metric.cv) the flat keys are the first protocol's and
+    result["protocols"][name] holds each protocol's own summary."""
+    result = _summarize(parts, layers)
+    if all("protocols" in p for p in parts):
+        result["protocols"] = {name: _summarize([{**p, **p["protocols"][name]} for p in parts], layers)
+                               for name in parts[0]["protocols"]}
+        for name, summary in result["protocols"].items():
+            summary["splits"] = parts[0]["protocols"][name]["splits"]
+            summary.pop("n_layers", None)
+        result["protocol"] = next(iter(result["protocols"]))
+    sources = [p["ceiling_source"] for p in parts if p.get("ceiling_source")]
+    if sources:
+        result["ceiling_source"] = sources[0] if len(sources) == 1 else sources
+    return result
+
+
+def _summarize(parts: list[dict], layers: list[str]) -> dict:
     from brainalign.metrics import best_layer
 
     ceiled = np.mean([p["ceiled"] for p in parts], axis=0)
@@ -90,13 +92,23 @@ def summarize(parts: list[dict], layers: list[str]) -> dict:
 def score_part(data, X: np.ndarray, metric_cfg) -> dict:
     from brainalign.metrics import ceiling_normalize
 
+    from brainalign.metrics.protocols import describe_splits, protocol_names, protocol_splits, score_protocol
+
     if data.ceiling is None:
         raise ConfigError(f"{data.name} has no ceiling")
-    scores = score_layers(X, data, metric_cfg)
-    raw = np.array([s.raw for s in scores])
-    ceiled, unclipped = ceiling_normalize(raw, data.ceiling)
-    return {"name": data.name, "scores": scores, "raw": raw, "ceiled": np.asarray(ceiled),
-            "unclipped": np.asarray(unclipped), "ceiling": float(data.ceiling),
+    subjects = np.asarray(data.neuroids["subject"], dtype=str)
+    protocols = {}
+    for name in protocol_names(metric_cfg):  # every protocol from the same features
+        splits = protocol_splits(name, data, metric_cfg)
+        scores = score_protocol(X, data.responses, splits, metric_cfg, subjects)
+        raw = np.array([s.raw for s in scores])
+        ceiled, unclipped = ceiling_normalize(raw, data.ceiling)
+        protocols[name] = {"scores": scores, "raw": raw, "ceiled": np.asarray(ceiled),
+                           "unclipped": np.asarray(unclipped), "splits": describe_splits(splits)}
+    first = protocols[next(iter(protocols))]
+    return {"name": data.name, **{k: first[k] for k in ("scores", "raw", "ceiled", "unclipped")},
+            "protocols": protocols, "ceiling": float(data.ceiling),
+            "ceiling_source": getattr(data, "ceiling_source", None),
             "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
 
 
@@ -125,24 +137,34 @@ class BrainBenchmark:
 
 @register("pereira")
 def build_pereira(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    from brainalign.benchmarks.ceilings import pereira_ridge_ceiling
     from brainalign.datasets.pereira import load_pereira
+    from brainalign.metrics.protocols import metric_kind
 
     def load():
-        return [load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                             cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
-                for exp in dataset_cfg.experiments]
+        datas = []
+        for exp in dataset_cfg.experiments:
+            data = load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                                cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
+            if metric_kind(metric_cfg) == "ridge":  # Pereira2018.<exp>-ridge: its own stored ceiling
+                data.ceiling, data.ceiling_source = pereira_ridge_ceiling(exp, dataset_cfg)
+            else:
+                data.ceiling_source = {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
+                                       "note": "Brain-Score's Pereira2018-linear ceiling"}
+            datas.append(data)
+        return datas
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
 
 
 @register("blank")
 def build_blank(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    from brainalign.benchmarks.ceilings import blank_ceiling
     from brainalign.datasets.blank import load_blank
 
     def load():
         data = load_blank(path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
                           cache_dir=dataset_cfg.get("cache_dir"), order=dataset_cfg.get("order", "stored"))
-        if dataset_cfg.get("ceiling", "stored") == "compute":
-            data.ceiling = computed_ceiling(data, dataset_cfg.cache_dir)
+        data.ceiling, data.ceiling_source = blank_ceiling(data, dataset_cfg, metric_cfg)
         return [data]
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
 

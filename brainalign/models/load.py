@@ -49,6 +49,10 @@ def _hash_folder(path: Path, only: str | None) -> str:
 
 def fingerprint(cfg) -> str:
     """A key for everything about the model that changes its activations; computed without loading it."""
+    from brainalign.models.baselines import baseline_fingerprint, is_baseline
+
+    if is_baseline(cfg):
+        return baseline_fingerprint(cfg)
     src = model_source(cfg)
     weights = (f"hub:{src['hub']}@{cfg.get('revision') or 'main'}" if src["hub"]
                else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
