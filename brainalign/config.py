@@ -20,11 +20,18 @@ def cv_label(metric: str, native: str, cv) -> str:
     return metric if names == [native] else f"{metric}-{'+'.join(names)}"
 
 
+def tag(base: str, value, default, prefix: str = "") -> str:
+    """base, or base-<prefix><value> when value is not the default (e.g. smollm2-135m-chat-user)."""
+    return base if str(value) == str(default) else f"{base}-{prefix}{value}"
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_subdir"):
         OmegaConf.register_new_resolver("run_subdir", run_subdir)
     if not OmegaConf.has_resolver("cv_label"):
         OmegaConf.register_new_resolver("cv_label", cv_label)
+    if not OmegaConf.has_resolver("tag"):
+        OmegaConf.register_new_resolver("tag", tag)
 
 
 def quiet_libraries() -> None:

@@ -25,10 +25,11 @@ def output_dir(cfg) -> Path:
 
         return Path(HydraConfig.get().runtime.output_dir)
     except ValueError:  # not under Hydra (tests, notebooks)
-        from brainalign.config import run_subdir
+        from brainalign.config import run_subdir, tag
 
         fin = (cfg.get("finetune") or {}).get("name")
-        return Path(cfg.results_dir) / run_subdir(cfg.task, cfg.model.name, cfg.dataset.name, cfg.metric.name, fin)
+        model = tag(cfg.model.name, cfg.model.get("chat_template") or "none", "none", "chat-")
+        return Path(cfg.results_dir) / run_subdir(cfg.task, model, cfg.dataset.name, cfg.metric.name, fin)
 
 
 def cache_dir(cfg) -> Path:
@@ -69,7 +70,7 @@ def describe(cfg) -> dict:
     return {
         "model": {"name": m.name, "hf_id": m.get("hf_id"), "family": m.get("family"), "arch": m.get("arch"),
                   "instruction_tuned": m.get("instruction_tuned"), "pair": m.get("pair"), "params": m.get("params"),
-                  "add_bos": m.get("add_bos"), "layers": list(m.get("layers") or []), "fingerprint": fingerprint(m)},
+                  "add_bos": m.get("add_bos"), "chat_template": m.get("chat_template") or "none", "layers": list(m.get("layers") or []), "fingerprint": fingerprint(m)},
         "dataset": cfg.dataset.name, "benchmark": cfg.dataset.get("benchmark"), "metric": cfg.metric.name,
         "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True), "dataset": dataset},
         "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,

@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from brainalign.models.layers import LayerRecorder, resolve_layers
-from brainalign.presentation import contexts
+from brainalign.presentation import chat_head, contexts
 
 
 @dataclass
@@ -36,7 +36,7 @@ def _forward(lm, ids: list[int], recorder: LayerRecorder, positions: list[int]) 
 
 def passage_rows(lm, parts: list[str], recorder: LayerRecorder, names: list[str], one_pass: bool = True) -> np.ndarray:
     """[layers, len(parts), d] for one passage."""
-    ctx = contexts(parts)
+    ctx = contexts(parts, head=chat_head(lm))
     ids = [lm.encode(c) for c in ctx]
     rows: list[np.ndarray | None] = [None] * len(parts)
     if one_pass and not lm.is_encoder_decoder:

@@ -9,11 +9,13 @@ Brain-Score 2.3 pairs each metric with its own ceiling:
 """
 
 import logging
+import os
 import urllib.parse
+from pathlib import Path
 
 import numpy as np
 
-from brainalign.errors import ConfigError, DataMismatch
+from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,15 @@ def pereira_ridge_ceiling(experiment: str, dataset_cfg, progress: bool = True) -
     spec = (dataset_cfg.get("ridge_ceilings") or {}).get(experiment)
     if not spec:
         raise ConfigError(f"dataset.ridge_ceilings has no entry for {experiment}")
-    local = (dataset_cfg.get("ridge_ceiling_paths") or {}).get(experiment)
+    folder = dataset_cfg.get("ridge_ceiling_dir")
+    local = Path(os.path.expanduser(str(folder))) / str(spec.file) if folder else None
+    if local is not None and not local.exists():
+        raise DataUnavailable(f"dataset.ridge_ceiling_dir={folder} has no {spec.file}")
     url = f"{_store_folder(dataset_cfg)}/{spec.file}"
     if spec.get("version_id"):
         url += "?" + urllib.parse.urlencode({"versionId": spec.version_id})
     path = local or fetch(url, spec.sha1, dataset_cfg.get("cache_dir"), filename=spec.file, progress=progress,
-                          config_key=f"dataset.ridge_ceiling_paths.{experiment}")
+                          config_key="dataset.ridge_ceiling_dir (its folder)")
     value = read_ceiling_file(path)
     return value, {"kind": "stored", "metric": "ridge", "file": str(spec.file), "url": url,
                    "version_id": spec.get("version_id"), "sha1": spec.sha1, "local_path": str(local) if local else None,

@@ -57,6 +57,8 @@ def fingerprint(cfg) -> str:
     weights = (f"hub:{src['hub']}@{cfg.get('revision') or 'main'}" if src["hub"]
                else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
     settings = {k: cfg.get(k) for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
+    if str(cfg.get("chat_template") or "none") != "none":  # only then, so earlier keys stay valid
+        settings["chat_template"] = str(cfg.chat_template)
     blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
