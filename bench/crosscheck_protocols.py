@@ -32,6 +32,9 @@ REFERENCE = REPO / "bench" / "brainscore_benchmark_reference.py"
 PEREIRA_CSV = Path(os.environ.get("BRAINALIGN_SHARED") or REPO.parent / "shared") / "data" / "pereira2018" / \
     "Pereira2018_stimulus_set.csv"
 MODELS = ("oasm", "randomembedding-100")
+# scipy's gaussian_filter1d itself differs by up to 1 ulp between the two venvs (numpy 1.26 vs 2.x
+# exp), so OASM's smoothed values can differ in the last bit; everything else is compared exactly
+FEATURE_TOL = 1e-15
 
 
 def bs(bs_python, *args):
@@ -83,6 +86,13 @@ def ours(model, dataset, path, folder, extra=()):
     return result, X[0][order]  # features in presentation order, as Brain-Score's subject produced them
 
 
+def same_zeros(name, mine, theirs, report):
+    """OASM's block offsets: the non-zero entries must be the same ones."""
+    ok = bool(np.array_equal(np.asarray(mine) != 0, np.asarray(theirs) != 0))
+    report.append((name, 0.0 if ok else 1.0, ok))
+    print(f"{name:<48} {'same' if ok else 'DIFFERENT'}")
+
+
 def compare(name, mine, theirs, tol, report):
     diff = float(np.max(np.abs(np.asarray(mine, float) - np.asarray(theirs, float))))
     report.append((name, diff, diff <= tol))
@@ -116,8 +126,8 @@ def main():
             if model == "oasm":
                 extra.append(f"model.sigma={args.sigma}")
             result, X = ours(model, "pereira_243", folder / "pereira.nc", folder, extra)
-            compare(f"pereira_243 ridge {model}: features", X, ref[model]["features"],
-                    0 if model == "oasm" else args.tol, report)
+            compare(f"pereira_243 ridge {model}: features", X, ref[model]["features"], FEATURE_TOL, report)
+            same_zeros(f"pereira_243 {model}: zero pattern", X, ref[model]["features"], report)
             compare(f"pereira_243 ridge {model}: raw", result["raw"], ref[model]["raw"], args.tol, report)
             compare(f"pereira_243 ridge {model}: ceiled", result["ceiled"], ref[model]["ceiled"], args.tol, report)
         compare("pereira_243 ridge: stored ceiling read back", result["ceiling"], 0.3, 0, report)
@@ -130,14 +140,14 @@ def main():
             for model in MODELS:
                 extra = [f"model.sigma={args.sigma}"] if model == "oasm" else []
                 result, X = ours(model, "blank", folder / "blank.nc", folder, extra)
-                compare(f"blank ridge {model}: features", X, ref[model]["features"], 0 if model == "oasm" else args.tol,
-                        report)
+                compare(f"blank ridge {model}: features", X, ref[model]["features"], FEATURE_TOL, report)
+                same_zeros(f"blank {model}: zero pattern", X, ref[model]["features"], report)
                 compare(f"blank ridge {model}: raw", result["raw"], ref[model]["raw"], args.tol, report)
             compare("blank ridge: computed ceiling", result["ceiling"], ref["ceiling"], args.tol, report)
             print(f"  (Brain-Score's Blank2014-ridge ceiling here {ref['ceiling']:.6f}; "
                   f"source: {result['ceiling_source']['kind']} with metric {result['ceiling_source']['metric']})")
     bad = [r for r in report if not r[2]]
-    print(f"{len(report) - len(bad)}/{len(report)} within tolerance (features of OASM: exact)")
+    print(f"{len(report) - len(bad)}/{len(report)} within tolerance (features {FEATURE_TOL:g}, scores and ceiling {args.tol:g})")
     sys.exit(1 if bad else 0)
 
 

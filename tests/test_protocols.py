@@ -155,3 +155,11 @@ def test_blank_ceiling_follows_the_metric(tmp_path):
     assert blank_ceiling(data, cfg, ridge)[0] == value  # from the cache
     with pytest.raises(ConfigError, match="stores no Blank2014 ceiling"):
         blank_ceiling(data, OmegaConf.create({"ceiling": "stored", "cache_dir": str(tmp_path)}), ridge)
+
+
+def test_flat_settings_still_configure_the_metrics_own_protocol():
+    data, _ = small_data()
+    flat = OmegaConf.create({"kind": "ridge", "group_by": "story", "n_splits": 4, "random_state": 7})
+    assert [t.tolist() for _, t in protocol_splits("group", data, flat)] == \
+        [t.tolist() for _, t in group_splits(data.stimuli["story"].to_numpy(), 4, 7)]
+    assert len(protocol_splits("shuffle", data, OmegaConf.create({"kind": "linear", "n_splits": 3}))) == 3

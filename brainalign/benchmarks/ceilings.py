@@ -76,9 +76,15 @@ def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
     from brainalign.metrics.extrapolation import cached_ceiling
     from brainalign.metrics.protocols import NATIVE, metric_kind, protocol_settings
 
-    mode = str(dataset_cfg.get("ceiling", "brainscore"))
+    mode = dataset_cfg.get("ceiling", "brainscore")
+    if isinstance(mode, (int, float)) and not isinstance(mode, bool):  # a value the user gives
+        if not 0 < mode <= 1:
+            raise ConfigError(f"dataset.ceiling={mode}: a given ceiling must be in (0, 1]")
+        return float(mode), {"kind": "given", "metric": metric_kind(metric_cfg), "value": float(mode),
+                             "note": "dataset.ceiling set by the user"}
+    mode = str(mode)
     if mode not in BLANK_MODES:
-        raise ConfigError(f"dataset.ceiling={mode!r}; choose one of {BLANK_MODES}")
+        raise ConfigError(f"dataset.ceiling={mode!r}; choose one of {BLANK_MODES} or a number")
     kind = metric_kind(metric_cfg)
     if mode == "stored" or (mode == "brainscore" and kind == "linear"):
         if kind != "linear":

@@ -53,9 +53,17 @@ def protocol_names(metric_cfg) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+FLAT = {"shuffle": {"n_splits": "n_splits", "train_size": "train_size", "random_state": "random_state"},
+        "group": {"by": "group_by", "n_splits": "n_splits", "random_state": "random_state"}}
+
+
 def protocol_settings(metric_cfg, name) -> dict:
+    """The protocol's block of the metric config; for the metric's own protocol, a config without the
+    block may give the settings as flat keys (n_splits, train_size, random_state, group_by)."""
     block = _get(metric_cfg, name) or {}
-    return {key: _get(block, key, default) for key, default in DEFAULTS[name].items()}
+    flat = FLAT[name] if name == NATIVE[metric_kind(metric_cfg)] else {}
+    return {key: _get(block, key, _get(metric_cfg, flat[key], default) if key in flat else default)
+            for key, default in DEFAULTS[name].items()}
 
 
 def _column(data, column, key):
