@@ -56,10 +56,14 @@ def blank_like(n_stories=8, per_story=24, seed=0):
              "stimulus": " ".join(rng.choice(words, size=rng.integers(2, 6)))}
             for s in range(n_stories) for i in range(per_story)]
     stimuli = pd.DataFrame(rows)
-    sim = simulate(stimuli, block="story", n_subjects=5, voxels_per_subject=2, text="stimulus", seed=seed)
-    neuroids = pd.DataFrame({"subject_id": sim.neuroids["subject"], "fROI_area": np.tile(["LH_IFG", "LH_AntTemp"], 5)})
+    # one simulated time course per fROI, shared by the subjects (plus each subject's own noise),
+    # so that the inter-subject ceiling is well above zero
+    sim = simulate(stimuli, block="story", n_subjects=1, voxels_per_subject=2, text="stimulus", seed=seed)
+    responses = np.tile(sim.responses, 5) + rng.standard_normal((len(stimuli), 10))
+    neuroids = pd.DataFrame({"subject_id": np.repeat([f"sub{i}" for i in range(5)], 2),
+                             "fROI_area": np.tile(["LH_IFG", "LH_AntTemp"], 5)})
     neuroids["neuroid_id"] = neuroids["subject_id"] + "." + neuroids["fROI_area"]
-    return Simulation(stimuli, sim.responses, neuroids, sim.signal, sim.confound, sim.features)
+    return Simulation(stimuli, responses, neuroids, sim.signal, sim.confound, sim.features)
 
 
 def ours(model, dataset, path, folder, extra=()):
