@@ -15,6 +15,7 @@ from fixtures_data import PEREIRA_CSV, require
 METRIC = OmegaConf.create({"kind": "linear", "group": {"by": "story", "n_splits": 10},
                            "contiguous": {"n_splits": 10, "trim": 0}})
 PROTOCOLS = ("shuffle", "group", "contiguous")
+pytestmark = pytest.mark.slow  # 8 metric calls on 384 x 384 features: seconds on an idle machine, minutes on a busy one
 
 
 @pytest.fixture(scope="module")
