@@ -30,13 +30,14 @@ def collect(results_dir) -> list[dict]:
 
 def table(rows, score: str = "raw") -> str:
     names = list(dict.fromkeys(p for row in rows for p in row["protocols"]))
-    head = f"{'model':<24} {'dataset':<14} {'metric':<24}" + "".join(f" {n:>11}" for n in names) + "  ceiling"
+    width = max([24] + [len(r["metric"]) for r in rows])
+    head = f"{'model':<24} {'dataset':<14} {'metric':<{width}}" + "".join(f" {n:>11}" for n in names) + "  ceiling"
     lines = [head, "-" * len(head)]
     for row in sorted(rows, key=lambda r: (r["dataset"], r["metric"], r["model"])):
         cells = "".join(f" {row['protocols'][n][score]:>11.4f}" if n in row["protocols"] else f" {'-':>11}"
                         for n in names)
         ceiling = f"{row['ceiling']:.4f} {row['ceiling_source']}" if row["ceiling"] is not None else ""
-        lines.append(f"{row['model']:<24} {row['dataset']:<14} {row['metric']:<24}{cells}  {ceiling}"
+        lines.append(f"{row['model']:<24} {row['dataset']:<14} {row['metric']:<{width}}{cells}  {ceiling}"
                      + ("  [SYNTHETIC]" if row["synthetic"] else ""))
     return "\n".join(lines)
 
