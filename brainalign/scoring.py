@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from brainalign.benchmarks import ModelProvider, RunContext, build
-from brainalign.config import dataset_config, metric_config, model_config, run_subdir
+from brainalign.config import dataset_config, metric_config, model_config, run_subdir, tag
 from brainalign.config.subset import subset_of, subset_tag
 
 
@@ -28,7 +28,8 @@ def output_dir(cfg) -> Path:
     except ValueError:  # not under Hydra (tests, notebooks)
         fin = (cfg.get("finetune") or {}).get("name")
         dataset = f"{cfg.dataset.name}{subset_tag(cfg.dataset)}"
-        return Path(cfg.results_dir) / run_subdir(cfg.task, cfg.model.name, dataset, cfg.metric.name, fin)
+        model = tag(cfg.model.name, cfg.model.chat_template, "none", "chat-")
+        return Path(cfg.results_dir) / run_subdir(cfg.task, model, dataset, cfg.metric.name, fin)
 
 
 def cache_dir(cfg) -> Path:
@@ -73,7 +74,8 @@ def describe(cfg) -> dict:
     return {
         "model": {"name": m.name, "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
                   "instruction_tuned": m.instruction_tuned, "pair": m.pair, "params": m.params,
-                  "add_bos": m.add_bos, "layers": list(m.layers), "fingerprint": fingerprint(m),
+                  "add_bos": m.add_bos, "chat_template": m.chat_template, "layers": list(m.layers),
+                  "fingerprint": fingerprint(m),
                   "localize": m.localize},
         "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "metric": cfg.metric.name,
         "subset": subset_of(cfg.dataset),

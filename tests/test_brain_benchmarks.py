@@ -78,6 +78,7 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
 def test_blank_run_from_local_file(make_config, tiny_gpt2, tmp_path):
     _, fake = fake_blank_data(tmp_path)
     result = run(make_config(*tiny_gpt2, "dataset=blank", f"dataset.path={fake.path}",
-                        "metric=ridge"))
+                             "metric=ridge", "dataset.ceiling=0.1446"))  # a given ceiling: computing the ridge one is slow
+    assert result["ceiling_source"]["kind"] == "given" and result["ceiling"] == 0.1446
     assert result["n_layers"] == 3 and result["parts"][0]["n_neuroids"] == 60
     assert result["settings"]["metric"]["n_splits"] == 8 and np.isfinite(result["raw"])

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from brainalign.errors import ConfigError
 from brainalign.models.layers import LayerRecorder, resolve_layers
-from brainalign.presentation import contexts
+from brainalign.presentation import chat_head, contexts
 
 CPU_BATCH = 16  # sequences per forward pass on CPU (bench/bench_extract.py: flat beyond ~8)
 PADDING = ("right", "left")
@@ -44,7 +44,7 @@ class Sequence:
 
 def passage_sequences(lm, i: int, parts: list[str], one_pass: bool = True) -> list[Sequence]:
     """The forward passes one passage needs: one for all its parts where they share a prefix, else one each."""
-    ctx = contexts(parts)
+    ctx = contexts(parts, head=chat_head(lm))
     ids = [lm.encode(c) for c in ctx]
     out, left = [], list(range(len(parts)))
     if one_pass and not lm.is_encoder_decoder:

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.errors import ConfigError, DataMismatch
+from brainalign.models.baselines import model_features
 from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
@@ -25,7 +25,7 @@ def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
     `layers`: selectors or names; default the model config's."""
     rows = data.passages()
     texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
-    feats, hit = cached_extract(model, texts, ctx.cache_dir, layers=layers, progress=ctx.progress)
+    feats, hit = model_features(model, texts, ctx.cache_dir, layers=layers, progress=ctx.progress)
     order = np.concatenate([np.asarray(p, dtype=int) for p in rows])
     if len(order) != len(data.stimuli) or len(np.unique(order)) != len(order):
         raise DataMismatch(f"{data.name}: the passages cover {len(np.unique(order))} of {len(data.stimuli)} stimuli")
@@ -34,27 +34,16 @@ def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
     return X, feats.layers, hit
 
 
-def score_layers(X: np.ndarray, data, metric_cfg) -> list:
-    """One Score per layer with the configured metric."""
+def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -> list:
+    """One Score per layer with the configured metric under one protocol (default: the first of metric.cv)."""
     from brainalign import metrics
+    from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
 
-    kind = metric_cfg.get("kind", "linear")
+    kind = metric_cfg.kind
     subjects = np.asarray(data.neuroids["subject"], dtype=str)
-    common = dict(subjects=subjects, n_splits=metric_cfg.get("n_splits", 10), backend=metric_cfg.get("backend", "auto"))
-    if kind == "linear":
-        return metrics.linear_predictivity(X, data.responses, train_size=metric_cfg.get("train_size", 0.9),
-                                           random_state=metric_cfg.get("random_state", 1),
-                                           correlation=metric_cfg.get("correlation", "batched"), **common)
-    if kind == "ridge":
-        col = metric_cfg.get("group_by", "story")  # null: ShuffleSplit over rows (Tuckute2024-ridge)
-        if col is not None and col not in data.stimuli:
-            raise ConfigError(f"metric.group_by={col!r} is not a stimulus column of {data.name}: {list(data.stimuli)}")
-        groups = None if col is None else data.stimuli[col].to_numpy()
-        return metrics.ridge_predictivity(X, data.responses, groups=groups,
-                                          train_size=metric_cfg.get("train_size", 0.9),
-                                          random_state=metric_cfg.get("random_state", 1234),
-                                          alphas=np.asarray(metric_cfg.get("alphas", np.logspace(-3, 3, 7)), float),
-                                          **common)
+    if kind in ("linear", "ridge"):
+        protocol = protocol or protocol_names(metric_cfg)[0]
+        return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg), metric_cfg, subjects)
     if kind in UNCEILED_KINDS:
         similarity = metrics.cka if kind == "cka" else metrics.rdm
         return similarity(X, data.responses, subjects=subjects, n_splits=metric_cfg.n_splits,
@@ -67,7 +56,25 @@ def score_layers(X: np.ndarray, data, metric_cfg) -> list:
 
 
 def summarize(parts: list[dict], layers: list[str]) -> dict:
-    """Combine per-part layer scores into the benchmark's result (shared flat keys)."""
+    """Combine per-part layer scores into the benchmark's result (shared flat keys).
+
+    With several protocols (metric.cv) the flat keys are the first protocol's and
+    result["protocols"][name] holds each protocol's own summary."""
+    result = _summarize(parts, layers)
+    if all("protocols" in p for p in parts):
+        result["protocols"] = {name: _summarize([{**p, **p["protocols"][name]} for p in parts], layers)
+                               for name in parts[0]["protocols"]}
+        for name, summary in result["protocols"].items():
+            summary["splits"] = parts[0]["protocols"][name]["splits"]
+            summary.pop("n_layers", None)
+        result["protocol"] = next(iter(result["protocols"]))
+    sources = [p["ceiling_source"] for p in parts if p.get("ceiling_source")]
+    if sources:
+        result["ceiling_source"] = sources[0] if len(sources) == 1 else sources
+    return result
+
+
+def _summarize(parts: list[dict], layers: list[str]) -> dict:
     from brainalign.metrics import best_layer
 
     raw = np.mean([p["raw"] for p in parts], axis=0)
@@ -108,20 +115,31 @@ def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
     layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
     from brainalign.metrics import ceiling_normalize
+    from brainalign.metrics.protocols import describe_splits, protocol_names, protocol_splits
 
-    ceiling = 1.0 if metric_cfg.get("kind") in UNCEILED_KINDS else data.ceiling
+    ceiling = 1.0 if metric_cfg.kind in UNCEILED_KINDS else data.ceiling
     if ceiled and ceiling is None:
         raise ConfigError(f"{data.name} has no ceiling")
     blocks = X if isinstance(X, list) else [X]
-    scores = [score for block in blocks for score in score_layers(block, data, metric_cfg)]
-    raw = np.array([s.raw for s in scores])
-    if not ceiled:
-        return {"name": data.name, "scores": scores, "raw": raw, "ceiled": None, "unclipped": None, "ceiling": None,
-                "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
-    ceiled, unclipped = ceiling_normalize(raw, ceiling)
-    return {"name": data.name, "scores": scores, "raw": raw, "ceiled": np.asarray(ceiled),
-            "unclipped": np.asarray(unclipped), "ceiling": float(ceiling),
-            "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
+    names = protocol_names(metric_cfg) if metric_cfg.kind in ("linear", "ridge") else [None]
+    protocols = {}
+    for name in names:  # every protocol from the same features
+        scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name)]
+        raw = np.array([s.raw for s in scores])
+        entry = {"scores": scores, "raw": raw, "ceiled": None, "unclipped": None}
+        if ceiled:
+            c, unclipped = ceiling_normalize(raw, ceiling)
+            entry.update(ceiled=np.asarray(c), unclipped=np.asarray(unclipped))
+        if name is not None:
+            entry["splits"] = describe_splits(protocol_splits(name, data, metric_cfg))
+        protocols[name] = entry
+    first = protocols[names[0]]
+    out = {"name": data.name, **{k: first[k] for k in ("scores", "raw", "ceiled", "unclipped")},
+           "ceiling": float(ceiling) if ceiled else None, "ceiling_source": getattr(data, "ceiling_source", None),
+           "n_stimuli": int(data.responses.shape[0]), "n_neuroids": int(data.responses.shape[1])}
+    if names != [None]:
+        out["protocols"] = protocols
+    return out
 
 
 @dataclass
@@ -154,24 +172,34 @@ class BrainBenchmark:
 
 @register("pereira")
 def build_pereira(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    from brainalign.benchmarks.ceilings import pereira_ridge_ceiling
     from brainalign.datasets.pereira import load_pereira
+    from brainalign.metrics.protocols import metric_kind
 
     def load():
-        return [load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                             cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
-                for exp in dataset_cfg.experiments]
+        datas = []
+        for exp in dataset_cfg.experiments:
+            data = load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
+                                cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
+            if metric_kind(metric_cfg) == "ridge":  # Pereira2018.<exp>-ridge: its own stored ceiling
+                data.ceiling, data.ceiling_source = pereira_ridge_ceiling(exp, dataset_cfg)
+            else:
+                data.ceiling_source = {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
+                                       "note": "Brain-Score's Pereira2018-linear ceiling"}
+            datas.append(data)
+        return datas
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
 
 
 @register("blank")
 def build_blank(dataset_cfg, metric_cfg) -> BrainBenchmark:
+    from brainalign.benchmarks.ceilings import blank_ceiling
     from brainalign.datasets.blank import load_blank
 
     def load():
         data = load_blank(path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
                           cache_dir=dataset_cfg.get("cache_dir"), order=dataset_cfg.get("order", "stored"))
-        if dataset_cfg.get("ceiling", "stored") == "compute":
-            data.ceiling = computed_ceiling(data, dataset_cfg.cache_dir)
+        data.ceiling, data.ceiling_source = blank_ceiling(data, dataset_cfg, metric_cfg)
         return [data]
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
 

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brainalign.activations.cache import cached_extract
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.benchmarks.brain import features_for, score_part, summarize
 from brainalign.datasets.brain import BrainData
 from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
+from brainalign.models.baselines import model_features
 from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
@@ -29,10 +29,10 @@ class SyntheticBenchmark:
         rows = probe.passages()
         texts = [[stimuli["text"][r] for r in p] for p in rows]
         with stages("extraction"):
-            feats, hit = cached_extract(model, texts, ctx.cache_dir, progress=ctx.progress)
+            feats, hit = model_features(model, texts, ctx.cache_dir, progress=ctx.progress)
         X = np.empty_like(feats.values)
         X[:, np.concatenate(rows)] = feats.values
-        planted = max(1, int(round(c.planted_depth * (len(feats.layers) - 1))))
+        planted = min(len(feats.layers) - 1, max(1, int(round(c.planted_depth * (len(feats.layers) - 1)))))
         responses, neuroids, ceiling = plant_responses(X[planted], c.n_subjects, c.voxels_per_subject, c.noise, c.seed)
         data = BrainData("synthetic", stimuli, responses, neuroids, ceiling=ceiling, synthetic=True, group_by="passage")
         with stages("metric"):
@@ -43,7 +43,7 @@ class SyntheticBenchmark:
                 result["localizer"] = localizer
             shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))
             control = linear_predictivity(X[planted], responses[shuffled])
-        before = max(r["raw"] for r in result["per_layer"][:planted])
+        before = max((r["raw"] for r in result["per_layer"][:planted]), default=float("nan"))  # one-layer baselines
         result.update(synthetic=True, planted_layer=feats.layers[planted], planted_layer_index=planted,
                       recovered=result["best_layer_index"] == planted,
                       planted_raw=result["per_layer"][planted]["raw"], best_raw_before_planted=before,

@@ -21,6 +21,17 @@ def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str |
     return "analysis" if task == "analyze" else task
 
 
+def cv_label(metric: str, native: str, cv) -> str:
+    """The metric's name with its protocols when they are not its own: linear, linear-group, linear-shuffle+group."""
+    names = [str(cv)] if isinstance(cv, str) else [str(c) for c in cv]
+    return metric if names == [native] else f"{metric}-{'+'.join(names)}"
+
+
+def tag(base: str, value, default, prefix: str = "") -> str:
+    """base, or base-<prefix><value> when value is not the default (e.g. smollm2-135m-chat-user)."""
+    return base if str(value) == str(default) else f"{base}-{prefix}{value}"
+
+
 def _metric_dir(metric, metrics, study_metric, dataset=None) -> str:
     return select_metric(str(metric), list(metrics) if metrics is not None else None, study_metric,
                          f"dataset={dataset}" if dataset else "this dataset")
@@ -46,6 +57,9 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("run_subdir", run_subdir)
     if not OmegaConf.has_resolver("metric_dir"):
         OmegaConf.register_new_resolver("metric_dir", _metric_dir)
+    for name, fn in (("cv_label", cv_label), ("tag", tag)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
     if not OmegaConf.has_resolver("subset_tag"):
         from brainalign.config.subset import subset_tag
 

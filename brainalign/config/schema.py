@@ -6,7 +6,7 @@ attributes instead of repeating defaults with `.get(key, default)`.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
@@ -79,6 +79,11 @@ class ModelConfig:
     padding_side: Optional[str] = None   # batched extraction: right (default) | left
     build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
     localize: Optional[float] = None     # language localizer: k units, or a fraction in (0, 1); null = off
+    chat_template: str = "none"          # none (raw text, Brain-Score) | user (each context as a user turn)
+    baseline: Optional[str] = None       # family=baseline: oasm | position | n_words | n_chars | random_embedding
+    sigma: float = 1.0                   # oasm: the Gaussian's width
+    max_features: int = 2000             # oasm: the fixed width (>= the stimuli of one benchmark part)
+    dim: int = 100                       # random_embedding: its width
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     properties: PropertiesConfig = field(default_factory=PropertiesConfig)
 
@@ -91,6 +96,27 @@ class MetricConfig:
 
 
 @dataclass
+class ShuffleProtocol:
+    n_splits: int = 10
+    train_size: float = 0.9
+    random_state: int = 1
+
+
+@dataclass
+class GroupProtocol:
+    by: Optional[str] = "story"          # the stimulus column held out together
+    n_splits: int = "${oc.select:dataset.ridge_splits,10}"  # type: ignore[assignment]
+    random_state: int = 1234
+
+
+@dataclass
+class ContiguousProtocol:
+    n_splits: int = 10
+    within: Optional[str] = None         # cut within each block of this column (experiment, story)
+    trim: int = 0                        # training rows dropped on each side of a test run
+
+
+@dataclass
 class LinearMetricConfig(MetricConfig):
     """Brain-Score's linear_pearsonr: OLS (min-norm), ShuffleSplit, Pearson r per neuroid."""
     kind: str = "linear"
@@ -99,6 +125,11 @@ class LinearMetricConfig(MetricConfig):
     train_size: float = 0.9
     random_state: int = 1
     backend: str = "auto"                # auto (torch on CUDA when the run is on CUDA) | numpy | torch; float64
+    cv: Any = "shuffle"                  # shuffle | group | contiguous, or a list: each scored (docs/protocols.md)
+    shuffle: ShuffleProtocol = field(default_factory=lambda: ShuffleProtocol(
+        n_splits="${..n_splits}", train_size="${..train_size}", random_state="${..random_state}"))  # type: ignore
+    group: GroupProtocol = field(default_factory=GroupProtocol)
+    contiguous: ContiguousProtocol = field(default_factory=ContiguousProtocol)
 
 
 @dataclass
@@ -111,6 +142,11 @@ class RidgeMetricConfig(MetricConfig):
     random_state: int = 1234
     alphas: List[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
     backend: str = "auto"
+    cv: Any = "group"
+    group: GroupProtocol = field(default_factory=lambda: GroupProtocol(
+        by="${..group_by}", n_splits="${..n_splits}", random_state="${..random_state}"))  # type: ignore
+    shuffle: ShuffleProtocol = field(default_factory=ShuffleProtocol)
+    contiguous: ContiguousProtocol = field(default_factory=ContiguousProtocol)
 
 
 @dataclass
@@ -184,16 +220,33 @@ class StoreDatasetConfig(DatasetConfig):
 
 
 @dataclass
+class RidgeCeilingFile:
+    file: str = MISSING
+    version_id: str = MISSING
+    sha1: str = MISSING
+
+
+@dataclass
 class PereiraConfig(StoreDatasetConfig):
     experiments: List[str] = field(default_factory=lambda: ["243sentences", "384sentences"])
     group_by: str = "passage_label"      # Brain-Score's context unit; passage_index is the cleaner option
     ridge_splits: int = 10
+    # metric=ridge divides by Brain-Score's ridge ceilings, stored beside the assembly (the folder of `url`),
+    # fetched by version id and checked by SHA-1; or local copies in ridge_ceiling_dir
+    ridge_ceilings: Dict[str, RidgeCeilingFile] = field(default_factory=lambda: {
+        "243sentences": RidgeCeilingFile("ceiling_Pereira2018_243sentences-ridge.nc", "r3xGy2REPZfE7h1oFSnsNg5Rml9R5Ulz",
+                                         "ba4c077bf0a9e1c46a9582790221c48113e0c5cf"),
+        "384sentences": RidgeCeilingFile("ceiling_Pereira2018_384sentences-ridge.nc", "u1_f1sJvv9J8eVjWFfA4siHsFHH6rMc1",
+                                         "167005f57c3f2826a9e6a24ba36d96640fcbf3df")})
+    ridge_ceiling_dir: Optional[str] = None
 
 
 @dataclass
 class BlankConfig(StoreDatasetConfig):
     order: str = "stored"                # stored (Brain-Score's fragment order) | chronological
-    ceiling: str = "stored"              # stored (Brain-Score's) | compute (extrapolated, cached)
+    # brainscore: the ceiling of Brain-Score's benchmark for the metric (linear: the stored 0.21026591; ridge:
+    # computed with the ridge metric, as Blank2014-ridge) | stored | compute | a number
+    ceiling: Any = "brainscore"
     ridge_splits: int = 8
 
 
@@ -219,6 +272,7 @@ class SyntheticConfig(DatasetConfig):
     noise: float = 1.0                   # noise sd relative to the signal sd
     planted_depth: float = 0.5           # which layer carries the signal, as a fraction of depth
     seed: int = 0
+    ridge_splits: int = 8                # the group protocol: one fold per topic (`story`)
 
 
 @dataclass

@@ -37,3 +37,44 @@ def group_splits(groups, n_splits=10, random_state=1234):
         test = np.isin(groups, chunk)
         splits.append((np.flatnonzero(~test), np.flatnonzero(test)))
     return splits
+
+
+def contiguous_splits(n, n_splits=10, blocks=None, trim=0):
+    """K folds of consecutive rows: the contiguous cross-validation of Hadidi et al. (2025).
+
+    Within each block (rows sharing a label in `blocks`, e.g. the story; one block when None) the
+    rows, in their stored order, are cut into `n_splits` runs of consecutive rows (np.array_split);
+    test fold k is the k-th run of every block. `trim` drops from training the `trim` rows on each
+    side of every test run of the same block, so that a neighbour of a test row never trains."""
+    if n_splits < 2:
+        raise ValueError(f"contiguous cross-validation needs n_splits >= 2, got {n_splits}")
+    blocks = np.zeros(n, dtype=int) if blocks is None else np.asarray(blocks)
+    if len(blocks) != n:
+        raise ValueError(f"blocks has {len(blocks)} labels for {n} rows")
+    folds = [[] for _ in range(n_splits)]
+    dropped = [[] for _ in range(n_splits)]
+    for label in _in_order(blocks):
+        rows = np.flatnonzero(blocks == label)
+        if len(rows) < n_splits:
+            raise ValueError(f"block {label!r} has {len(rows)} rows, fewer than n_splits={n_splits}")
+        start = 0
+        for k, run in enumerate(np.array_split(rows, n_splits)):
+            folds[k].append(run)
+            stop = start + len(run)
+            dropped[k].append(rows[max(0, start - trim):start])
+            dropped[k].append(rows[stop:stop + trim])
+            start = stop
+    splits = []
+    for test, gone in zip(folds, dropped):
+        test = np.concatenate(test)
+        train = np.setdiff1d(np.arange(n), np.concatenate([test, *gone]))
+        if len(train) < 2:
+            raise ValueError("trim leaves fewer than 2 training rows")
+        splits.append((train, np.sort(test)))
+    return splits
+
+
+def _in_order(labels):
+    """Unique labels in order of first appearance."""
+    _, first = np.unique(labels, return_index=True)
+    return labels[np.sort(first)]

@@ -60,12 +60,18 @@ def _hash_folder(path: Path, only: str | None) -> str:
 def fingerprint(cfg) -> str:
     """A key for everything about the model that changes its activations; computed without loading it."""
     cfg = model_config(cfg)
+    from brainalign.models.baselines import baseline_fingerprint, is_baseline
+
+    if is_baseline(cfg):
+        return baseline_fingerprint(cfg)
     src = model_source(cfg)
     weights = (f"hub:{src['hub']}@{cfg.revision or 'main'}" if src["hub"]
                else f"files:{_hash_folder(src['path'], src['gguf_file'])}")
     settings = {k: cfg[k] for k in ("dtype", "add_bos", "max_length", "load_in_8bit")}
     if cfg.arch == "encoder":  # how an encoder's stimulus features are pooled
         settings["pooling"] = cfg.pooling
+    if cfg.chat_template != "none":  # only then, so earlier keys stay valid
+        settings["chat_template"] = str(cfg.chat_template)
     blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -1,0 +1,110 @@
+"""Which ceiling a brain benchmark divides by, and where it came from (result["ceiling_source"]).
+
+Brain-Score 2.3 pairs each metric with its own ceiling:
+* Pereira2018 "-linear-shuffle": the stored values 0.35378928 / 0.36343748 (extrapolated with the
+  linear metric); "-ridge": ceilings extrapolated with the ridge metric, stored in the same bucket
+  as `ceiling_Pereira2018_<experiment>-ridge.nc` (fetched by version id, SHA-1 checked).
+* Blank2014: the ceiling is always computed from the data with the benchmark's own metric; the
+  linear one is 0.21026591 (kept as a constant), the ridge one is computed (about 0.1446).
+"""
+
+import logging
+import os
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+
+from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
+
+log = logging.getLogger(__name__)
+
+BLANK_MODES = ("brainscore", "stored", "compute")
+
+
+def _store_folder(dataset_cfg) -> str:
+    """The folder of the dataset's own url (the assemblies and the ceilings share it)."""
+    return str(dataset_cfg.url).rsplit("/", 1)[0]
+
+
+def read_ceiling_file(path) -> float:
+    """The value of a stored Brain-Score ceiling (a scalar Score written with write_netcdf)."""
+    import xarray as xr
+
+    try:
+        with xr.open_dataarray(path) as stored:
+            values = np.asarray(stored.load().values, dtype=float).ravel()
+    except (ValueError, OSError) as e:
+        raise DataMismatch(f"cannot read the ceiling file {path}: {e}") from e
+    if values.size != 1 or not np.isfinite(values[0]):
+        raise DataMismatch(f"the ceiling file {path} holds {values.size} values, expected one finite number")
+    return float(values[0])
+
+
+def pereira_ridge_ceiling(experiment: str, dataset_cfg, progress: bool = True) -> tuple[float, dict]:
+    """Brain-Score's stored ridge ceiling of one Pereira2018 experiment: (value, source)."""
+    from brainalign.datasets.store import fetch
+
+    spec = (dataset_cfg.get("ridge_ceilings") or {}).get(experiment)
+    if not spec:
+        raise ConfigError(f"dataset.ridge_ceilings has no entry for {experiment}")
+    folder = dataset_cfg.get("ridge_ceiling_dir")
+    local = Path(os.path.expanduser(str(folder))) / str(spec.file) if folder else None
+    if local is not None and not local.exists():
+        raise DataUnavailable(f"dataset.ridge_ceiling_dir={folder} has no {spec.file}")
+    url = f"{_store_folder(dataset_cfg)}/{spec.file}"
+    if spec.get("version_id"):
+        url += "?" + urllib.parse.urlencode({"versionId": spec.version_id})
+    path = local or fetch(url, spec.sha1, dataset_cfg.get("cache_dir"), filename=spec.file, progress=progress,
+                          config_key="dataset.ridge_ceiling_dir (its folder)")
+    value = read_ceiling_file(path)
+    return value, {"kind": "stored", "metric": "ridge", "file": str(spec.file), "url": url,
+                   "version_id": spec.get("version_id"), "sha1": spec.sha1, "local_path": str(local) if local else None,
+                   "value": value}
+
+
+def native_metric(data, metric_cfg):
+    """(data, responses, subjects) -> Score under the metric's own protocol: the benchmark's metric."""
+    from brainalign.metrics.protocols import NATIVE, metric_kind, protocol_splits, score_protocol
+
+    splits = protocol_splits(NATIVE[metric_kind(metric_cfg)], data, metric_cfg)
+    return lambda source, target: score_protocol(source, target, splits, metric_cfg)[0]
+
+
+def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
+    """Blank2014's ceiling for the configured metric and dataset.ceiling mode: (value, source)."""
+    from brainalign.metrics.extrapolation import cached_ceiling
+    from brainalign.metrics.protocols import NATIVE, metric_kind, protocol_settings
+
+    mode = dataset_cfg.get("ceiling", "brainscore")
+    if isinstance(mode, (int, float)) and not isinstance(mode, bool):  # a value the user gives
+        if not 0 < mode <= 1:
+            raise ConfigError(f"dataset.ceiling={mode}: a given ceiling must be in (0, 1]")
+        return float(mode), {"kind": "given", "metric": metric_kind(metric_cfg), "value": float(mode),
+                             "note": "dataset.ceiling set by the user"}
+    mode = str(mode)
+    if mode not in BLANK_MODES:
+        raise ConfigError(f"dataset.ceiling={mode!r}; choose one of {BLANK_MODES} or a number")
+    kind = metric_kind(metric_cfg)
+    if mode == "stored" or (mode == "brainscore" and kind == "linear"):
+        if kind != "linear":
+            raise ConfigError("dataset.ceiling=stored: Brain-Score stores no Blank2014 ceiling for metric=ridge "
+                              "(its Blank2014-ridge computes it); use dataset.ceiling=brainscore or compute")
+        return float(data.ceiling), {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
+                                     "note": "Brain-Score's Blank2014-linear ceiling, extrapolated with the linear metric"}
+    protocol = NATIVE[kind]
+    settings = protocol_settings(metric_cfg, protocol)
+    if kind == "linear":  # the linear ceiling as before (same cache entry)
+        from brainalign.benchmarks.brain import computed_ceiling
+
+        value = computed_ceiling(data, dataset_cfg.cache_dir)
+        return value, {"kind": "computed", "metric": "linear", "protocol": protocol, "value": value,
+                       "method": "Brain-Score's ExtrapolationCeiling (blank variant), cached"}
+    name = f"{kind}-{protocol}-" + "-".join(f"{k}={v}" for k, v in sorted(settings.items()))
+    if kind == "ridge":
+        name += "-alphas=" + ",".join(f"{a:g}" for a in np.asarray(metric_cfg.get("alphas", []), float))
+    ceiling = cached_ceiling(dataset_cfg.cache_dir, data.responses, data.subjects, native_metric(data, metric_cfg),
+                             metric_name=name, variant="blank", n_bootstraps=100, fit="curve_fit")
+    return float(ceiling.ceiling), {"kind": "computed", "metric": kind, "protocol": protocol, "settings": settings,
+                                    "method": "Brain-Score's ExtrapolationCeiling (blank variant), cached",
+                                    "value": float(ceiling.ceiling)}

@@ -1,0 +1,164 @@
+"""Cross-validation protocols (metric.cv), Brain-Score's ridge ceilings and their provenance."""
+
+import hashlib
+import http.server
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from omegaconf import OmegaConf
+
+from brainalign.benchmarks.brain import score_part, summarize
+from brainalign.benchmarks.ceilings import blank_ceiling, pereira_ridge_ceiling
+from brainalign.datasets.brain import BrainData
+from brainalign.errors import ConfigError, DataMismatch
+from brainalign.metrics import linear_predictivity, ridge_predictivity
+from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
+from brainalign.metrics.splits import contiguous_splits, group_splits, shuffle_splits
+
+LINEAR = {"kind": "linear", "group": {"by": "story", "n_splits": 4}, "contiguous": {"n_splits": 5}}
+
+
+def small_data(n_groups=8, per_group=6, seed=0, ceiling=0.5):
+    rng = np.random.default_rng(seed)
+    n = n_groups * per_group
+    stimuli = pd.DataFrame({"stimulus_id": [f"s{i}" for i in range(n)], "text": [f"word {i}." for i in range(n)],
+                            "story": np.repeat([f"g{g}" for g in range(n_groups)], per_group)})
+    neuroids = pd.DataFrame({"neuroid_id": [f"v{j}" for j in range(6)], "subject": np.repeat(["a", "b"], 3)})
+    X = rng.standard_normal((2, n, 5))
+    Y = X[1] @ rng.standard_normal((5, 6)) + rng.standard_normal((n, 6))
+    return BrainData("small", stimuli, Y, neuroids, ceiling=ceiling, group_by="story"), X
+
+
+def test_contiguous_folds_are_consecutive_runs_within_each_block_and_trim_drops_neighbours():
+    blocks = np.repeat(["x", "y"], 10)
+    splits = contiguous_splits(20, n_splits=5, blocks=blocks)
+    assert sorted(np.concatenate([t for _, t in splits]).tolist()) == list(range(20))  # a partition
+    assert splits[1][1].tolist() == [2, 3, 12, 13]  # the 2nd run of each block
+    assert set(splits[1][0]) == set(range(20)) - {2, 3, 12, 13}
+    trimmed = contiguous_splits(20, n_splits=5, blocks=blocks, trim=1)
+    assert trimmed[1][1].tolist() == [2, 3, 12, 13]
+    assert set(trimmed[1][0]) == set(range(20)) - {1, 2, 3, 4, 11, 12, 13, 14}
+    assert [t.tolist() for _, t in contiguous_splits(6, n_splits=3)] == [[0, 1], [2, 3], [4, 5]]
+    with pytest.raises(ValueError, match="fewer than n_splits"):
+        contiguous_splits(4, n_splits=5)
+
+
+def test_protocol_scores_equal_the_metrics_on_the_same_splits():
+    data, X = small_data()
+    subjects = np.asarray(data.subjects, dtype=str)
+    linear = score_protocol(X, data.responses, shuffle_splits(len(X[0])), OmegaConf.create({"kind": "linear"}),
+                            subjects)
+    reference = linear_predictivity(X, data.responses, subjects=subjects)
+    assert [s.raw for s in linear] == [s.raw for s in reference]
+    groups = data.stimuli["story"].to_numpy()
+    ridge = score_protocol(X, data.responses, group_splits(groups, 4), OmegaConf.create({"kind": "ridge"}), subjects)
+    reference = ridge_predictivity(X, data.responses, groups=groups, n_splits=4, subjects=subjects)
+    assert [s.raw for s in ridge] == [s.raw for s in reference]
+    assert np.array_equal(ridge[1].alphas, reference[1].alphas)
+
+
+def test_group_protocol_holds_out_whole_groups_and_errors_are_one_line():
+    data, _ = small_data()
+    for train, test in protocol_splits("group", data, OmegaConf.create(LINEAR)):
+        assert not set(data.stimuli["story"][train]) & set(data.stimuli["story"][test])
+    with pytest.raises(ConfigError, match="not a stimulus column"):
+        protocol_splits("group", data, OmegaConf.create({"group": {"by": "passage"}}))
+    with pytest.raises(ConfigError, match="metric.cv=group on small: .*8"):
+        protocol_splits("group", data, OmegaConf.create({"group": {"n_splits": 10}}))
+    with pytest.raises(ConfigError, match="metric.cv"):
+        protocol_names(OmegaConf.create({"kind": "linear", "cv": ["shuffle", "blocked"]}))
+
+
+def test_several_protocols_in_one_call_keep_the_first_as_top_level():
+    data, X = small_data()
+    cfg = OmegaConf.create({**LINEAR, "cv": ["shuffle", "group", "contiguous"]})
+    result = summarize([score_part(data, X, cfg)], ["l0", "l1"])
+    assert list(result["protocols"]) == ["shuffle", "group", "contiguous"] and result["protocol"] == "shuffle"
+    only_group = summarize([score_part(data, X, OmegaConf.create({**LINEAR, "cv": "group"}))], ["l0", "l1"])
+    assert result["protocols"]["group"]["per_layer"] == only_group["per_layer"]
+    assert result["per_layer"] == result["protocols"]["shuffle"]["per_layer"]
+    assert result["per_layer"] != result["protocols"]["group"]["per_layer"]
+    assert result["protocols"]["group"]["splits"]["n_splits"] == 4
+
+
+def test_metric_names_carry_non_default_protocols(make_config, tmp_path):
+    assert make_config().metric.name == "linear"
+    assert make_config("metric.cv=[shuffle,group]").metric.name == "linear-shuffle+group"
+    assert make_config("metric=ridge").metric.name == "ridge"
+    cfg = make_config("metric=ridge", "dataset=blank", "metric.cv=contiguous")
+    assert cfg.metric.name == "ridge-contiguous" and cfg.metric.group.n_splits == 8
+    assert make_config("metric=linear", "metric.n_splits=5").metric.shuffle.n_splits == 5
+    assert make_config("metric=linear-2023", "metric.cv=group").metric.name == "linear-2023-group"
+
+
+# ---- ceilings -------------------------------------------------------------------------------------
+
+class _Server(http.server.SimpleHTTPRequestHandler):
+    hits = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        _Server.hits.append(self.path)
+        self.path = self.path.split("?")[0]
+        super().do_GET()
+
+
+@pytest.fixture
+def store(make_config, tmp_path, monkeypatch):
+    """A loopback 'bucket' holding a ceiling file: (dataset config, sha1, hits)."""
+    monkeypatch.delenv("BRAINALIGN_OFFLINE")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    folder = tmp_path / "bucket"
+    folder.mkdir()
+    path = folder / "ceiling_Pereira2018_243sentences-ridge.nc"
+    xr.DataArray(0.2875).to_dataset(name="data").to_netcdf(path, engine="h5netcdf")  # a scalar Score
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+    _Server.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             lambda *a, **k: _Server(*a, directory=str(folder), **k))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cfg = make_config("dataset=pereira").dataset
+    cfg.url = f"http://127.0.0.1:{server.server_address[1]}/assy_Pereira2018_language.nc"
+    cfg.ridge_ceilings["243sentences"].sha1 = sha1
+    yield cfg, sha1, _Server.hits
+    server.shutdown()
+
+
+def test_pereira_ridge_ceiling_is_fetched_by_version_id_checked_and_cached(store):
+    cfg, sha1, hits = store
+    value, source = pereira_ridge_ceiling("243sentences", cfg)
+    assert value == pytest.approx(0.2875)
+    assert hits == ["/ceiling_Pereira2018_243sentences-ridge.nc?versionId=r3xGy2REPZfE7h1oFSnsNg5Rml9R5Ulz"]
+    assert source["kind"] == "stored" and source["metric"] == "ridge" and source["sha1"] == sha1
+    assert pereira_ridge_ceiling("243sentences", cfg)[0] == value and len(hits) == 1  # cached
+    cfg.ridge_ceilings["243sentences"].sha1 = "0" * 40  # the cached copy no longer matches: fetched, refused
+    with pytest.raises(DataMismatch, match="SHA-1"):
+        pereira_ridge_ceiling("243sentences", cfg)
+
+
+def test_blank_ceiling_follows_the_metric(tmp_path):
+    data, _ = small_data(n_groups=8, per_group=5, ceiling=0.21026591)
+    data.neuroids["subject"] = np.repeat(["a", "b", "c"], 2)
+    cfg = OmegaConf.create({"ceiling": "brainscore", "cache_dir": str(tmp_path)})
+    value, source = blank_ceiling(data, cfg, OmegaConf.create({"kind": "linear"}))
+    assert value == 0.21026591 and source["kind"] == "stored"
+    ridge = OmegaConf.create({"kind": "ridge", "group": {"by": "story", "n_splits": 8, "random_state": 1234}})
+    value, source = blank_ceiling(data, cfg, ridge)
+    assert source == {**source, "kind": "computed", "metric": "ridge", "protocol": "group"}
+    assert np.isfinite(value) and value != 0.21026591
+    assert blank_ceiling(data, cfg, ridge)[0] == value  # from the cache
+    with pytest.raises(ConfigError, match="stores no Blank2014 ceiling"):
+        blank_ceiling(data, OmegaConf.create({"ceiling": "stored", "cache_dir": str(tmp_path)}), ridge)
+
+
+def test_flat_settings_still_configure_the_metrics_own_protocol():
+    data, _ = small_data()
+    flat = OmegaConf.create({"kind": "ridge", "group_by": "story", "n_splits": 4, "random_state": 7})
+    assert [t.tolist() for _, t in protocol_splits("group", data, flat)] == \
+        [t.tolist() for _, t in group_splits(data.stimuli["story"].to_numpy(), 4, 7)]
+    assert len(protocol_splits("shuffle", data, OmegaConf.create({"kind": "linear", "n_splits": 3}))) == 3
