@@ -100,23 +100,20 @@ def save_comparison_arrays(out_dir, *, benchmark, protocol, layers, best_layer, 
     return path
 
 
-def split_predictions(x, Y, splits, smoother, prepare=None):
-    """[splits] test predictions [n_test, neuroids] of one layer x [n, d], as the cross-validated
-    metrics make them (prediction = S (Y_train - mean) + mean), for `save_comparison_arrays`.
+def split_predictions(x, Y, splits, rcond=None):
+    """[splits] test predictions [n_test, neuroids] of one layer x [n, d], as the linear metric makes
+    them (prediction = S (Y_train - mean) + mean, the min-norm OLS smoother), for `save_comparison_arrays`."""
+    from .backend import get_backend
+    from .linear import LinearSmoothers, default_rcond
 
-    smoother / prepare: the metric's, e.g. linear.least_squares_smoother(default_rcond()), or
-    ridge.ridge_smoother(alphas) with prepare=ridge.prepare_targets."""
-    from .crossval import row_basis
-
-    basis = row_basis(x)
+    be = get_backend("numpy")
+    smoothers = LinearSmoothers(np.asarray(x, dtype=np.float64)[None], default_rcond() if rcond is None else rcond, be)
     Y = np.asarray(Y, dtype=np.float64)
     out = []
-    for train, test in splits:
+    for k, (train, test) in enumerate(splits):
         mean_y = Y[train].mean(axis=0)
-        y_train = Y[train] - mean_y
-        mean = basis[train].mean(axis=0)
-        S, _ = smoother(basis[train] - mean, basis[test] - mean, prepare(y_train) if prepare else None)
-        out.append((S @ y_train + mean_y).astype(np.float32))
+        S = np.asarray(smoothers(k, train, test))[0]
+        out.append((S @ (Y[train] - mean_y) + mean_y).astype(np.float32))
     return out
 
 
