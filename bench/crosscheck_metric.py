@@ -4,7 +4,7 @@ Brain-Score runs in its own venv (bench/brainscore_reference.py); this script, i
 venv, builds problems, runs both, and compares raw scores, per-split medians, every per-split
 per-neuroid r and the chosen ridge alphas.
 
-    python bench/crosscheck_metric.py --bs-python /work/bsenv/bin/python [--quick] [--tol 1e-4]
+    python bench/crosscheck_metric.py --bs-python $BRAINSCORE_PYTHON [--quick] [--tol 1e-4]
 
 Exit status 1 if any difference exceeds --tol.
 """
@@ -29,7 +29,7 @@ METRICS = ("linear_batched", "linear_scipy", "ridge")
 
 
 def default_bs_python():
-    return os.environ.get("BRAINSCORE_PYTHON", "/work/bsenv/bin/python")
+    return os.environ.get("BRAINSCORE_PYTHON")
 
 
 def run_reference(bs_python, problem, metrics=METRICS, threads=1):

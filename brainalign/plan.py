@@ -109,9 +109,9 @@ def _max_length(m) -> int:
 
 def _pereira_groups(experiments, tokens_per_word) -> tuple[list[list[float]], str]:
     """Per passage group, the token count of each part: from the stimulus set on disk, else documented sizes."""
-    from brainalign.datasets.futrell import shared_data_dir
+    from brainalign.config.paths import shared_dir
 
-    csv = shared_data_dir() / "pereira2018" / "Pereira2018_stimulus_set.csv"
+    csv = shared_dir() / "data" / "pereira2018" / "Pereira2018_stimulus_set.csv"
     groups = []
     if csv.exists():
         import pandas as pd
@@ -171,7 +171,7 @@ def dataset_tokens(d, m, tokens_per_word: float) -> tuple[int, int, str]:
         per_word = [min((i + 1) * tokens_per_word, w) for i in range(int(n / tokens_per_word))]
         return int(sum(per_word)), 0, "exact surprisal: one pass per word"
     if kind == "wehbe":
-        from brainalign.datasets.wehbe import shared_dir
+        from brainalign.config.paths import shared_dir
 
         path = shared_dir() / "data" / "wehbe2014" / "stimuli_words.npy"
         n = WEHBE_WORDS

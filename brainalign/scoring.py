@@ -28,7 +28,7 @@ def output_dir(cfg) -> Path:
     except ValueError:  # not under Hydra (tests, notebooks)
         fin = (cfg.get("finetune") or {}).get("name")
         dataset = f"{cfg.dataset.name}{subset_tag(cfg.dataset)}"
-        model = tag(cfg.model.name, cfg.model.chat_template, "none", "chat-")
+        model = tag(cfg.model.name, OmegaConf.select(cfg, "model.chat_template", default="none"), "none", "chat-")
         return Path(cfg.results_dir) / run_subdir(cfg.task, model, dataset, cfg.metric.name, fin)
 
 

@@ -16,10 +16,9 @@ def run_config(cfg) -> dict:
     """The resolved config, plus flat keys to group and filter by in W&B's run table."""
     full = OmegaConf.to_container(cfg, resolve=True)
     full.pop("hydra", None)
-    m = cfg.model
-    flat = {"model_name": m.name, "family": m.family, "instruction_tuned": m.instruction_tuned,
-            "params": m.params, "pair": m.pair, "dataset": cfg.dataset.name, "metric": cfg.metric.name,
-            "task": cfg.task}
+    m = cfg.model   # a partial config (a test's, a script's) may lack the model's descriptive keys
+    flat = {"model_name": m.name, **{k: m.get(k) for k in ("family", "instruction_tuned", "params", "pair")},
+            "dataset": cfg.dataset.name, "metric": cfg.metric.name, "task": cfg.task}
     if cfg.task == "score":
         from brainalign.config.subset import subset_of
 
@@ -60,7 +59,9 @@ def start(cfg, out_dir: Path, job_type: str = "score", run_id: str | None = None
     """A W&B run whose files live under `out_dir/wandb`; always finished, so a sweep's next job starts clean.
 
     run_id (the result's settings key) makes an interrupted and resumed job the same W&B run."""
-    t = cfg.tracking
+    from brainalign.config import schema, typed
+
+    t = typed(cfg.tracking, schema.TrackingConfig)
     if t.mode not in MODES:
         from brainalign.errors import ConfigError
 

@@ -92,6 +92,7 @@ def _two_runs(tmp_path, noise_a, noise_b):
     out = tmp_path / "results"
     cfgs = [OmegaConf.to_yaml(OmegaConf.create({
         "task": "score", "results_dir": str(out), "cache_dir": str(tmp_path / "cache"), "force": False,
+        "device": "cpu", "progress": False,
         "tracking": {"mode": "disabled"}, "model": {"name": "m"}, "metric": {"name": "linear"},
         "dataset": {"name": "d", "noise": n}})) for n in (noise_a, noise_b)]
     log_path = tmp_path / "calls.txt"

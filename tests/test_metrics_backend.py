@@ -92,8 +92,8 @@ def test_bad_splits_are_rejected():
         linear_predictivity(X[0], Y, splits=[(np.arange(30), np.arange(30, 51))])
     with pytest.raises(ValueError, match="integer"):
         ridge_predictivity(X[0], Y, splits=[(np.arange(30) * 1.0, np.arange(30, 50))])
-    with pytest.raises(ValueError, match="groups"):
-        ridge_predictivity(X[0], Y)
+    with pytest.raises(ValueError, match="groups has 3 labels"):
+        ridge_predictivity(X[0], Y, groups=["a", "b", "c"])
 
 
 def svd_only(X, Y, rcond=None, correlation="batched"):

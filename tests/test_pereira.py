@@ -109,7 +109,7 @@ def test_format_mismatches_name_what_is_missing(fake, tmp_path):
     with pytest.raises(DataMismatch, match="dims"):
         load_pereira("243sentences", path=tmp_path / "b.nc")
     (tmp_path / "c.nc").write_text("not a netCDF file")
-    with pytest.raises(DataMismatch, match="cannot read"):
+    with pytest.raises(DataMismatch, match="not a readable netCDF"):
         load_pereira("243sentences", path=tmp_path / "c.nc")
     stored.sel(presentation=stored["experiment"] == "384sentences").to_netcdf(
         tmp_path / "d.nc", engine="h5netcdf")

@@ -140,7 +140,7 @@ def test_format_mismatches_name_what_is_wrong(files, tmp_path):
     with pytest.raises(DataMismatch, match="NaN"):
         load_fedorenko(path=tmp_path / "b.nc")
     (tmp_path / "c.nc").write_text("not netCDF")
-    with pytest.raises(DataMismatch, match="cannot read"):
+    with pytest.raises(DataMismatch, match="not a readable netCDF"):
         load_tuckute(path=tmp_path / "c.nc")
 
 

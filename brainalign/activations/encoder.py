@@ -65,13 +65,13 @@ def passage_features(lm, parts: list[str], recorder: LayerRecorder, names: list[
 
 def extract_encoder(lm, passages: list[list[str]], layers=None, progress: bool = True, done=None, on_passage=None):
     """The encoder counterpart of `brainalign.activations.extract.extract` (same arguments and result)."""
-    from brainalign.activations.extract import Features
+    from brainalign.activations.features import Features
 
-    pooling = str(lm.cfg.get("pooling") or "last")
+    pooling = str(lm.cfg.pooling)
     if pooling not in POOLINGS:
         raise ConfigError(f"model.pooling={pooling!r}; choose one of {', '.join(POOLINGS)}")
     base = lm.model.base_model
-    names = resolve_layers(base, layers or lm.cfg.get("layers") or ["embedding", "blocks"])
+    names = resolve_layers(base, layers or lm.cfg.layers)
     out = list(done or [])
     with LayerRecorder(base, names) as rec:
         for i in tqdm(range(len(out), len(passages)), desc=f"activations {lm.name}", unit="passage",

@@ -20,18 +20,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from brainalign.activations.features import Features  # noqa: F401  (re-exported: the extraction's result)
 from brainalign.errors import ConfigError
 from brainalign.models.layers import LayerRecorder, resolve_layers
 from brainalign.presentation import chat_head, contexts
 
 CPU_BATCH = 16  # sequences per forward pass on CPU (bench/bench_extract.py: flat beyond ~8)
 PADDING = ("right", "left")
-
-
-@dataclass
-class Features:
-    values: np.ndarray  # [layers, parts, features], float32, passage order
-    layers: list[str]
 
 
 @dataclass

@@ -118,7 +118,7 @@ def answer(comparisons: pd.DataFrame) -> str:
 
 def render(comparisons: pd.DataFrame) -> list[str]:
     """Report lines (Markdown) for the section."""
-    from brainalign.analysis.report import md_table, p_text
+    from brainalign.analysis.markdown import md_table, p_text
 
     L = ["## Is it language? Instruction tuning with the confound controlled", "",
          "Paired comparison IT − vanilla per dataset and protocol (brainalign.metrics.compare): difference of the "

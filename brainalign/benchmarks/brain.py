@@ -204,17 +204,6 @@ def build_blank(dataset_cfg, metric_cfg) -> BrainBenchmark:
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
 
 
-def computed_ceiling(data, cache_dir) -> float:
-    """Brain-Score's extrapolation ceiling (spec 2.4) of the data itself, cached by a hash of the data."""
-    from brainalign.metrics import linear_predictivity
-    from brainalign.metrics.extrapolation import cached_ceiling
-
-    return cached_ceiling(cache_dir, data.responses, data.subjects,
-                          lambda s, t: linear_predictivity(s, t, n_splits=10, train_size=0.9, random_state=1),
-                          metric_name="linear_pearsonr-shufflesplit-10x0.9-seed1", variant="blank",
-                          n_bootstraps=100, fit="curve_fit").ceiling
-
-
 @register("tuckute2024")
 def build_tuckute(dataset_cfg, metric_cfg) -> BrainBenchmark:
     """Brain-Score's Tuckute2024-<metric>: each sentence alone, one neuroid, no ceiling (ceiled = null)."""

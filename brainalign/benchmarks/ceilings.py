@@ -95,8 +95,6 @@ def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
     protocol = NATIVE[kind]
     settings = protocol_settings(metric_cfg, protocol)
     if kind == "linear":  # the linear ceiling as before (same cache entry)
-        from brainalign.benchmarks.brain import computed_ceiling
-
         value = computed_ceiling(data, dataset_cfg.cache_dir)
         return value, {"kind": "computed", "metric": "linear", "protocol": protocol, "value": value,
                        "method": "Brain-Score's ExtrapolationCeiling (blank variant), cached"}
@@ -108,3 +106,14 @@ def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
     return float(ceiling.ceiling), {"kind": "computed", "metric": kind, "protocol": protocol, "settings": settings,
                                     "method": "Brain-Score's ExtrapolationCeiling (blank variant), cached",
                                     "value": float(ceiling.ceiling)}
+
+
+def computed_ceiling(data, cache_dir) -> float:
+    """Brain-Score's extrapolation ceiling (Blank2014) of the data itself, cached by a hash of the data."""
+    from brainalign.metrics import linear_predictivity
+    from brainalign.metrics.extrapolation import cached_ceiling
+
+    return cached_ceiling(cache_dir, data.responses, data.subjects,
+                          lambda s, t: linear_predictivity(s, t, n_splits=10, train_size=0.9, random_state=1),
+                          metric_name="linear_pearsonr-shufflesplit-10x0.9-seed1", variant="blank",
+                          n_bootstraps=100, fit="curve_fit").ceiling

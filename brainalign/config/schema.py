@@ -80,6 +80,7 @@ class ModelConfig:
     build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
     localize: Optional[float] = None     # language localizer: k units, or a fraction in (0, 1); null = off
     chat_template: str = "none"          # none (raw text, Brain-Score) | user (each context as a user turn)
+    finetuned_from: Optional[str] = None # a checkpoint of instruction tuning: the model it started from
     baseline: Optional[str] = None       # family=baseline: oasm | position | n_words | n_chars | random_embedding
     sigma: float = 1.0                   # oasm: the Gaussian's width
     max_features: int = 2000             # oasm: the fixed width (>= the stimuli of one benchmark part)

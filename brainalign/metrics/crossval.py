@@ -58,8 +58,13 @@ def check_splits(splits, n):
     return out
 
 
-def row_basis(x, be):
-    """x [n, d] centred, then expressed in at most n columns with the same row inner products."""
+def row_basis(x, be=None):
+    """x [n, d] centred, then expressed in at most n columns with the same row inner products
+    (be: a brainalign.metrics.backend; numpy when not given)."""
+    if be is None:
+        from .backend import get_backend
+
+        be = get_backend("numpy")
     centred = be.asarray(x)
     centred = centred - centred.mean(axis=0)
     if centred.shape[1] <= centred.shape[0]:

@@ -105,6 +105,8 @@ def score_protocol(X, Y, splits, metric_cfg, subjects=None) -> list:
     kind = metric_kind(metric_cfg)
     correlation = str(_get(metric_cfg, "correlation", "batched"))
     backend = str(_get(metric_cfg, "backend", "auto"))
+    X = np.asarray(X)
+    X = X[None] if X.ndim == 2 else X   # always one Score per layer
     if kind == "linear":
         return linear_predictivity(X, Y, subjects=subjects, splits=splits, correlation=correlation,
                                    rcond=_get(metric_cfg, "rcond"), backend=backend)

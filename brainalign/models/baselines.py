@@ -99,10 +99,10 @@ def baseline_features(cfg, passages: list[list[str]]) -> Features:
     return Features(values=values[None], layers=[layer])
 
 
-def model_features(model, passages: list[list[str]], cache_dir, progress: bool = True):
+def model_features(model, passages: list[list[str]], cache_dir, layers=None, progress: bool = True):
     """(Features, cached) of a model provider: baselines computed at once, language models via the cache."""
     if is_baseline(model.cfg):
         return baseline_features(model.cfg, passages), True
     from brainalign.activations.cache import cached_extract
 
-    return cached_extract(model, passages, cache_dir, progress=progress)
+    return cached_extract(model, passages, cache_dir, layers=layers, progress=progress)

@@ -11,15 +11,13 @@ import logging
 from brainalign.errors import ModelUnavailable
 
 
-def load_encoder(cfg, src: dict, device: str = "cpu"):
+def load_encoder(cfg, src: dict, dtype, device: str = "cpu"):
+    """(model in eval mode on `device`, tokenizer, whether it has a masked-LM head)."""
     from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from brainalign.models.load import LoadedModel, _dtype, _max_length
-
     where = src["hub"] or str(src["path"])
-    kwargs = {"revision": cfg.get("revision")} if src["hub"] and cfg.get("revision") else {}
-    dtype = _dtype(cfg.get("dtype", "float32"))
+    kwargs = {"revision": cfg.revision} if src["hub"] and cfg.revision else {}
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the missing-head warning is expected; we report it ourselves
     try:
@@ -32,17 +30,16 @@ def load_encoder(cfg, src: dict, device: str = "cpu"):
         if not head:
             model = AutoModel.from_pretrained(where, dtype=dtype, **kwargs)
     except OSError as e:
-        raise ModelUnavailable(f"cannot load encoder {cfg.get('name')!r} from {where}: "
+        raise ModelUnavailable(f"cannot load encoder {cfg.name!r} from {where}: "
                                f"{type(e).__name__}: {str(e).splitlines()[0][:300]}") from None
     finally:
         hf_logging.set_verbosity(level)
     if getattr(tokenizer, "mask_token_id", None) is None:
         head = False
     if not getattr(tokenizer, "is_fast", False):
-        raise ModelUnavailable(f"encoder {cfg.get('name')!r}: needs a fast tokenizer (character offsets)")
+        raise ModelUnavailable(f"encoder {cfg.name!r}: needs a fast tokenizer (character offsets)")
     tokenizer.truncation_side = "left"
     model.to(device)
     model.eval()
-    logging.getLogger(__name__).info("encoder %s: %s, masked-LM head: %s", cfg.get("name"), type(model).__name__, head)
-    return LoadedModel(model=model, tokenizer=tokenizer, cfg=cfg, device=device, mlm_head=head,
-                       max_length=_max_length(tokenizer, model.config, cfg.get("max_length")))
+    logging.getLogger(__name__).info("encoder %s: %s, masked-LM head: %s", cfg.name, type(model).__name__, head)
+    return model, tokenizer, head

@@ -90,7 +90,7 @@ class LoadedModel:
 
     @property
     def is_encoder(self) -> bool:
-        return self.cfg.get("arch") == "encoder"
+        return self.cfg.arch == "encoder"
 
     @property
     def is_encoder_decoder(self) -> bool:
@@ -143,10 +143,12 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
 
     cfg = model_config(cfg)
     src = model_source(cfg)
-    if cfg.get("arch") == "encoder":
+    if cfg.arch == "encoder":
         from brainalign.models.encoder import load_encoder
 
-        return load_encoder(cfg, src, device)
+        model, tokenizer, head = load_encoder(cfg, src, _dtype(cfg.dtype), device)
+        return LoadedModel(model=model, tokenizer=tokenizer, cfg=cfg, device=device, mlm_head=head,
+                           max_length=_max_length(tokenizer, model.config, cfg.max_length))
     where = src["hub"] or str(src["path"])
     if src["hub"]:
         hub_offline_up_front()
