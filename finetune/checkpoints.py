@@ -41,30 +41,20 @@ class Bench:
 
 
 def _group_config(group: str, ref) -> DictConfig:
-    """A dataset/metric config given inline, or by its name in conf/<group>/ (composed by Hydra, so a
-    defaults list in it works; inside the app through the app's own config search path)."""
+    """A dataset/metric config given inline, or by its name in conf/<group>/ (its defaults list applied:
+    brainalign.config.presets)."""
     if isinstance(ref, (dict, DictConfig)):
         return OmegaConf.create(OmegaConf.to_container(ref, resolve=True) if isinstance(ref, DictConfig) else ref)
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
+    from brainalign.config.presets import load_preset
 
-    name = str(ref)
     try:
-        if GlobalHydra.instance().is_initialized():
-            composed = compose(overrides=[f"+{group}={name}"])
-        else:
-            with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-                composed = compose(overrides=[f"+{group}={name}"])
-    except HydraException as e:
-        raise ConfigError(f"finetune.score.benchmarks names {group} {name!r}, which is not in conf/{group}/ "
-                          f"({str(e).splitlines()[0]})") from None
-    if not isinstance(composed.get(group), DictConfig):  # no conf/<group>/ folder: Hydra took it as a value
-        raise ConfigError(f"finetune.score.benchmarks names {group} {name!r}, which is not in conf/{group}/")
+        node = load_preset(group, str(ref), conf_dir=CONF_DIR)
+    except ConfigError as e:
+        raise ConfigError(f"finetune.score.benchmarks names {group} {ref!r}: {e}") from None
     try:
-        return OmegaConf.create(OmegaConf.to_container(composed[group], resolve=True))
+        return OmegaConf.create(OmegaConf.to_container(node, resolve=True))
     except Exception:  # interpolations into the rest of the app config: keep them as written
-        return OmegaConf.create(OmegaConf.to_container(composed[group], resolve=False))
+        return OmegaConf.create(OmegaConf.to_container(node, resolve=False))
 
 
 def _slug(text: str) -> str:

@@ -84,13 +84,14 @@ def test_bad_confound_shape_is_refused():
         banded_unique_variance(language, Y, [confounds[0], confounds[1][:10]], shuffle_splits(len(Y), 2))
 
 
-def test_metric_banded_in_a_benchmark_says_what_is_missing(tmp_path):
-    from omegaconf import OmegaConf
+def test_metric_banded_runs_through_the_app_with_baseline_confounds(make_config, tiny_gpt2):
+    """`python main.py ... metric=banded`: each layer's unique variance beyond OASM, position and length,
+    the confound bands built from the benchmark's own stimuli (no weights)."""
+    from brainalign.run import run
 
-    from brainalign.benchmarks.brain import score_layers
-    from brainalign.errors import ConfigError
-    from fixtures_data import fake_pereira_data
-
-    data, _ = fake_pereira_data(tmp_path, "384sentences", voxels_per_subject=5, noise=1.0)
-    with pytest.raises(ConfigError, match="banded_unique_variance"):
-        score_layers(data.responses[None], data, OmegaConf.create({"kind": "banded"}))
+    result = run(make_config(*tiny_gpt2, "metric=banded", "metric.n_splits=2", "metric.n_gammas=4",
+                             "dataset.voxels_per_subject=8", "dataset.n_subjects=2"))
+    assert result["metric"] == "banded" and result["n_layers"] == 3 and result["ceiling"] == 1.0
+    planted = result["per_layer"][result["planted_layer_index"]]["raw"]
+    assert planted > 0.05   # the planted layer explains variance that OASM, position and length do not
+    assert result["settings"]["metric"]["confounds"] == ["oasm", "position", "length"]

@@ -352,7 +352,7 @@ def test_unknown_benchmark_and_missing_model(tmp_path, llama):
     _fails_before_training(cfg, ConfigError, "no_such_benchmark")
     cfg = make_cfg(tmp_path, llama, "instruction", **{"finetune.score.benchmarks": [{"dataset": "nope_x",
                                                                                       "metric": "y"}]})
-    _fails_before_training(cfg, ConfigError, "not in conf/dataset")
+    _fails_before_training(cfg, ConfigError, "dataset=nope_x: no such config")
     _fails_before_training(make_cfg(tmp_path, tmp_path / "no-model", "instruction"), ModelUnavailable, "does not exist")
 
 
@@ -378,27 +378,19 @@ def test_benchmarks_named_by_config_compose_with_their_defaults(tmp_path, llama,
     assert benches[1].dataset.benchmark == "finetune_probe"  # from the defaults list
 
 
-def test_the_app_dispatches_task_finetune(tmp_path, llama):
+def test_the_app_dispatches_task_finetune(make_config, tmp_path, llama):
     """python main.py task=finetune ... through the app's own run(): composed config, results_dir, and the
     project's own synthetic brain benchmark (activations, linear predictivity) on every checkpoint."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from brainalign.config import register_resolvers
     from brainalign.run import run as app_run
 
-    register_resolvers()
-    GlobalHydra.instance().clear()
     data = write_sample(tmp_path / "sample.json")
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[
-            "task=finetune", "finetune=alpaca_no_instruction", f"results_dir={tmp_path / 'out'}",
-            f"cache_dir={tmp_path / 'cache'}", "tracking=disabled", "progress=false",
-            "model=gpt2", f"model.path={llama}", "model.name=tiny-llama",
-            "dataset=synthetic", "dataset.n_passages=16", "metric=linear",
-            f"finetune.data.path={data}", "finetune.data.max_length=256", "finetune.train.precision=fp32",
-            "finetune.train.effective_batch_size=4", "finetune.train.per_device_batch_size=2",
-            "finetune.train.epochs=1", "finetune.checkpoints.every_epochs=0.5"])
+    cfg = make_config(
+        "task=finetune", "finetune=alpaca_no_instruction",
+        "model=gpt2", f"model.path={llama}", "model.name=tiny-llama",
+        "dataset=synthetic", "dataset.n_passages=16", "metric=linear",
+        f"finetune.data.path={data}", "finetune.data.max_length=256", "finetune.train.precision=fp32",
+        "finetune.train.effective_batch_size=4", "finetune.train.per_device_batch_size=2",
+        "finetune.train.epochs=1", "finetune.checkpoints.every_epochs=0.5")
     out = app_run(cfg)
     assert out["run_dir"] == str(tmp_path / "out" / "finetune" / "tiny-llama" / "full" / "no_instruction")
     table = pd.read_csv(out["table"])

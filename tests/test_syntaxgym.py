@@ -117,9 +117,9 @@ def test_encoders_are_scored_by_pll_and_a_headless_one_refuses(tiny_bert, user_s
         r = build(dataset, None).run(ModelProvider(encoder_cfg(tiny_bert)), ctx)
         assert r["per_suite"] == {"always": 1.0, "never": 0.0} and r["surprisal_settings"]["pll"] == pll
     headless = encoder_cfg(tiny_bert, name="headless")
-    from brainalign.models.encoder import load_encoder
+    from brainalign.models.load import load_model
 
-    lm = load_encoder(headless, {"path": str(tiny_bert), "hub": None, "gguf_file": None})
+    lm = load_model(headless)
     lm.mlm_head = False
     with pytest.raises(ConfigError, match="no masked-LM head"):
         build(dataset, None).run(ModelProvider(headless, loaded=lm), ctx)

@@ -6,6 +6,7 @@ parent benchmark averages its children.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,8 +17,28 @@ from brainalign.models.baselines import model_features
 from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
-METRIC_KINDS = ("linear", "ridge", "cka", "rdm")
-UNCEILED_KINDS = ("cka", "rdm")  # similarity indices: no ceiling, as Brain-Score's Tuckute2024-cka/-rdm
+METRIC_KINDS = ("linear", "ridge", "cka", "rdm", "banded")
+# similarity indices (no ceiling, as Brain-Score's Tuckute2024-cka/-rdm) and unique variance (an R2 gain)
+UNCEILED_KINDS = ("cka", "rdm", "banded")
+CONFOUNDS = {"oasm": {"baseline": "oasm", "sigma": 1.0}, "position": {"baseline": "position"},
+             "length": {"baseline": "n_words"}, "n_words": {"baseline": "n_words"}, "n_chars": {"baseline": "n_chars"},
+             "random_embedding": {"baseline": "random_embedding"}}
+
+
+def confound_bands(data, names) -> dict:
+    """name -> [stimuli, d] confound features (baseline models: no weights) in `data`'s row order."""
+    from brainalign.config import model_config
+
+    unknown = [n for n in names if n not in CONFOUNDS]
+    if unknown:
+        raise ConfigError(f"metric.confounds={names}: {unknown} unknown; choose from {', '.join(CONFOUNDS)}")
+    ctx = RunContext(cache_dir=Path("."), progress=False)
+    bands = {}
+    for name in names:
+        cfg = model_config({"name": name, "family": "baseline", **CONFOUNDS[name]})
+        X, _, _ = features_for(data, ModelProvider(cfg), ctx)
+        bands[name] = X[0]
+    return bands
 
 
 def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
@@ -44,14 +65,19 @@ def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -
     if kind in ("linear", "ridge"):
         protocol = protocol or protocol_names(metric_cfg)[0]
         return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg), metric_cfg, subjects)
-    if kind in UNCEILED_KINDS:
+    if kind in ("cka", "rdm"):
         similarity = metrics.cka if kind == "cka" else metrics.rdm
         return similarity(X, data.responses, subjects=subjects, n_splits=metric_cfg.n_splits,
                           test_size=metric_cfg.test_size, random_state=metric_cfg.random_state)
-    if kind == "banded":
-        raise ConfigError("metric=banded needs the confound features (model=oasm, position, length), which are not "
-                          "wired into the benchmarks yet; call brainalign.metrics.banded_unique_variance on arrays "
-                          "(docs/confounds.md)")
+    if kind == "banded":  # the layer's unique variance beyond the confound bands (docs/confounds.md)
+        from brainalign.metrics.splits import shuffle_splits
+
+        splits = shuffle_splits(len(data.stimuli), metric_cfg.n_splits, metric_cfg.train_size, metric_cfg.random_state)
+        bands = confound_bands(data, list(metric_cfg.confounds))
+        scores = metrics.banded_unique_variance(X, data.responses, bands, splits, subjects=subjects,
+                                                alphas=np.asarray(metric_cfg.alphas, float),
+                                                n_gammas=metric_cfg.n_gammas, seed=metric_cfg.gamma_seed)
+        return [s.unique for s in (scores if isinstance(scores, list) else [scores])]
     raise ConfigError(f"metric.kind={kind!r}; choose one of {METRIC_KINDS}")
 
 

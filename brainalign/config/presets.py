@@ -13,12 +13,13 @@ def _schema(group: str, kind: str):
     return OmegaConf.structured(table[group][kind])
 
 
-def _load(group: str, name: str):
+def _load(group: str, name: str, conf_dir=None):
     from brainalign.config import CONF_DIR
 
-    path = CONF_DIR / group / f"{name}.yaml"
+    conf_dir = conf_dir or CONF_DIR
+    path = conf_dir / group / f"{name}.yaml"
     if not path.exists():
-        known = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        known = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
         raise ConfigError(f"{group}={name}: no such config; choose one of: {', '.join(known)}")
     raw = OmegaConf.load(path)
     body = OmegaConf.masked_copy(raw, [k for k in raw if k != "defaults"])
@@ -28,7 +29,7 @@ def _load(group: str, name: str):
             parts.append(body)
             self_seen = True
         elif isinstance(entry, str):
-            parts.append(_load(group, entry))
+            parts.append(_load(group, entry, conf_dir))
         else:
             (where, kind), = entry.items()
             if str(where).startswith("/schema/"):
@@ -49,11 +50,11 @@ def model_file(path, resolve_paths: bool = False):
     return OmegaConf.create(OmegaConf.to_container(root, resolve=True)["model"])
 
 
-def load_preset(group: str, name: str, resolve_paths: bool = False):
+def load_preset(group: str, name: str, resolve_paths: bool = False, conf_dir=None):
     """The typed node of conf/<group>/<name>.yaml; with resolve_paths, `${paths.*}` filled in."""
-    node = _load(group, name)
+    node = _load(group, name, conf_dir)
     if not resolve_paths:
         return node
     root = OmegaConf.create({"paths": OmegaConf.structured(schema.PathsConfig), group: node})
     resolved = OmegaConf.to_container(root, resolve=True)[group]
-    return OmegaConf.merge(_load(group, name), resolved)
+    return OmegaConf.merge(_load(group, name, conf_dir), resolved)

@@ -28,7 +28,7 @@ class PathsConfig:
 # ---- model -------------------------------------------------------------------------------------
 @dataclass
 class GGUFConfig:
-    package: str = MISSING   # the pip package that ships the file (import name)
+    package: Optional[str] = None   # the pip package that ships the file (import name); null: model.path
     file: str = MISSING
 
 
@@ -80,7 +80,9 @@ class ModelConfig:
     build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
     localize: Optional[float] = None     # language localizer: k units, or a fraction in (0, 1); null = off
     chat_template: str = "none"          # none (raw text, Brain-Score) | user (each context as a user turn)
-    finetuned_from: Optional[str] = None # a checkpoint of instruction tuning: the model it started from
+    finetuned_from: Optional[str] = None # a checkpoint of instruction tuning: the model it started from,
+    finetune_arm: Optional[str] = None   # the arm (instruction | no_instruction)
+    finetune_step: Optional[int] = None  # and the training step
     baseline: Optional[str] = None       # family=baseline: oasm | position | n_words | n_chars | random_embedding
     sigma: float = 1.0                   # oasm: the Gaussian's width
     max_features: int = 2000             # oasm: the fixed width (>= the stimuli of one benchmark part)

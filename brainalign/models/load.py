@@ -38,7 +38,7 @@ def model_source(cfg) -> dict:
         return {"path": path, "gguf_file": cfg.gguf.file if cfg.gguf else None, "hub": None}
     if cfg.package:  # a HF folder inside an installed pip package
         return {"path": package_dir(cfg.package.name) / str(cfg.package.folder or ""), "gguf_file": None, "hub": None}
-    if cfg.gguf:
+    if cfg.gguf and cfg.gguf.package:
         return {"path": package_dir(cfg.gguf.package), "gguf_file": cfg.gguf.file, "hub": None}
     if cfg.hf_id:
         return {"path": None, "gguf_file": None, "hub": str(cfg.hf_id)}
