@@ -7,31 +7,17 @@ sentence up to and including that word, as Brain-Score feeds a sentence's words 
 `digest_text`. The ceiling is computed from the data (Brain-Score's extrapolation over
 `subject_UID`, with the benchmark's own metric), not stored."""
 
-import numpy as np
-
-from brainalign.datasets.assembly import coords_table, is_synthetic, read_assembly, with_text
 from brainalign.datasets.brain import BrainData
-from brainalign.datasets.store import STORE, fetch
-from brainalign.errors import DataMismatch
+from brainalign.datasets.store import STORE
+from brainalign.datasets.subject_assembly import load_subject_assembly
 
 URL = f"{STORE}/assy_Fedorenko2016_language.nc"
 SHA1 = "2966b6d78e972a72068aa6907377483f427e8d9a"
 PRESENTATION_COORDS = ["stimulus_id", "stimulus", "word_num", "sentence_id"]
-NEUROID_COORDS = ["neuroid_id", "subject_UID"]
 
 
 def load_fedorenko(path=None, url=URL, sha1=SHA1, cache_dir=None, progress=True) -> BrainData:
     """The 416 words x 97 electrodes, in the file's order (word by word, sentence by sentence).
     `path` is a local `assy_Fedorenko2016_language.nc`; without it the file is downloaded once
     from `url` and its SHA-1 checked."""
-    if path is None:
-        path = fetch(url, sha1, cache_dir, progress=progress)
-    name = "Fedorenko2016"
-    assembly = read_assembly(path, name, PRESENTATION_COORDS, NEUROID_COORDS)
-    stimuli = with_text(coords_table(assembly, "presentation"), "stimulus")
-    if np.isnan(assembly.values).any():  # Brain-Score's file has none; a regression cannot use NaN
-        raise DataMismatch(f"{name}: {path} has NaN responses")
-    neuroids = coords_table(assembly, "neuroid")
-    neuroids.insert(1, "subject", neuroids["subject_UID"].astype(str))
-    return BrainData(name=name, stimuli=stimuli, responses=assembly.values, neuroids=neuroids,
-                     ceiling=None, synthetic=is_synthetic(assembly), group_by="sentence_id")
+    return load_subject_assembly("Fedorenko2016", path, url, sha1, cache_dir, progress, PRESENTATION_COORDS, "sentence_id")
