@@ -10,6 +10,7 @@ from pathlib import Path
 from brainalign import results, sweep, tracking
 from brainalign.errors import BrainalignError, ConfigError
 from brainalign.locks import folder_lock
+from brainalign.metrics.compare import save_comparison_arrays
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
 log = logging.getLogger("brainalign")
@@ -31,6 +32,8 @@ def score(cfg) -> dict:
             return stored
         with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
             result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
+            for arrays in (result.pop("comparison", None) or {}).values():   # comparison_<protocol>.npz
+                save_comparison_arrays(out, **arrays)
             result = {**info, **result}
             results.write(out, result)
             tracker.log_result(result)

@@ -69,10 +69,17 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
     assert [p["ceiling"] for p in result["parts"]] == pytest.approx([0.35378928, 0.36343748])
     assert result["n_layers"] == 3 and 0 <= result["ceiled"] <= 1
     assert set(result["per_subject"]) == {"018", "199", "215", "288", "289"}
-    stored = json.loads((tmp_path / "out" / "tiny-gpt2" / "pereira" / "linear" / "result.json").read_text())
+    folder = tmp_path / "out" / "tiny-gpt2" / "pereira" / "linear"
+    stored = json.loads((folder / "result.json").read_text())
     assert stored["settings"]["dataset"]["experiments"] == ["243sentences", "384sentences"]
     run(make_config(*args, "force=true"))
     assert len(hits) == 1  # the cached, checksum-verified file is reused
+    # what a paired comparison needs is stored beside the result: a result compared with itself is no difference
+    from brainalign.metrics.compare import compare_results, load_comparison_arrays
+
+    arrays = load_comparison_arrays(folder, "shuffle")
+    same = compare_results(arrays, arrays)
+    assert same.difference == pytest.approx(0.0, abs=1e-12) and same.p_permutation > 0.5
 
 
 def test_blank_run_from_local_file(make_config, tiny_gpt2, tmp_path):

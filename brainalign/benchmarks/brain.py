@@ -179,7 +179,7 @@ class BrainBenchmark:
         stages = Stages()
         with stages("load"):  # data, and a computed ceiling (Blank's) when configured
             datas = self.load()
-        parts, layers, hits, localizer = [], None, [], None
+        parts, layers, hits, localizer, inputs = [], None, [], None, []
         for data in datas:
             with stages("extraction"):
                 X, layers, hit = features_for(data, model, ctx)
@@ -188,12 +188,41 @@ class BrainBenchmark:
             hits.append(hit)
             with stages("metric"):
                 parts.append(score_part(data, X, self.metric_cfg, ceiled=self.ceiled))
+            inputs.append((data, X))
         result = summarize(parts, layers)
+        if "protocols" in result:   # what a paired comparison of two results needs (brainalign.metrics.compare)
+            result["comparison"] = comparison_arrays(self.name, inputs, parts, result, layers, self.metric_cfg)
         result["synthetic"] = any(d.synthetic for d in datas)
         if localizer:
             result["localizer"] = localizer
         result.update(stages.report(ctx.device, model, features_cached=all(hits)))
         return result
+
+
+def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
+    """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
+    the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
+    from brainalign.metrics.compare import split_predictions
+    from brainalign.metrics.protocols import protocol_splits
+
+    out = {}
+    for name, summary in result["protocols"].items():
+        best = int(summary["best_layer_index"])
+        cparts = []
+        for (data, X), part in zip(inputs, parts):
+            splits = protocol_splits(name, data, metric_cfg)
+            scores = part["protocols"][name]["scores"]
+            entry = {"name": part["name"], "r": np.stack([s.per_split_neuroid for s in scores]),
+                     "subjects": np.asarray(data.neuroids["subject"], dtype=str),
+                     "ceiling": part["ceiling"] if part["ceiling"] is not None else 1.0,
+                     "tests": [test for _, test in splits]}
+            block = X if not isinstance(X, list) else None
+            if metric_cfg.kind == "linear" and block is not None and best < len(block):
+                entry["predictions"] = split_predictions(block[best], data.responses, splits)
+                entry["targets"] = [data.responses[test] for _, test in splits]
+            cparts.append(entry)
+        out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts)
+    return out
 
 
 @register("pereira")

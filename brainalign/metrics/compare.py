@@ -92,11 +92,11 @@ def save_comparison_arrays(out_dir, *, benchmark, protocol, layers, best_layer, 
             for key in ("predictions", "targets"):
                 if part.get(key) is not None:
                     arrays[f"p{i}_{key}{k}"] = np.asarray(part[key][k], dtype=np.float32)
+    from brainalign.io import atomic_file
+
     path = Path(out_dir) / f"{PREFIX}{protocol}.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    with atomic_file(path) as f:
+        np.savez_compressed(f, **arrays)
     return path
 
 
