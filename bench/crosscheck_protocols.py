@@ -72,9 +72,9 @@ def ours(model, dataset, path, folder, extra=()):
 
     from brainalign.benchmarks import ModelProvider, RunContext, build
     from brainalign.benchmarks.brain import features_for
-    from brainalign.config import register_resolvers
+    from brainalign.config import setup
 
-    register_resolvers()
+    setup()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[f"model={model}", f"dataset={dataset}", "metric=ridge",

@@ -5,10 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from brainalign.config.subset import subset_tag
+
 REPO = Path(__file__).resolve().parents[1]
 # Small settings: a job takes well under a second once the libraries are imported.
 SMALL = ["tracking=disabled", "progress=false", "dataset=synthetic", "dataset.n_passages=12",
          "dataset.voxels_per_subject=10", "metric.n_splits=3"]
+# 12 of the demo's 40 passages: a subset, whose results go to <dataset>-subset-<hash>/
+SUBSET = subset_tag({"benchmark": "synthetic", "n_passages": 12})
 
 
 def sweep_env(tiny_models, cache: Path) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.sweep_helpers import REPO, main_cmd, summary_line, sweep_env
+from tests.sweep_helpers import REPO, SUBSET, main_cmd, summary_line, sweep_env
 
 MODELS = ("tiny-gpt2", "tiny-llama")
 NAMES = [f"s{i}" for i in range(10)]  # dataset.name: 10 result folders per model, one feature file per model
@@ -103,7 +103,7 @@ def test_two_workers_twenty_jobs_random_kills(tmp_path, tiny_models, record_prop
     scores = {}
     for m in MODELS:
         for n in NAMES:
-            r = json.loads((results / m / n / "linear" / "result.json").read_text())
+            r = json.loads((results / m / f"{n}{SUBSET}" / "linear" / "result.json").read_text())
             assert (r["model"]["name"], r["dataset"]) == (m, n)
             scores.setdefault(m, []).append([row["raw"] for row in r["per_layer"]])
     # one feature file per model; every result of a model computed from the same features

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from brainalign.locks import folder_lock
-from tests.sweep_helpers import REPO, main_cmd, run_sweep, summary_line, sweep_env
+from tests.sweep_helpers import REPO, SUBSET, main_cmd, run_sweep, summary_line, sweep_env
 
 INSTALL = "apt-get install -y slurmctld slurmd slurm-client munge"
 SCRIPT = REPO / "scripts" / "slurm-cluster.sh"
@@ -101,13 +101,13 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
     (conf / "model" / "tiny-t5-1min.yaml").write_text(SHORT)
     env = {**sweep_env(tiny_models, tmp_path / "cache"), "SLURM_CONF": slurm_conf}
     out, out_limit = tmp_path / "out", tmp_path / "out-limit"
-    folder = {m: out / m / "synthetic" / "linear" for m in ("tiny-gpt2", "tiny-llama", "tiny-t5-1min")}
+    folder = {m: out / m / f"synthetic{SUBSET}" / "linear" for m in ("tiny-gpt2", "tiny-llama", "tiny-t5-1min")}
     common = ["hydra/launcher=slurm", "hydra.launcher.partition=debug", "hydra.launcher.cpus_per_task=1",
               # SLURM's own time limit (not submitit's USR2 120 s ahead of it, which a 1-min job gets at once)
               "hydra.launcher.signal_delay_s=0", f"hydra.searchpath=[file://{conf}]"]
     sweep = [*common, "model=tiny-gpt2,tiny-llama,tiny-t5-1min"]
     t0 = time.monotonic()
-    with folder_lock(out_limit / "tiny-t5-1min" / "synthetic" / "linear"):
+    with folder_lock(out_limit / "tiny-t5-1min" / f"synthetic{SUBSET}" / "linear"):
         # a job past its time limit (its own sweep: SLURM ends it 60-90 s after it started, meanwhile ...)
         limit = subprocess.Popen(main_cmd(out_limit, *common, "model=tiny-t5-1min"), cwd=REPO, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -158,7 +158,7 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
     assert limit.returncode == 1, limit_output[-4000:]
     assert summary_line(limit_output) == "[brainalign] sweep of 1 job(s): 0 finished, 0 skipped, 1 failed"
     assert "ended TIMEOUT (TimeLimit): past its time limit; raise model.resources.time_min" in limit_output
-    failed = json.loads((out_limit / "tiny-t5-1min" / "synthetic" / "linear" / "failed.json").read_text())
+    failed = json.loads((out_limit / "tiny-t5-1min" / f"synthetic{SUBSET}" / "linear" / "failed.json").read_text())
     assert "TIMEOUT" in failed["message"]
     figures = (f"SLURM: sweep of 3 jobs via sbatch (2 job arrays), 1 scancelled: {first_wall:.0f} s; "
                f"rerun 1 computed + 2 skipped: {rerun_wall:.0f} s; a job past its 1-min limit "

@@ -84,6 +84,9 @@ def typed(node, kind_schema):
     already has the schema (part of the app's config) is returned as it is, interpolations intact."""
     if OmegaConf.is_config(node) and OmegaConf.get_type(node) is kind_schema:
         return node
+    if node is not None and "defaults" in node:   # a conf/ file read as it is: its defaults list is Hydra's
+        node = {k: v for k, v in node.items() if k != "defaults"} if isinstance(node, dict) else \
+            OmegaConf.masked_copy(node, [k for k in node if k != "defaults"])
     base = OmegaConf.structured(kind_schema)
     return OmegaConf.merge(base, node if node is not None else {})
 
