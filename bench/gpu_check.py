@@ -69,7 +69,6 @@ def sentences(n: int, seed: int = 0) -> list[str]:
 
 
 def build(args, tokenizer_dir: Path):
-    from omegaconf import OmegaConf
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from brainalign.models.tiny import build_tiny
@@ -89,8 +88,10 @@ def build(args, tokenizer_dir: Path):
     finally:
         torch.set_default_dtype(default)
     model.eval()
-    cfg = OmegaConf.create({"name": "llama-7b-shape" if not args.tiny else "tiny-llama", "add_bos": None,
-                            "layers": ["embedding", "blocks"], "batch_size": args.batch_size})
+    from brainalign.config import model_config
+
+    cfg = model_config({"name": "llama-7b-shape" if not args.tiny else "tiny-llama", "family": "llama",
+                        "add_bos": None, "layers": ["embedding", "blocks"], "batch_size": args.batch_size})
     return LoadedModel(model=model, tokenizer=tok, cfg=cfg, max_length=shape["max_position_embeddings"],
                        device=args.device)
 

@@ -118,13 +118,12 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
                                                                                      tmp_path):
     """`python main.py ... dataset=futrell` on the real Natural Stories words, stopped twice, then finished."""
     args = [sys.executable, "main.py", "model=tiny-llama", f"paths.tiny={Path(tiny_models['llama']).parent}",
-            "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.max_words=1500",
-            "dataset.surprisal.window=16", f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
+            "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.surprisal.window=32", f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
             "tracking=disabled", "progress=false"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        time.sleep(10)   # loading, or computing: either way one line and the exit code
+        time.sleep(6)   # loading, or computing (10,256 words, one pass each): one line and the exit code
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == code, err[-2000:]
