@@ -32,7 +32,7 @@ from brainalign.errors import BrainalignError, ConfigError
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULTS = {"gpu_tflops": 989.0, "gpu_mem_gb": 80.0, "cpu_gflops": 100.0, "cpu_mem_gb": None,
             "efficiency": 0.4, "tokens_per_word": 1.3}
-# documented sizes (docs/brainscore-spec; Brain-Score's assemblies) when the stimuli are not on disk
+# documented sizes (Brain-Score's assemblies) when the stimuli are not on disk
 PEREIRA = {"243sentences": dict(groups=24, parts=243, words=3193), "384sentences": dict(groups=96, parts=384, words=4537)}
 BLANK = dict(groups=8, parts=1317, words=4 * 1317)  # 8 stories; ~4 words per 2 s fragment (estimate)
 FUTRELL_WORDS, WEHBE_WORDS, WIKITEXT2_TOKENS = 10256, 5176, 287_644  # WikiText-2 test in GPT-2 tokens

@@ -1,4 +1,4 @@
-"""Instruction tuning on Alpaca and its "no instruction" ablation, scored over training (paper.md section 3).
+"""Instruction tuning on Alpaca and its "no instruction" ablation, scored over training (Aw et al. 2024, Fig. 1D).
 
     data.py         Alpaca records -> the arm's prompt format -> token ids, prompt masked out of the loss
     checks.py       does the model fit the mode (full / LoRA / QLoRA) on this machine? before any training

@@ -1,7 +1,7 @@
 """Instruction-tuned models against their vanilla pair: per-pair change, mean change, paired tests.
 
 Each instruction-tuned model is compared with the vanilla model its config names in `pair:` (the
-study's pairing, paper.md 1). Per pair: the change IT - vanilla and the change in percent of the
+study's pairing, Aw et al. 2024). Per pair: the change IT - vanilla and the change in percent of the
 vanilla score. Per measure (a dataset column, the brain average, the behavioral score): the number of
 pairs, how many went up / stayed equal / went down, the mean change, and two paired tests on the
 changes: Student's paired t-test (scipy.stats.ttest_rel) and the Wilcoxon signed-rank test
@@ -98,7 +98,7 @@ def summarize(changes: pd.DataFrame, by_family: bool = True) -> pd.DataFrame:
 
 def overall_gain(summary: pd.DataFrame, brain_columns: list[str]) -> float:
     """The study's headline gain (+6.2%): the mean over brain datasets of each dataset's mean % change
-    (INFERRED from its numbers, paper.md 4.1). NaN unless every brain dataset has pairs."""
+    (INFERRED from the study's numbers). NaN unless every brain dataset has pairs."""
     s = summary[(summary["family"] == "all") & summary["measure"].isin(brain_columns)]
     if not brain_columns or len(s) != len(brain_columns):
         return math.nan

@@ -32,7 +32,7 @@ def render(ctx: dict) -> str:
     L = [f"# Brain and behavioral alignment: analysis of {ctx['results_dir']}", ""]
     L += [f"- Results read: {len(col.rows)} (models x datasets), {col.rows['model'].nunique() if len(col.rows) else 0} "
           f"models, {len(col.datasets)} dataset columns; failed runs without a result: {len(col.failures)}.",
-          f"- Score: **{col.score}** Pearson r{' (the study reports raw r, paper.md 2.1)' if col.score == 'raw' else ' / ceiling'}; "
+          f"- Score: **{col.score}** Pearson r{' (the study reports raw r; Aw et al. 2024)' if col.score == 'raw' else ' / ceiling'}; "
           f"layer: **{col.layer}** ({'the best layer per model and dataset, as the study' if col.layer == 'best' else 'the layer each config commits (study_layer)'}).",
           f"- Brain average = mean over {', '.join(ctx['brain_columns']) or 'n/a'}"
           + (" (a model lacking one of them has no average)." if ctx['brain_columns'] else "."),
@@ -71,7 +71,7 @@ def render(ctx: dict) -> str:
         L += [md_table(s[cols], index=False)]
         g = ctx["overall_gain"]
         L += [f"Overall gain (mean over brain datasets of the per-dataset mean % change, the study's +6.2% as "
-              f"inferred in paper.md 4.1): **{fmt(g, 2)}%**." if math.isfinite(g) else
+              f"inferred from Aw et al. 2024's numbers): **{fmt(g, 2)}%**." if math.isfinite(g) else
               "Overall gain over brain datasets: n/a (not every brain dataset has pairs).", ""]
         per_pair = ctx["changes"].pivot(index=["model", "pair"], columns="measure", values="pct")
         per_pair = per_pair[[m for m in ctx["measures"] if m in per_pair]]

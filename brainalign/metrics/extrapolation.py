@@ -4,8 +4,8 @@ For every pool size n = 2..S, subsets of n subjects are drawn; within each subse
 or a few bootstrapped (Pereira2018) subjects are held out in turn and their neuroids predicted from
 the pooled neuroids of the others with the benchmark's own metric. Per neuroid, the scores are
 bootstrapped per n, v(n) = v0 (1 - exp(-n / tau)) is fitted to each bootstrap (v0 in [0, 1]), and the
-neuroid's ceiling is the median v0. The ceiling is the median over neuroids (brainscore-spec.md 1.4
-and 2.4).
+neuroid's ceiling is the median v0. The ceiling is the median over neuroids (Brain-Score's
+ExtrapolationCeiling).
 
 `metric(source, target)` gets the responses [n_stimuli, n_pool_neuroids] and [n_stimuli, n_target]
 and returns the per-split x per-neuroid scores [n_splits, n_target] (a 1-D array counts as one

@@ -6,7 +6,7 @@ error 1 - R^2 (R^2 against the validation fold's own variance) summed over folds
 penalty with the smallest error per target, then a refit on the whole training set.
 
 The speed comes from decomposing each training set once and reusing it for every penalty and every
-target (himalaya's trick, stack.md section 8.2):
+target (himalaya's trick):
 
 * primal (features <= samples): X'X = V diag(e) V', so W(a) = V diag(1/(e+a)) V' X'Y; the
   validation error of every (penalty, target) is a quadratic form in k = n_features coordinates;

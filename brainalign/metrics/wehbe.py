@@ -1,4 +1,4 @@
-"""The Wehbe2014 encoding pipeline of Aw et al. (paper.md 2.3), as the authors' code runs it.
+"""The Wehbe2014 encoding pipeline of Aw et al. (2024), as the authors' code runs it.
 
 For one layer's word features [n_words, d] and the responses [n_kept_TRs, n_voxels]:
 
