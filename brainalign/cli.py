@@ -34,6 +34,9 @@ def one_line(err: BaseException) -> str:
         options = re.findall(r"^\t(\S+)$", text, flags=re.M)
         listed = f"; choose one of: {', '.join(o for o in options if not o.startswith('_'))}" if options else ""
         return f"{group}={name}: no such config{listed}" if group else f"no config named {missing!r}{listed}"
+    m = re.search(r"ConfigError raised while resolving interpolation: (.*?)(?:\s+full_key:|$)", text, flags=re.S)
+    if m:   # a check inside a resolver (the result folder's name): its own message
+        return " ".join(m.group(1).split())
     if isinstance(cause, Exception) and type(cause).__name__ == "ConfigError":
         return str(cause)
     inner = cause
