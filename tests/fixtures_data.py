@@ -6,6 +6,9 @@ the real stimulus material in the shared data folder, with simulated responses. 
 be planted: responses = features @ weights + noise, so a test can check that it is recovered.
 """
 
+import contextlib
+import http.server
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,3 +179,27 @@ def fake_blank_data(folder, order="stored", **kwargs):
     from brainalign.datasets.blank import load_blank
     fake = write_fake_blank(Path(folder) / "assy_Blank2014_fROI.nc", **kwargs)
     return load_blank(path=fake.path, order=order), fake
+
+
+@contextlib.contextmanager
+def file_server(folder: Path):
+    """A real HTTP server on loopback serving `folder` (query strings such as ?versionId= ignored):
+    yields (base url, the request paths it received)."""
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            hits.append(self.path)
+            self.path = self.path.split("?")[0]
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             lambda *a, **k: Handler(*a, directory=str(folder), **k))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()

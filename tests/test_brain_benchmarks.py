@@ -1,9 +1,7 @@
 """Pereira2018 and Blank2014 benchmarks end to end on format-faithful files with simulated responses."""
 
 import hashlib
-import http.server
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -12,7 +10,7 @@ from omegaconf import OmegaConf
 from brainalign.benchmarks.brain import score_part
 from brainalign.config import metric_config
 from brainalign.run import run
-from fixtures_data import fake_blank_data, fake_pereira_data, write_fake_pereira
+from fixtures_data import file_server, fake_blank_data, fake_pereira_data, write_fake_pereira
 
 LINEAR = metric_config(OmegaConf.create({"kind": "linear", "correlation": "batched"}))
 
@@ -33,17 +31,6 @@ def test_blank_data_itself_scores_one(tmp_path):
     assert part["ceiled"][0] == 1.0 and part["ceiling"] == pytest.approx(0.21026591)
 
 
-class _Server(http.server.SimpleHTTPRequestHandler):
-    hits = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        _Server.hits.append(self.path)
-        super().do_GET()
-
-
 @pytest.fixture
 def served(tmp_path):
     """A fake Pereira file on a real HTTP server on loopback: (url, sha1, hits)."""
@@ -51,12 +38,8 @@ def served(tmp_path):
     folder.mkdir()
     path = write_fake_pereira(folder / "assy_Pereira2018_language.nc", voxels_per_subject=8).path
     sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
-    _Server.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             lambda *a, **k: _Server(*a, directory=str(folder), **k))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}", sha1, _Server.hits
-    server.shutdown()
+    with file_server(folder) as (base, hits):
+        yield f"{base}/{path.name}", sha1, hits
 
 
 def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tiny_gpt2, tmp_path, served, monkeypatch):

@@ -1,8 +1,6 @@
 """Cross-validation protocols (metric.cv), Brain-Score's ridge ceilings and their provenance."""
 
 import hashlib
-import http.server
-import threading
 
 import numpy as np
 import pandas as pd
@@ -17,6 +15,7 @@ from brainalign.errors import ConfigError, DataMismatch
 from brainalign.metrics import linear_predictivity, ridge_predictivity
 from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
 from brainalign.metrics.splits import contiguous_splits, group_splits, shuffle_splits
+from fixtures_data import file_server
 
 LINEAR = {"kind": "linear", "group": {"by": "story", "n_splits": 4}, "contiguous": {"n_splits": 5}}
 
@@ -96,18 +95,6 @@ def test_metric_names_carry_non_default_protocols(make_config, tmp_path):
 
 # ---- ceilings -------------------------------------------------------------------------------------
 
-class _Server(http.server.SimpleHTTPRequestHandler):
-    hits = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        _Server.hits.append(self.path)
-        self.path = self.path.split("?")[0]
-        super().do_GET()
-
-
 @pytest.fixture
 def store(make_config, tmp_path, monkeypatch):
     """A loopback 'bucket' holding a ceiling file: (dataset config, sha1, hits)."""
@@ -118,15 +105,11 @@ def store(make_config, tmp_path, monkeypatch):
     path = folder / "ceiling_Pereira2018_243sentences-ridge.nc"
     xr.DataArray(0.2875).to_dataset(name="data").to_netcdf(path, engine="h5netcdf")  # a scalar Score
     sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
-    _Server.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             lambda *a, **k: _Server(*a, directory=str(folder), **k))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    cfg = make_config("dataset=pereira").dataset
-    cfg.url = f"http://127.0.0.1:{server.server_address[1]}/assy_Pereira2018_language.nc"
-    cfg.ridge_ceilings["243sentences"].sha1 = sha1
-    yield cfg, sha1, _Server.hits
-    server.shutdown()
+    with file_server(folder) as (base, hits):
+        cfg = make_config("dataset=pereira").dataset
+        cfg.url = f"{base}/assy_Pereira2018_language.nc"
+        cfg.ridge_ceilings["243sentences"].sha1 = sha1
+        yield cfg, sha1, hits
 
 
 def test_pereira_ridge_ceiling_is_fetched_by_version_id_checked_and_cached(store):
