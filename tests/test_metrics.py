@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.stats
 from numpy.random import RandomState
 from sklearn.linear_model import LinearRegression, RidgeCV
@@ -159,6 +160,21 @@ def test_ridge_layers_and_subjects():
     assert len(scores) == 2 and set(scores[0].per_subject) == {"a", "b", "c"}
     assert scores[0].per_split_neuroid.shape == (3, 12) and scores[0].alphas.shape == (3,)
 
+
+
+def test_constant_prediction_scores_exactly_zero():
+    """Features that are zero outside each story's own block (OASM) predict held-out stories by the
+    intercept alone: every test row gets the same value, so r is 0, not rounding over 1e-8."""
+    rng = np.random.default_rng(0)
+    sizes = [24, 30, 20, 26, 28, 22, 25, 23]
+    X = scipy.linalg.block_diag(*[rng.standard_normal((s, s)) for s in sizes])
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    Y = rng.standard_normal((len(X), 10))
+    np.testing.assert_array_equal(ridge_predictivity(X, Y, groups=groups, n_splits=8).per_split_neuroid, 0.0)
+    folds = [(np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in range(4)]
+    np.testing.assert_array_equal(linear_predictivity(X, Y, splits=folds).per_split_neuroid, 0.0)
+    real = ridge_predictivity(X + 0.1 * rng.standard_normal(X.shape), Y, groups=groups, n_splits=8)
+    assert np.all(real.per_split_neuroid != 0)  # a prediction that varies is kept
 
 # --- inputs ---
 

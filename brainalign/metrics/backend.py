@@ -75,6 +75,9 @@ class NumpyBackend:
     def norm(self, a):
         return float(np.linalg.norm(a))
 
+    def abs_max_per_layer(self, a):
+        return np.abs(a).reshape(len(a), -1).max(axis=1)
+
     @one_thread
     def cholesky(self, a):
         """Lower Cholesky factor, or None when `a` is not (numerically) positive definite."""
@@ -173,6 +176,9 @@ class TorchBackend:
 
     def norm(self, a):
         return float(self.torch.linalg.norm(a))
+
+    def abs_max_per_layer(self, a):
+        return a.abs().reshape(len(a), -1).amax(dim=1)
 
     def cholesky(self, a):
         lower, info = self.torch.linalg.cholesky_ex(a)

@@ -46,17 +46,23 @@ class RidgeSmoothers:
       so (G^-1)_ii = Omega_ii - (A * Omega[tr, H])_i., and for Psi = Omega C Omega (C = Y Y^T)
       sum over neuroids of (G^-1 Y_train)_ij^2 = Psi_ii - 2 (A * Psi[tr, H])_i. + (A Psi[H, H] * A)_i.
       (the terms with Omega[:, H] vanish since A Omega[H, H] = Omega[tr, H]);
-    held-out predictions are S = -Omega[H, H]^-1 Omega[H, tr] (the linear metric's form)."""
+    held-out predictions are S = -Omega[H, H]^-1 Omega[H, tr] (the linear metric's form).
+
+    Everything a fold needs is in its rows H of Omega and Psi: with At = Omega[H, H]^-1 Omega[H, :]
+    (= A^T, one batched solve for every alpha), the sums above are column sums of At times those
+    rows, and S is -At[:, tr]. So each fold costs a few calls over all alphas at once."""
 
     def __init__(self, X, Y, splits, alphas, be):
         self.be = be
         n = Y.shape[0]
         factor = target_factor(be.asarray(Y), be)
-        held = [np.setdiff1d(np.arange(n), train) for train, _ in splits]
-        index = [(be.index(train), be.index(h), be.index(np.searchsorted(h, test)))
-                 for (train, test), h in zip(splits, held)]
+        folds = []
+        for train, test in splits:
+            held = np.setdiff1d(np.arange(n), train)
+            folds.append((be.index(train), be.index(held), be.index(np.searchsorted(held, test))))
         self.S = []  # [layer][fold] -> S [n_test, n_train]
         self.chosen = []  # [layer] -> alpha per fold
+        omega, psi = be.zeros((len(alphas), n, n)), be.zeros((len(alphas), n, n))  # reused by every layer
         for x in X:
             xg = be.asarray(x)
             xg = xg - xg.mean(axis=0)
@@ -65,30 +71,26 @@ class RidgeSmoothers:
             eigvals, Q = be.eigh(gram + (float(be.einsum("ii->", gram)) + n) / n)
             intercept = int(be.to_numpy(be.abs(Q.sum(axis=0))).argmax())
             rotated = Q.T @ factor
-            errors = np.empty((len(splits), len(alphas)))
-            omegas = []
             for a, alpha in enumerate(alphas):
                 w = 1.0 / (eigvals + alpha)
                 w[intercept] = 0.0
                 half = Q * be.sqrt(w)
-                omega = half @ half.T  # A @ A.T: numpy computes only one triangle (syrk)
+                omega[a] = half @ half.T  # A @ A.T: numpy computes only one triangle (syrk)
                 F = Q @ (rotated * w[:, None])
-                psi = F @ F.T
-                omegas.append(omega)
-                omega_diag, psi_diag = be.einsum("ii->i", omega), be.einsum("ii->i", psi)
-                for k, (tr, H, _) in enumerate(index):
-                    o_trH = be.block(omega, tr, H)
-                    A = be.solve(be.block(omega, H, H), o_trH.T).T
-                    diag = omega_diag[tr] - be.einsum("ij,ij->i", A, o_trH)
-                    sum_sq = (psi_diag[tr] - 2 * be.einsum("ij,ij->i", A, be.block(psi, tr, H))
-                              + be.einsum("ij,ij->i", A @ be.block(psi, H, H), A))
-                    errors[k, a] = float((sum_sq / (diag * diag)).mean()) / Y.shape[1]
-            best = errors.argmin(axis=1)  # first alpha on ties
-            self.chosen.append(alphas[best])
+                psi[a] = F @ F.T
+            omega_diag, psi_diag = be.einsum("aii->ai", omega), be.einsum("aii->ai", psi)
+            errors = np.empty((len(splits), len(alphas)))
             layer_S = []
-            for k, (tr, H, rows) in enumerate(index):
-                omega = omegas[best[k]]
-                layer_S.append(-be.solve(be.block(omega, H, H), be.block(omega, H, tr))[rows])
+            for k, (tr, H, rows) in enumerate(folds):
+                o_rows, p_rows = omega[:, H], psi[:, H]  # [alphas, |H|, n]
+                At = be.solve(o_rows[:, :, H], o_rows)  # Omega[H, H]^-1 Omega[H, :]
+                diag = omega_diag - be.einsum("ahi,ahi->ai", At, o_rows)
+                sum_sq = (psi_diag - 2 * be.einsum("ahi,ahi->ai", At, p_rows)
+                          + be.einsum("ahi,ahi->ai", p_rows[:, :, H] @ At, At))
+                errors[k] = be.to_numpy((sum_sq[:, tr] / (diag[:, tr] * diag[:, tr])).mean(axis=1)) / Y.shape[1]
+                best = int(errors[k].argmin())  # first alpha on ties
+                layer_S.append(-At[best][rows][:, tr])
+            self.chosen.append(alphas[errors.argmin(axis=1)])
             self.S.append(layer_S)
 
     def __call__(self, k, train, test):
