@@ -41,8 +41,9 @@ def kfold(n: int, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def zscore_columns(a: np.ndarray) -> np.ndarray:
     """z-score each column (population SD), constant columns -> 0 (the code's nan_to_num(zscore(.)))."""
     a = np.asarray(a, dtype=np.float64)
-    mu, sd = a.mean(axis=0), a.std(axis=0)
+    mu = a.mean(axis=0)
     z = a - mu
+    sd = np.sqrt(np.einsum("ij,ij->j", z, z) / len(z))
     z /= np.where(sd > 0, sd, 1.0)
     z[:, sd == 0] = 0.0
     if not np.isfinite(mu).all():  # NaN/inf in a column: that column becomes 0, as nan_to_num(zscore(.))
@@ -54,8 +55,9 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r of each column pair: mean(z(a) * z(b)); NaN where a column is constant."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    norms = np.einsum("ij,ij->j", a, a) * np.einsum("ij,ij->j", b, b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).mean(axis=0) / (a.std(axis=0) * b.std(axis=0))
+        return np.einsum("ij,ij->j", a, b) / np.sqrt(norms)
 
 
 def _r2_error(ssres: np.ndarray, sstot: np.ndarray) -> np.ndarray:
@@ -98,20 +100,26 @@ def _primal_errors(X, Y, XtY, folds, alphas, out):
     two [n_alphas, k] @ [k, n_targets] products. Folds with near-equal eigenvalues use the direct sum.
     """
     for val, e, V, A, G in folds:
-        Yv = Y[val]
-        B = V.T @ (XtY - X[val].T @ Yv)  # X_trn'Y_trn without touching the training rows again
-        BC = B * (A.T @ Yv)
+        Yv = np.take(Y, val, axis=0)  # a copy, centred in place below
+        AtY = A.T @ Yv
+        B = V.T @ XtY - AtY  # V' X_trn'Y_trn = V' (X'Y - X_val'Y_val), without touching the training rows
+        BC = B * AtY
         yy = np.einsum("ij,ij->j", Yv, Yv)
-        centred = Yv - Yv.mean(axis=0)
-        sstot = np.einsum("ij,ij->j", centred, centred) / len(val)
+        Yv -= Yv.mean(axis=0)
+        sstot = np.einsum("ij,ij->j", Yv, Yv) / len(val)
         D = 1.0 / (e[None, :] + alphas[:, None])  # [n_alphas, k]
         diff = e[None, :] - e[:, None]  # e_l - e_k at [k, l]
         np.fill_diagonal(diff, np.inf)
         if np.abs(diff).min() > GAP * max(e.max(), 1e-300):
-            M = G / diff  # 0 on the diagonal
-            linear = 2.0 * (B * (M @ B) - BC)
-            quadratic = np.diag(G)[:, None] * (B * B)
-            ssres = yy + D @ linear + (D * D) @ quadratic
+            linear = (G / diff) @ B  # M B, M = G / diff is 0 on the diagonal
+            linear *= B
+            linear -= BC
+            linear *= 2.0
+            quadratic = B * B
+            quadratic *= np.diag(G)[:, None]
+            ssres = D @ linear
+            ssres += (D * D) @ quadratic
+            ssres += yy
         else:
             ssres = np.empty((len(alphas), Y.shape[1]))
             for i, d in enumerate(D):
