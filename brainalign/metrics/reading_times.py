@@ -3,10 +3,10 @@
     score = reading_time_alignment(surprisal, reading_times, word_within_sentence_id)
     score.raw, score.rvalue, score.pvalue
 
-Score (spec 3.3): drop sentence-initial words (`word_within_sentence_id == 1`), average the reading
+Score (Brain-Score's Futrell2018-pearsonr): drop sentence-initial words (`word_within_sentence_id == 1`), average the reading
 times over subjects skipping NaN, and take |Pearson r| (scipy) between the model's per-word values
 and that mean; the signed r and its p-value are kept. No fitting, no log transform.
-Ceiling (spec 3.4): split the subjects in half 10 times (RandomState(0)), correlate the two halves'
+Ceiling (Brain-Score's split-half ceiling): split the subjects in half 10 times (RandomState(0)), correlate the two halves'
 mean RTs over all words, Spearman-Brown correct, take the median.
 """
 
