@@ -95,3 +95,15 @@ def test_metric_banded_runs_through_the_app_with_baseline_confounds(make_config,
     planted = result["per_layer"][result["planted_layer_index"]]["raw"]
     assert planted > 0.05   # the planted layer explains variance that OASM, position and length do not
     assert result["settings"]["metric"]["confounds"] == ["oasm", "position", "length"]
+
+
+def test_subject_labels_from_a_table_column_are_accepted():
+    """Subjects as an object array (a pandas column's .to_numpy()) gave AttributeError: 'str' has no .item()."""
+    import pandas as pd
+
+    language, confounds, Y, subjects = simulated(voxels=30)
+    labels = pd.Series(subjects).to_numpy()
+    assert labels.dtype == object
+    score = banded_unique_variance(language, Y, confounds, shuffle_splits(len(Y), 2), subjects=labels, n_gammas=4)
+    assert set(score.unique.per_subject) == {"s1", "s2", "s3"}
+    assert all(type(key) is str for key in score.unique.per_subject)

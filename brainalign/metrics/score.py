@@ -42,7 +42,8 @@ def make_score(r, subjects=None, alphas=None):
         subjects = np.asarray(subjects)
         per_subject = {}
         for subject in np.unique(subjects):
-            per_subject[subject.item()] = float(_nanmean(_nanmedian(r[:, subjects == subject], 1)))
+            key = subject.item() if isinstance(subject, np.generic) else subject  # object arrays hold str
+            per_subject[key] = float(_nanmean(_nanmedian(r[:, subjects == subject], 1)))
         mad = float(median_abs_deviation(list(per_subject.values())))
     return Score(raw=float(_nanmean(per_split)), per_split=per_split, per_split_neuroid=r,
                  per_neuroid=_nanmean(r, axis=0), per_subject=per_subject,
