@@ -58,7 +58,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import correlations, pairs, report, significance
+    from brainalign.analysis import chat, correlations, pairs, report, significance
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
 
     if not isinstance(results, (str, Path)):
@@ -86,7 +86,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
 
     col = collect(results_dir, score=score, mixed=mixed, layer=layer, model_configs=configs,
                   include=list(include) if include else None, exclude=list(exclude or ()))
-    if col.rows.empty and col.failures.empty:
+    if col.rows.empty and col.failures.empty and col.chat.empty:
         from brainalign.errors import DataUnavailable
 
         raise DataUnavailable(f"no result.json under {results_dir}" + (f" (all of {col.excluded} excluded)" if col.excluded else ""))
@@ -122,6 +122,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     overall = pairs.overall_gain(summary, brain_cols)
     corr = correlations.correlate(wide, props, col.models, measures)
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
+    chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
 
     figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr,
                     score) if figures else []
@@ -130,14 +131,15 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out, "pairs": changes,
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
-              "significance": tested, "significance_summary": significance.summarize(tested)}
+              "significance": tested, "significance_summary": significance.summarize(tested),
+              "chat_template": chat_table}
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
            "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
            "changes": changes, "unpaired": unpaired, "overall_gain": overall, "correlations": corr,
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
-           "significance": tested}
+           "significance": tested, "chat_template": chat_table}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))
@@ -145,11 +147,13 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     report.dump_json(out / "summary.json", numbers)
     report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking)
-    print(f"[brainalign] analysis of {len(col.rows)} results -> {report_path}")
+    chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
+    print(f"[brainalign] analysis of {len(col.rows)} results{chat_note} -> {report_path}")
     cost = _sweep_cost(results_dir)
     return {"cost": cost, "out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
             "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,
-            "properties": props, "collected": col, "overall_gain": overall, "significance": tested}
+            "properties": props, "collected": col, "overall_gain": overall, "significance": tested,
+            "chat_template": chat_table}
 
 
 def _sweep_cost(results_dir) -> dict:

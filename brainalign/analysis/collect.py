@@ -5,6 +5,10 @@ when it failed. Two results of one dataset are comparable only if they share the
 the dataset settings, the ceiling and the synthetic flag: their "variant". A folder holding two variants
 of a dataset is refused (mixed="refuse", the default) or each variant becomes a dataset column of its
 own (mixed="group"); it is never averaged silently.
+
+A result of `model.chat_template=user` (a context fed as a user turn of the model's chat template) is
+a presentation variant of its model: it is kept apart in Collected.chat, enters no table, pair or
+correlation, and is compared only with the raw-text result of the same model (brainalign.analysis.chat).
 """
 
 import fnmatch
@@ -42,6 +46,7 @@ class Collected:
     layer: str = "best"
     warnings: list = field(default_factory=list)
     excluded: list = field(default_factory=list)
+    chat: pd.DataFrame = field(default_factory=pd.DataFrame)  # chat-template results: rows' columns + chat_template
 
     def table(self) -> pd.DataFrame:
         """Models x dataset columns of the chosen score."""
@@ -150,7 +155,7 @@ def _selected(name: str, include, exclude) -> bool:
     return not any(fnmatch.fnmatch(name, p) for p in exclude or ())
 
 
-def _value_at(r: dict, layer: str, study_layer, score: str):
+def value_at(r: dict, layer: str, study_layer, score: str):
     """(raw, ceiled, layer name, per_subject usable) at the chosen layer."""
     if layer == "best":
         return r.get("raw"), r.get("ceiled"), r.get("best_layer"), True
@@ -220,12 +225,16 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         warnings.append(f"{dataset}: {len(variants)} kinds of results kept apart as "
                         f"{', '.join(labels[(dataset, vid)] for vid in variants)} (they differ in {', '.join(diff[:8])})")
 
-    rows, models, datasets = [], {}, {}
+    rows, chat, models, datasets = [], [], {}, {}
     for r in results:
         name = _model_name(r)
         label = labels[(str(r["dataset"]), r["_variant"])]
-        meta = r["model"] if isinstance(r["model"], dict) else {}
         cfg = configs.get(name, {})
+        row = _row(r, name, label, *value_at(r, layer, cfg.get("study_layer"), score), score)
+        if chat_mode(r) != "none":   # a presentation variant: apart from the model's raw-text numbers
+            chat.append({**row, "chat_template": chat_mode(r)})
+            continue
+        meta = r["model"] if isinstance(r["model"], dict) else {}
         merged = models.setdefault(name, {k: None for k in MODEL_KEYS} | {"config": name in configs})
         for key in MODEL_KEYS:
             value = meta.get(key) if meta.get(key) is not None else cfg.get(key)
@@ -235,13 +244,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
                 warnings.append(f"{name}: {key} differs between its results ({merged[key]!r} vs {value!r}, {r['_path']})")
             if meta.get(key) is not None and cfg.get(key) is not None and meta[key] != cfg[key]:
                 warnings.append(f"{name}: result says {key}={meta[key]!r}, conf/model says {cfg[key]!r}; the result wins")
-        raw, ceiled, used_layer, subj_ok = _value_at(r, layer, cfg.get("study_layer"), score)
-        mad, n_subj = _mad(r, score, subj_ok)
-        value = raw if score == "raw" else ceiled
-        rows.append({"model": name, "dataset": label, "base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
-                     "metric": r.get("metric"), "variant": r["_variant"], "value": _round(value, 12),
-                     "raw": raw, "ceiled": ceiled, "ceiling": r.get("ceiling"), "mad": mad, "n_subjects": n_subj,
-                     "layer": used_layer, "synthetic": bool(r.get("synthetic", False)), "path": r["_path"]})
+        rows.append(row)
         d = datasets.setdefault(label, {"base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
                                         "metric": r.get("metric"), "variant": r["_variant"],
                                         "ceiling": _round(r.get("ceiling")), "synthetic": bool(r.get("synthetic")),
@@ -252,15 +255,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         if missing:
             warnings.append(f"layer=study: no committed layer (or no per-layer score at it) for {', '.join(missing)}")
 
-    rows_df = pd.DataFrame(rows, columns=["model", "dataset", "base_dataset", "kind", "metric", "variant", "value",
-                                          "raw", "ceiled", "ceiling", "mad", "n_subjects", "layer", "synthetic", "path"])
-    dup = rows_df[rows_df.duplicated(["model", "dataset"], keep=False)]
-    for (model, dataset), g in dup.groupby(["model", "dataset"]):
-        if g["value"].nunique(dropna=False) > 1:
-            raise MixedResults(f"{model} on {dataset}: {len(g)} results with the same settings but different "
-                               f"scores ({', '.join(g['path'])}); keep one of them")
-        warnings.append(f"{model} on {dataset}: {len(g)} identical results; one kept ({', '.join(g['path'])})")
-    rows_df = rows_df.drop_duplicates(["model", "dataset"], keep="first").reset_index(drop=True)
+    rows_df = _one_per_run(pd.DataFrame(rows, columns=ROW_COLUMNS), warnings)
+    chat_df = _one_per_run(pd.DataFrame(chat, columns=[*ROW_COLUMNS, "chat_template"]), warnings, " (chat template)")
     if rows_df["synthetic"].any():
         warnings.append("SYNTHETIC data in: " + ", ".join(sorted(rows_df.loc[rows_df["synthetic"], "dataset"].unique()))
                         + " (simulated responses, not human data)")
@@ -274,4 +270,35 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     datasets_df.index.name = "dataset"
     failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
     return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,
-                     layer=layer, warnings=warnings, excluded=excluded)
+                     layer=layer, warnings=warnings, excluded=excluded, chat=chat_df)
+
+
+ROW_COLUMNS = ["model", "dataset", "base_dataset", "kind", "metric", "variant", "value", "raw", "ceiled", "ceiling",
+               "mad", "n_subjects", "layer", "synthetic", "path"]
+
+
+def chat_mode(r: dict) -> str:
+    """The result's model.chat_template; results from before the option are raw text ("none")."""
+    meta = r["model"] if isinstance(r.get("model"), dict) else {}
+    return str(meta.get("chat_template") or "none")
+
+
+def _row(r: dict, name: str, label: str, raw, ceiled, used_layer, subj_ok: bool, score: str) -> dict:
+    mad, n_subj = _mad(r, score, subj_ok)
+    value = raw if score == "raw" else ceiled
+    return {"model": name, "dataset": label, "base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
+            "metric": r.get("metric"), "variant": r["_variant"], "value": _round(value, 12),
+            "raw": raw, "ceiled": ceiled, "ceiling": r.get("ceiling"), "mad": mad, "n_subjects": n_subj,
+            "layer": used_layer, "synthetic": bool(r.get("synthetic", False)), "path": r["_path"]}
+
+
+def _one_per_run(df: pd.DataFrame, warnings: list, what: str = "") -> pd.DataFrame:
+    """One row per (model, dataset[, chat_template]): identical copies are dropped (said so), differing ones refused."""
+    keys = ["model", "dataset"] + (["chat_template"] if "chat_template" in df else [])
+    dup = df[df.duplicated(keys, keep=False)]
+    for (model, dataset, *_), g in dup.groupby(keys):
+        if g["value"].nunique(dropna=False) > 1:
+            raise MixedResults(f"{model} on {dataset}{what}: {len(g)} results with the same settings but different "
+                               f"scores ({', '.join(g['path'])}); keep one of them")
+        warnings.append(f"{model} on {dataset}{what}: {len(g)} identical results; one kept ({', '.join(g['path'])})")
+    return df.drop_duplicates(keys, keep="first").reset_index(drop=True)

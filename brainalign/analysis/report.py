@@ -40,6 +40,9 @@ def render(ctx: dict) -> str:
           f"- Properties: {ctx['properties_source']}.",
           "- Error bars: median absolute deviation (scipy, unscaled) over participants' scores at the chosen layer; "
           "n/a where a result holds no per-participant scores."]
+    if len(col.chat):
+        L.append(f"- Chat-template results (model.chat_template=user): {len(col.chat)}, kept apart: they enter only "
+                 "the section \"Raw text vs the chat template\"; every other number is from raw text.")
     if col.excluded:
         L.append(f"- Excluded on request: {', '.join(col.excluded)}.")
     if col.warnings:
@@ -65,7 +68,7 @@ def render(ctx: dict) -> str:
           "(`scipy.stats.ttest_rel`) and the Wilcoxon signed-rank test (zeros dropped). Several IT models share a "
           "vanilla model, so the pairs are not independent.", ""]
     if s.empty:
-        L.append("_No instruction-tuned model has results for itself and its pair._")
+        L += ["_No instruction-tuned model has results for itself and its pair._", ""]
     else:
         cols = ["measure", "family", "n_pairs", "n_up", "n_tied", "n_down", "mean_delta", "mean_pct", "p_t", "p_wilcoxon"]
         L += [md_table(s[cols], index=False)]
@@ -83,6 +86,10 @@ def render(ctx: dict) -> str:
         from brainalign.analysis import significance
 
         L += significance.render(ctx["significance"])
+    if "chat_template" in ctx:
+        from brainalign.analysis import chat
+
+        L += chat.render(ctx["chat_template"], col)
 
     # correlations
     corr = ctx["correlations"]
