@@ -178,7 +178,7 @@ def ridge_nested_cv(X: np.ndarray, Y: np.ndarray, X_test: np.ndarray, *, alphas=
     errors = np.zeros((len(alphas), Y.shape[1]))
     for start in range(0, Y.shape[1], batch):
         cols = slice(start, start + batch)
-        Yb = np.asarray(Y[:, cols], dtype=np.float64)
+        Yb = np.ascontiguousarray(Y[:, cols], dtype=np.float64)  # row gathers on a column view are slow
         if primal:
             XtY = X.T @ Yb
             _primal_errors(X, Yb, XtY, folds, alphas, errors[:, cols])
