@@ -13,6 +13,7 @@ from brainalign.run import run
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # composes every config of every group: ~30 s
 def test_every_config_group_composes(make_config, tmp_path):
     for group in ("model", "dataset", "metric", "tracking"):
         for f in sorted((REPO / "conf" / group).glob("*.yaml")):

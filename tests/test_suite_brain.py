@@ -72,6 +72,7 @@ def test_planted_signal_is_found_in_its_layer(files):
     assert part["ceiled"] is None and part["ceiling"] is None
 
 
+@pytest.mark.slow  # a computed ceiling: ~20 s
 def test_fedorenko_ceiling_is_computed_with_the_metric_and_cached(files, tmp_path):
     data = load_fedorenko(path=files["fedorenko2016"]["path"])
     linear = OmegaConf.create({"name": "linear", "kind": "linear"})
@@ -84,6 +85,7 @@ def test_fedorenko_ceiling_is_computed_with_the_metric_and_cached(files, tmp_pat
     assert len(list((tmp_path / "ceilings").glob("*.npz"))) == 2  # another metric, another ceiling
 
 
+@pytest.mark.slow  # every new benchmark through the app: ~17 s
 def test_runs_end_to_end_through_the_app(make_config, tiny_gpt2, files, tiny_models, tmp_path, capsys):
     result = run(make_config(*tiny_gpt2, "dataset=tuckute2024",
                         f"dataset.path={files['tuckute2024']['path']}", "metric=ridge"))

@@ -35,6 +35,7 @@ def zoo():
     return {f.stem: load_preset("model", f.stem, resolve_paths=True) for f in sorted(MODEL_DIR.glob("*.yaml"))}
 
 
+@pytest.mark.slow  # every model config through Hydra: ~18 s
 def test_every_model_config_composes_through_hydra(make_config):
     """Every model file composes into the app's typed config."""
     for f in sorted(MODEL_DIR.glob("*.yaml")):
