@@ -41,10 +41,6 @@ class NumpyBackend:
     def to_numpy(self, a):
         return np.asarray(a)
 
-    def block(self, a, rows, cols):
-        """a[rows][:, cols] without copying the rows first."""
-        return a[np.ix_(rows, cols)]
-
     def zeros(self, shape):
         return np.zeros(shape)
 
@@ -143,9 +139,6 @@ class TorchBackend:
 
     def to_numpy(self, a):
         return a.detach().cpu().numpy()
-
-    def block(self, a, rows, cols):
-        return a[rows[:, None], cols[None, :]]
 
     def zeros(self, shape):
         return self.torch.zeros(shape, dtype=self.torch.float64, device=self.device)
