@@ -1,9 +1,10 @@
 """The analysis's paired tests of instruction-tuned vs vanilla models, per protocol, and its answer."""
 
 import numpy as np
+import pandas as pd
 
 from brainalign.analysis import run
-from brainalign.analysis.significance import answer, pair_comparisons
+from brainalign.analysis.significance import answer, pair_comparisons, summarize
 from brainalign.metrics.compare import save_comparison_arrays, split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import group_splits, shuffle_splits
@@ -16,9 +17,9 @@ Y = LATENT @ RNG.standard_normal((4, len(SUBJECTS))) + 1.5 * RNG.standard_normal
 PROTOCOLS = {"shuffle": shuffle_splits(N, 5), "group": group_splits(np.arange(N) // 4, 5)}
 
 
-def save(folder, noise, protocol, seed):
+def save(folder, noise, protocol, seed, splits=None):
     features = LATENT + noise * np.random.default_rng(seed).standard_normal(LATENT.shape)
-    splits = PROTOCOLS[protocol]
+    splits = PROTOCOLS[protocol] if splits is None else splits
     preds = split_predictions(features, Y, splits)
     r = np.array([[pearsonr(p, Y[t]) for p, (_, t) in zip(preds, splits)]])
     part = dict(name="pereira", r=r, subjects=SUBJECTS, ceiling=1.0, tests=[t for _, t in splits],
@@ -63,3 +64,20 @@ def test_without_comparison_arrays_the_report_says_it_cannot_say(tmp_path):
     write(tmp_path / "r", "flan-t5-small", "pereira", 0.3)
     out = run(tmp_path / "r", tmp_path / "an", figures=False)
     assert out["significance"].empty and "Cannot say" in out["report"].read_text()
+
+
+def test_a_pair_whose_arrays_do_not_line_up_is_reported_not_raised(tmp_path):
+    root = tmp_path / "r"
+    folders = {m: write(root, m, "pereira", 0.2, per_subject={"s1": 0.2}) for m in ("flan-t5-small", "t5-small")}
+    for m, noise, seed in (("flan-t5-small", 0.3, 0), ("t5-small", 3.0, 10)):
+        save(folders[m], noise, "shuffle", seed)
+    save(folders["flan-t5-small"], 0.3, "group", 0)
+    save(folders["t5-small"], 3.0, "group", 10, splits=group_splits(np.arange(N) // 6, 5))  # other stories
+    out = run(root, tmp_path / "an", figures=False)
+    tested = out["significance"].set_index("protocol")
+    assert pd.isna(tested.loc["shuffle", "note"]) and tested.loc["shuffle", "difference"] > 0
+    assert "different splits" in tested.loc["group", "note"] and np.isnan(tested.loc["group", "difference"])
+    text = out["report"].read_text()
+    assert "not compared: flan-t5-small vs t5-small on pereira (group): not paired:" in text
+    assert "no result under a controlled protocol" in text  # the unpaired group row is not counted
+    assert summarize(out["significance"])["n_pairs"].sum() == 1

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.analysis.collect import value_at
-from brainalign.errors import DataMismatch
-from brainalign.metrics.compare import compare_results, comparison_files, load_comparison_arrays
+from brainalign.analysis.significance import paired
+from brainalign.metrics.compare import comparison_files
 
 COLUMNS = ["model", "instruction_tuned", "dataset", "protocol", "score", "none", "user", "difference",
            "paired_difference", "low", "high", "p_bootstrap", "p_permutation", "n_subjects", "n_stimuli", "note",
@@ -42,11 +42,9 @@ def _paired(user_path, none_path, protocol, n_boot, n_perm, seed) -> dict:
     mine, theirs = comparison_files(Path(user_path).parent), comparison_files(Path(none_path).parent)
     if protocol is None or protocol not in mine or protocol not in theirs:
         return {}
-    a, b = load_comparison_arrays(mine[protocol]), load_comparison_arrays(theirs[protocol])
-    try:
-        c = compare_results(a, b, n_boot=n_boot, n_perm=n_perm, seed=seed)
-    except DataMismatch as e:
-        return {"note": f"not paired: {e}"}
+    a, c = paired(mine[protocol], theirs[protocol], n_boot=n_boot, n_perm=n_perm, seed=seed)
+    if a is None:
+        return {"note": c}
     return {"paired_difference": c.difference, "low": c.low, "high": c.high, "p_bootstrap": c.p_bootstrap,
             "p_permutation": c.p_permutation, "n_subjects": c.n_subjects, "n_stimuli": c.n_stimuli}
 

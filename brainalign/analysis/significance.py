@@ -18,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.analysis.pairs import pair_of
+from brainalign.errors import DataMismatch
 from brainalign.metrics.compare import compare_results, comparison_files, load_comparison_arrays
 
 CONTROLLED = ("group", "contiguous")  # protocols that hold whole passages / stories out
 UNIQUE = "unique_variance"
 ALPHA = 0.05
 COLUMNS = ["model", "pair", "dataset", "protocol", "quantity", "controlled", "it", "vanilla", "difference", "low",
-           "high", "p_bootstrap", "p_permutation", "significant", "n_subjects", "n_stimuli", "n_neuroids"]
+           "high", "p_bootstrap", "p_permutation", "significant", "n_subjects", "n_stimuli", "n_neuroids", "note"]
 
 
 def _arrays_of(path):
@@ -32,8 +33,24 @@ def _arrays_of(path):
     return comparison_files(Path(path).parent)
 
 
+def paired(file_a, file_b, *, n_boot=1000, n_perm=10000, seed=0):
+    """(arrays of a, comparison a - b) of two comparison_<protocol>.npz files, or (None, why) when the
+    two results do not pair (other stimuli, splits, neuroids or benchmark parts)."""
+    try:
+        a = load_comparison_arrays(file_a)
+        return a, compare_results(a, load_comparison_arrays(file_b), n_boot=n_boot, n_perm=n_perm, seed=seed)
+    except DataMismatch as e:
+        return None, f"not paired: {e}"
+
+
+def compared(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """The rows that were compared (those that did not pair carry a note instead)."""
+    return comparisons[comparisons["note"].isna()] if len(comparisons) else comparisons
+
+
 def pair_comparisons(rows: pd.DataFrame, models: pd.DataFrame, *, n_boot=1000, n_perm=10000, seed=0) -> pd.DataFrame:
-    """One row per (IT model, dataset column, protocol) where both results have comparison arrays.
+    """One row per (IT model, dataset column, protocol) where both results have comparison arrays; a
+    pair whose arrays do not line up gets a row with only its `note`.
 
     rows / models: Collected.rows and Collected.models (brainalign.analysis.collect)."""
     out = []
@@ -49,15 +66,18 @@ def pair_comparisons(rows: pd.DataFrame, models: pd.DataFrame, *, n_boot=1000, n
                 continue
             mine, theirs = _arrays_of(path), _arrays_of(paths[(pair, dataset)])
             for protocol in sorted(set(mine) & set(theirs)):
-                a, b = load_comparison_arrays(mine[protocol]), load_comparison_arrays(theirs[protocol])
-                c = compare_results(a, b, n_boot=n_boot, n_perm=n_perm, seed=seed)
+                a, c = paired(mine[protocol], theirs[protocol], n_boot=n_boot, n_perm=n_perm, seed=seed)
+                if a is None:
+                    out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
+                                "controlled": protocol in CONTROLLED, "significant": False, "note": c})
+                    continue
                 p = c.p_permutation if c.p_bootstrap is None else max(c.p_bootstrap, c.p_permutation or 0.0)
                 out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
                             "quantity": a.quantity, "controlled": protocol in CONTROLLED or a.quantity == UNIQUE,
                             "it": c.score_a, "vanilla": c.score_b, "difference": c.difference, "low": c.low,
                             "high": c.high, "p_bootstrap": c.p_bootstrap, "p_permutation": c.p_permutation,
                             "significant": p is not None and p < ALPHA, "n_subjects": c.n_subjects,
-                            "n_stimuli": c.n_stimuli, "n_neuroids": c.n_neuroids})
+                            "n_stimuli": c.n_stimuli, "n_neuroids": c.n_neuroids, "note": None})
     return pd.DataFrame(out, columns=COLUMNS)
 
 
@@ -72,6 +92,7 @@ def summarize(comparisons: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and quantity: pairs, how many went up / down, how many of them significantly."""
     cols = ["protocol", "quantity", "controlled", "n_pairs", "n_up", "n_down", "n_up_significant",
             "n_down_significant", "mean_difference"]
+    comparisons = compared(comparisons)
     if comparisons.empty:
         return pd.DataFrame(columns=cols)
     rows = [{"protocol": p, "quantity": q, "controlled": bool(g["controlled"].iloc[0]), **_tally(g)}
@@ -83,11 +104,12 @@ def answer(comparisons: pd.DataFrame) -> str:
     """The study's question, answered in one paragraph from the comparisons that exist."""
     question = ("Does instruction tuning still improve brain alignment when OASM (passage-level "
                 "autocorrelation) is controlled for?")
+    comparisons = compared(comparisons)
     if comparisons.empty:
         return (f"{question} Cannot say: no instruction-tuned / vanilla pair has comparison arrays "
                 "(comparison_<protocol>.npz beside result.json) in these results.")
-    controlled = comparisons[comparisons["controlled"]]
-    shuffle = comparisons[~comparisons["controlled"]]
+    is_controlled = comparisons["controlled"].astype(bool)
+    controlled, shuffle = comparisons[is_controlled], comparisons[~is_controlled]
     parts = [question]
     if len(shuffle):
         t = _tally(shuffle)
@@ -125,6 +147,10 @@ def render(comparisons: pd.DataFrame) -> list[str]:
          "benchmark score, 95 % bootstrap interval over test stimuli (same splits), p from that bootstrap and from "
          "a sign-flip permutation test over subjects; significant = both p < 0.05. Controlled = group or "
          "contiguous CV, or unique variance beyond the confounds (metric=banded).", "", answer(comparisons), ""]
+    skipped = comparisons[comparisons["note"].notna()] if len(comparisons) else comparisons
+    L += [f"- not compared: {r.model} vs {r.pair} on {r.dataset} ({r.protocol}): {r.note}" for r in skipped.itertuples()]
+    L += [""] if len(skipped) else []
+    comparisons = compared(comparisons)
     if comparisons.empty:
         return L
     L += [md_table(summarize(comparisons), index=False), ""]
