@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+from functools import partial
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -101,12 +102,8 @@ def run(cfg, out_dir: Path | None = None) -> dict:
                       config=settings) if _is_main_process() else None
     try:
         if prepared is not None:
-            on_save = None
-            if scoring and ft.score.get("when") == "save":
-                def on_save(ckpt):
-                    for point in checkpoints.points(run_dir, include_base=False):
-                        if point.path == ckpt:
-                            checkpoints.score_point(cfg, run_dir, benches, point, tracker)
+            on_save = (partial(_score_saved, cfg, run_dir, benches, tracker)
+                       if scoring and ft.score.get("when") == "save" else None)
             out["data"] = prepared["stats"]
             out["train"] = train(cfg.model, ft, prepared["source"], prepared["tokenizer"], prepared["dataset"],
                                  prepared["collator"], run_dir, report_to=tracker.report_to() if tracker else [],
@@ -126,6 +123,13 @@ def run(cfg, out_dir: Path | None = None) -> dict:
         if tracker:
             tracker.finish()
     return out
+
+
+def _score_saved(cfg, run_dir, benches, tracker, ckpt) -> None:
+    """Score the checkpoint the trainer has just saved (finetune.score.when=save)."""
+    for point in checkpoints.points(run_dir, include_base=False):
+        if point.path == ckpt:
+            checkpoints.score_point(cfg, run_dir, benches, point, tracker)
 
 
 def _prepare_training(cfg, run_dir: Path) -> dict:
