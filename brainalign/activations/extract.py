@@ -25,7 +25,7 @@ from brainalign.errors import ConfigError
 from brainalign.models.layers import LayerRecorder, resolve_layers
 from brainalign.presentation import chat_head, contexts
 
-CPU_BATCH = 16  # sequences per forward pass on CPU (bench/bench_extract.py: flat beyond ~8)
+CPU_BATCH = 4  # sequences per forward pass on CPU (bench/bench_extract.py: 4 fastest of 2-32, docs/speed.md)
 PADDING = ("right", "left")
 
 

@@ -75,7 +75,7 @@ class ModelConfig:
     load_in_8bit: bool = False
     add_bos: Optional[bool] = None       # null: the tokenizer's own policy
     max_length: Optional[int] = None     # null: min(tokenizer limit, position embeddings)
-    batch_size: Optional[int] = None     # sequences per forward pass; null: 16 on CPU, from free memory on GPU
+    batch_size: Optional[int] = None     # sequences per forward pass; null: 4 on CPU, from free memory on GPU
     padding_side: Optional[str] = None   # batched extraction: right (default) | left
     build_tiny: Optional[str] = None     # a tiny random stand-in of this family, built at `path` on first use
     localize: Optional[float] = None     # language localizer: k units, or a fraction in (0, 1); null = off
