@@ -219,6 +219,7 @@ def test_run_from_a_hydra_config(results, tmp_path):
     assert out["collected"].score == "ceiled" and (tmp_path / "from-cfg" / "report.md").exists()
 
 
+@pytest.mark.slow  # W&B start-up: ~4 s
 def test_logged_to_wandb_offline(results, tmp_path):
     run(results, tmp_path / "an", figures=True, tracking={"mode": "offline", "project": "brainalign", "group": "g"})
     runs = list((tmp_path / "an" / "wandb").glob("offline-run-*"))

@@ -123,6 +123,7 @@ VERBS = ["painted", "sold", "found", "carried", "cleaned"]
 THINGS = ["fence", "boat", "lamp", "table", "garden"]
 
 
+@pytest.mark.slow
 def test_paired_difference_interval_and_p_per_protocol(make_config, tiny_chat, chat_model, tmp_path):
     """A brain benchmark (Tuckute2024's layout) keeps comparison arrays per protocol: each row gets the
     paired difference of brainalign.metrics.compare with its interval and p."""

@@ -92,6 +92,7 @@ def test_unknown_model_lists_valid_names():
     assert "no-such-model" in proc.stderr and "smollm2-135m" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # a fresh interpreter through main.py: ~7 s
 def test_missing_weights_fail_cleanly_offline(tmp_path):
     proc = subprocess.run([sys.executable, "main.py", "model=flan-t5-xl", "dataset=synthetic", "tracking=disabled",
                            f"results_dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}"], cwd=REPO,

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from brainalign.benchmarks.brain import score_part
 from brainalign.config import metric_config
 from brainalign.run import run
-from fixtures_data import file_server, fake_blank_data, fake_pereira_data, write_fake_pereira
+from fixtures_data import blank_stimuli, file_server, fake_blank_data, fake_pereira_data, write_fake_pereira
 
 LINEAR = metric_config(OmegaConf.create({"kind": "linear", "correlation": "batched"}))
 
@@ -66,9 +66,12 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
 
 
 def test_blank_run_from_local_file(make_config, tiny_gpt2, tmp_path):
-    _, fake = fake_blank_data(tmp_path)
+    stimuli = blank_stimuli()
+    stimuli = stimuli[stimuli["sentence_number_in_story"] < 6].reset_index(drop=True)  # every story, shorter
+    _, fake = fake_blank_data(tmp_path, stimuli=stimuli)
     result = run(make_config(*tiny_gpt2, "dataset=blank", f"dataset.path={fake.path}",
                              "metric=ridge", "dataset.ceiling=0.1446"))  # a given ceiling: computing the ridge one is slow
     assert result["ceiling_source"]["kind"] == "given" and result["ceiling"] == 0.1446
     assert result["n_layers"] == 3 and result["parts"][0]["n_neuroids"] == 60
+    assert result["parts"][0]["n_stimuli"] == len(stimuli)
     assert result["settings"]["metric"]["n_splits"] == 8 and np.isfinite(result["raw"])

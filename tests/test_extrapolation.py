@@ -128,6 +128,7 @@ def shuffle_split_ols(source, target):
     return np.array(out)
 
 
+@pytest.mark.slow
 def test_blank_shaped_ceiling():
     """Blank2014's shape: 5 subjects x 12 fROIs over 1,317 TRs, its subsets and its metric's splits."""
     Y, subjects = simulate(3.0, n_subjects=5, per_subject=12, n=1317, k=4, seed=2)

@@ -102,7 +102,7 @@ def llama(tiny_models) -> Path:
 # Both arms, both modes
 
 
-@pytest.mark.parametrize("mode", ["full", "lora"])
+@pytest.mark.parametrize("mode", [pytest.param("full", marks=pytest.mark.slow), "lora"])  # full: slow tier
 def test_both_arms_train_and_every_checkpoint_is_scored(tmp_path, llama, mode):
     CALLS.clear()
     outs = {arm: finetune.run(make_cfg(tmp_path, llama, arm, mode)) for arm in ("instruction", "no_instruction")}
@@ -162,6 +162,7 @@ class Interrupt(Exception):
     pass
 
 
+@pytest.mark.slow  # ~5 s: trains, is killed, resumes
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, llama, monkeypatch):
     from transformers import TrainerCallback
 
@@ -223,6 +224,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, llama, monkeypatc
         finetune.run(fresh)
 
 
+@pytest.mark.slow
 def test_killed_lora_run_resumes_to_the_same_adapter(tmp_path, llama, monkeypatch):
     from safetensors.torch import load_file
     from transformers import TrainerCallback
@@ -261,6 +263,7 @@ def test_report_is_rebuilt_from_stored_files(tmp_path, llama, capsys):
     assert report.main([str(tmp_path / "nothing")]) == 1
 
 
+@pytest.mark.slow
 def test_wandb_offline_gets_curves_and_scores(tmp_path, llama, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     cfg = make_cfg(tmp_path, llama, "instruction", **{"tracking.mode": "offline", "finetune.train.epochs": 1})

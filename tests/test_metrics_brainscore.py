@@ -28,6 +28,7 @@ def load_crosscheck():
     return module
 
 
+@pytest.mark.slow  # Brain-Score in its own interpreter: ~6 s
 def test_agrees_with_brainscore_on_a_small_problem():
     crosscheck = load_crosscheck()
     rng = np.random.default_rng(7)
