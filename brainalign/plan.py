@@ -297,6 +297,9 @@ def plan_sweep(argv) -> list[Row]:
 
 def main(argv) -> int:
     """Entry from main.py: plan the run or sweep; a bad input is one line on stderr, exit status 2."""
+    from brainalign.config import setup
+
+    setup()  # resolvers and schemas, so that this entry stands on its own
     try:
         plan_sweep(argv)
         return 0

@@ -7,6 +7,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from brainalign.config import setup
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +31,7 @@ def conf_dir(tmp_path) -> Path:
 
 
 def _compose(conf_dir, overrides):
+    setup()  # the schemas the model YAMLs extend
     with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
         return compose("config", overrides=overrides)
 

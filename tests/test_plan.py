@@ -7,14 +7,14 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from brainalign import plan
-from brainalign.config import register_resolvers
+from brainalign.config import setup
 from brainalign.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def config(*overrides):
-    register_resolvers()
+    setup()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose("config", overrides=["tracking=disabled", *overrides])
