@@ -281,11 +281,10 @@ def expand(argv) -> list[list[str]]:
 
 def plan_sweep(argv) -> list[Row]:
     from hydra import compose, initialize_config_dir
+    from tqdm.auto import tqdm
 
     jobs = expand(argv)
     rows, opts = [], None
-    from tqdm.auto import tqdm
-
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for overrides in tqdm(jobs, desc="planning", unit="run", disable=len(jobs) < 10, leave=False):
             cfg = compose("config", overrides=overrides)  # ~0.6 s each: Hydra composes every job in full
