@@ -4,10 +4,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from brainalign.config import setup
+from conftest import compose_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,9 +30,7 @@ def conf_dir(tmp_path) -> Path:
 
 
 def _compose(conf_dir, overrides):
-    setup()  # the schemas the model YAMLs extend
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-        return compose("config", overrides=overrides)
+    return compose_config(*overrides, conf_dir=conf_dir)
 
 
 def test_instruction_arm_defaults_to_llama7b_with_stanford_settings(conf_dir):
@@ -65,18 +62,12 @@ def test_the_arms_differ_only_in_name_and_prompt_format(conf_dir):
 
 
 def test_the_app_composes_the_finetune_task():
-    from brainalign.config import register_resolvers
-
-    register_resolvers()
-    overrides = ["task=finetune", "finetune=alpaca_instruction", "results_dir=/r"]
-    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
-        cfg = compose("config", overrides=overrides)
+    cfg = compose_config("task=finetune", "finetune=alpaca_instruction", "results_dir=/r")
     assert cfg.task == "finetune" and cfg.finetune.arm == "instruction"
     assert cfg.model.name == "llama-7b"
     assert cfg.finetune.run_dir == f"/r/finetune/{cfg.model.name}/full/instruction"
 
 
 def test_the_documented_command_composes():
-    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
-        cfg = compose("config", overrides=["task=finetune", "finetune=alpaca_no_instruction"])
+    cfg = compose_config("task=finetune", "finetune=alpaca_no_instruction")
     assert cfg.finetune.arm == "no_instruction"

@@ -1,23 +1,14 @@
 """task=plan: forward tokens, FLOPs, memory and time of a run or a whole sweep, before anything runs."""
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
 from brainalign import plan
-from brainalign.config import setup
 from brainalign.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import compose_config
 
 
 def config(*overrides):
-    setup()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose("config", overrides=["tracking=disabled", *overrides])
+    return compose_config("tracking=disabled", *overrides)
 
 
 def test_presentation_tokens_causal_once_per_group_seq2seq_per_context():
