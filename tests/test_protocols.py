@@ -20,14 +20,14 @@ from fixtures_data import file_server
 LINEAR = {"kind": "linear", "group": {"by": "story", "n_splits": 4}, "contiguous": {"n_splits": 5}}
 
 
-def small_data(n_groups=8, per_group=6, seed=0, ceiling=0.5):
+def small_data(n_groups=8, per_group=6, seed=0, ceiling=0.5, subjects=("a", "a", "a", "b", "b", "b")):
     rng = np.random.default_rng(seed)
-    n = n_groups * per_group
+    n, m = n_groups * per_group, len(subjects)
     stimuli = pd.DataFrame({"stimulus_id": [f"s{i}" for i in range(n)], "text": [f"word {i}." for i in range(n)],
                             "story": np.repeat([f"g{g}" for g in range(n_groups)], per_group)})
-    neuroids = pd.DataFrame({"neuroid_id": [f"v{j}" for j in range(6)], "subject": np.repeat(["a", "b"], 3)})
+    neuroids = pd.DataFrame({"neuroid_id": [f"v{j}" for j in range(m)], "subject": list(subjects)})
     X = rng.standard_normal((2, n, 5))
-    Y = X[1] @ rng.standard_normal((5, 6)) + rng.standard_normal((n, 6))
+    Y = X[1] @ rng.standard_normal((5, m)) + rng.standard_normal((n, m))
     return BrainData("small", stimuli, Y, neuroids, ceiling=ceiling, group_by="story"), X
 
 
@@ -125,8 +125,7 @@ def test_pereira_ridge_ceiling_is_fetched_by_version_id_checked_and_cached(store
 
 
 def test_blank_ceiling_follows_the_metric(tmp_path):
-    data, _ = small_data(n_groups=8, per_group=5, ceiling=0.21026591)
-    data.neuroids["subject"] = np.repeat(["a", "b", "c"], 2)
+    data, _ = small_data(n_groups=8, per_group=5, ceiling=0.21026591, subjects=("a", "b", "c"))  # a fit per neuroid
     cfg = OmegaConf.create({"ceiling": "brainscore", "cache_dir": str(tmp_path)})
     value, source = blank_ceiling(data, cfg, OmegaConf.create({"kind": "linear"}))
     assert value == 0.21026591 and source["kind"] == "stored"

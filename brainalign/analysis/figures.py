@@ -123,9 +123,10 @@ def scatter_panels(scores: pd.DataFrame, props: pd.DataFrame, models: pd.DataFra
         x = props.loc[names, row["property"]].to_numpy(float)
         y = scores.loc[names, measure].to_numpy(float)
         it = models.loc[names, "instruction_tuned"].fillna(False).astype(bool).to_numpy()
-        for xi, yi, n, is_it in zip(x, y, names, it):
-            ax.scatter(xi, yi, s=18, marker="o" if is_it else "s", facecolors=colors.get(str(models.loc[n, "family"]), "grey")
-                       if is_it else "none", edgecolors=colors.get(str(models.loc[n, "family"]), "grey"))
+        c = np.array([colors.get(str(models.loc[n, "family"]), "grey") for n in names], dtype=object)
+        ax.scatter(x[it], y[it], s=18, marker="o", facecolors=list(c[it]), edgecolors=list(c[it]))
+        ax.scatter(x[~it], y[~it], s=18, marker="s", facecolors="none", edgecolors=list(c[~it]))
+        for xi, yi, n in zip(x, y, names):
             ax.annotate(n, (xi, yi), fontsize=5, xytext=(3, 2), textcoords="offset points")
         slope, intercept = np.polyfit(x, y, 1)
         xs = np.linspace(x.min(), x.max(), 50)

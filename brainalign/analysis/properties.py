@@ -6,6 +6,7 @@ or JSON file of your own (for example written by `lm_eval_properties` below) ove
 A property nobody measured stays missing and the report says so; nothing is filled in.
 """
 
+import copy
 import json
 import math
 import os
@@ -56,11 +57,18 @@ def load_model_configs(conf_dir=None, resolve: bool = False) -> dict[str, dict]:
     conf_dir = Path(conf_dir or MODEL_CONF_DIR)
     if not conf_dir.is_dir():
         raise ConfigError(f"model config folder {conf_dir} does not exist")
-    out = {}
-    for f in sorted(conf_dir.glob("*.yaml")):
-        cfg = OmegaConf.to_container(model_file(f, resolve_paths=resolve), resolve=resolve)
-        out[str(cfg.get("name", f.stem))] = cfg
-    return out
+    files = sorted(conf_dir.glob("*.yaml"))
+    key = (str(conf_dir.resolve()), resolve, tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    if key not in _LOADED:  # typing 40 files on the schema takes ~1 s; read again only when one changes
+        out = {}
+        for f in files:
+            cfg = OmegaConf.to_container(model_file(f, resolve_paths=resolve), resolve=resolve)
+            out[str(cfg.get("name", f.stem))] = cfg
+        _LOADED[key] = out
+    return copy.deepcopy(_LOADED[key])
+
+
+_LOADED: dict = {}
 
 
 def _float(x):

@@ -1,13 +1,17 @@
 """One config of conf/<group>/<name>.yaml, outside a Hydra app (scripts, tests, metric=auto):
 its defaults list applied (schemas and parent configs) and `${paths.*}` resolved."""
 
+from functools import lru_cache
+
 from omegaconf import OmegaConf
 
 from brainalign.config import schema
 from brainalign.errors import ConfigError
 
 
+@lru_cache(maxsize=None)
 def _schema(group: str, kind: str):
+    """The schema's node, built once (OmegaConf.merge copies it, never changes it)."""
     table = {"model": {"model": schema.ModelConfig}, "tracking": {"tracking": schema.TrackingConfig},
              "paths": {"paths": schema.PathsConfig}, "dataset": schema.DATASETS, "metric": schema.METRICS}
     return OmegaConf.structured(table[group][kind])
