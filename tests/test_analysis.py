@@ -263,3 +263,24 @@ def test_subset_results_are_never_beside_full_ones(results, tmp_path):
         collect(results)
     col = collect(results, mixed="group")
     assert any(label.startswith("futrell-subset@") for label in col.datasets.index)
+
+
+def test_model_configs_are_read_again_when_a_file_changes(tmp_path):
+    """load_model_configs keeps what it read in memory; an edited, added or removed file is seen."""
+    import os
+
+    from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs
+
+    conf = tmp_path / "model"
+    conf.mkdir()
+    yaml = (MODEL_CONF_DIR / "flan-t5-xl.yaml").read_text()
+    (conf / "flan-t5-xl.yaml").write_text(yaml)
+    first = load_model_configs(conf)
+    first["flan-t5-xl"]["params"] = -1          # the caller's copy: the next read is unchanged
+    assert load_model_configs(conf)["flan-t5-xl"]["params"] != -1
+    path = conf / "flan-t5-xl.yaml"
+    path.write_text(yaml.replace("name: flan-t5-xl", "name: flan-t5-xl-edited"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert list(load_model_configs(conf)) == ["flan-t5-xl-edited"]
+    (conf / "t5-xl.yaml").write_text((MODEL_CONF_DIR / "t5-xl.yaml").read_text())
+    assert sorted(load_model_configs(conf)) == ["flan-t5-xl-edited", "t5-xl"]
