@@ -21,8 +21,7 @@ def paper(tmp_path_factory):
     root = tmp_path_factory.mktemp("paper")
     written = write_results(FIXTURE, root / "results")
     assert written["results"] == 33 * 4
-    out = run(root / "results", root / "analysis", exclude=["gpt2*"])
-    return out
+    return run(root / "results", root / "analysis", exclude=["gpt2*"], figures=False)  # figures: below, slow tier
 
 
 def corr(out, measure, prop, model_set):
@@ -99,11 +98,20 @@ def test_no_behavioral_gain(paper):
     assert beh["n_tied"] + beh["n_down"] == 8 and beh["n_pairs"] == 17
 
 
+@pytest.mark.slow  # matplotlib: ~4 s
+def test_the_studys_figures_are_drawn_and_named_in_the_report(tmp_path):
+    write_results(FIXTURE, tmp_path / "results")
+    out = run(tmp_path / "results", tmp_path / "analysis", exclude=["gpt2*"])
+    text = out["report"].read_text()
+    for name in ("alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png",
+                 "fig3_behavior.png"):
+        assert (tmp_path / "analysis" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and name in text, name
+
+
 def test_report_and_files(paper):
     out = paper["out_dir"]
     for name in ("report.md", "alignment.csv", "alignment_wide.csv", "pairs.csv", "pair_summary.csv",
-                 "correlations.csv", "properties.csv", "summary.json", "alignment.png", "fig1b_pairs_brain.png",
-                 "fig1c_pairs_behavior.png", "fig2_brain.png", "fig3_behavior.png"):
+                 "correlations.csv", "properties.csv", "summary.json"):
         assert (out / name).exists() and (out / name).stat().st_size > 0, name
     text = (out / "report.md").read_text()
     assert "paired t-test" in text and "Wilcoxon" in text and "Benjamini" in text
