@@ -266,7 +266,7 @@ def test_subset_results_are_never_beside_full_ones(results, tmp_path):
 
 
 def test_model_configs_are_read_again_when_a_file_changes(tmp_path):
-    """load_model_configs keeps what it read in memory; an edited, added or removed file is seen."""
+    """load_model_configs keeps what it read in memory; an edited or added file is seen."""
     import os
 
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs

@@ -48,6 +48,9 @@ BBH_TASK_GROUPS = {
 }
 
 
+_LOADED: dict = {}  # (folder, resolve, each file's name, mtime, size) -> {name: config dict}
+
+
 def load_model_configs(conf_dir=None, resolve: bool = False) -> dict[str, dict]:
     """{name: config dict} of every conf/model/*.yaml (interpolations such as paths resolved if asked)."""
     from omegaconf import OmegaConf
@@ -58,7 +61,8 @@ def load_model_configs(conf_dir=None, resolve: bool = False) -> dict[str, dict]:
     if not conf_dir.is_dir():
         raise ConfigError(f"model config folder {conf_dir} does not exist")
     files = sorted(conf_dir.glob("*.yaml"))
-    key = (str(conf_dir.resolve()), resolve, tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    stats = [f.stat() for f in files]
+    key = (str(conf_dir.resolve()), resolve, tuple((f.name, s.st_mtime_ns, s.st_size) for f, s in zip(files, stats)))
     if key not in _LOADED:  # typing 40 files on the schema takes ~1 s; read again only when one changes
         out = {}
         for f in files:
@@ -66,9 +70,6 @@ def load_model_configs(conf_dir=None, resolve: bool = False) -> dict[str, dict]:
             out[str(cfg.get("name", f.stem))] = cfg
         _LOADED[key] = out
     return copy.deepcopy(_LOADED[key])
-
-
-_LOADED: dict = {}
 
 
 def _float(x):
