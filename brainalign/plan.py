@@ -6,10 +6,11 @@ activation memory of the cached features (layers x stimuli x hidden x 4 bytes), 
 on the chosen device (FLOPs / (peak x efficiency), from the `plan:` config block); summed over the
 sweep, and every run whose weights do not fit the device is flagged. Nothing is loaded or run.
 
-Token counts come from the real stimuli where they are on disk (Pereira2018's stimulus set, the
-Wehbe2014 words), else from the datasets' documented sizes (Brain-Score: Pereira 627 sentences in
-two experiments, Blank2014 1,317 fragments of 8 stories, Futrell2018 10,256 words); words become
-tokens at `plan.tokens_per_word` (1.3, typical of GPT-2/LLaMA/T5 tokenizers on English prose).
+Token counts are each benchmark's declared cost (BenchmarkSpec.cost): from the real stimuli where
+they are on disk (Pereira2018's stimulus set, the Wehbe2014 words), else from the datasets'
+documented sizes (Brain-Score: Pereira 627 sentences in two experiments, Blank2014 1,317 fragments
+of 8 stories, Futrell2018 10,256 words); words become tokens at `plan.tokens_per_word` (1.3, typical
+of GPT-2/LLaMA/T5 tokenizers on English prose).
 The presentation decides how many tokens go through the model: a causal model reads each passage
 once (brainalign.activations.extract), an encoder-decoder re-reads every context; `exact`
 surprisal re-reads the left-truncated context of every word, `fast` reads strided windows.
@@ -24,18 +25,15 @@ import math
 import os
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from brainalign import registry
 from brainalign.config import CONF_DIR
 from brainalign.errors import BrainalignError, ConfigError
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULTS = {"gpu_tflops": 989.0, "gpu_mem_gb": 80.0, "cpu_gflops": 100.0, "cpu_mem_gb": None,
             "efficiency": 0.4, "tokens_per_word": 1.3}
-# documented sizes (Brain-Score's assemblies) when the stimuli are not on disk
-PEREIRA = {"243sentences": dict(groups=24, parts=243, words=3193), "384sentences": dict(groups=96, parts=384, words=4537)}
-BLANK = dict(groups=8, parts=1317, words=4 * 1317)  # 8 stories; ~4 words per 2 s fragment (estimate)
-FUTRELL_WORDS, WEHBE_WORDS, WIKITEXT2_TOKENS = 10256, 5176, 287_644  # WikiText-2 test in GPT-2 tokens
 # hidden sizes of the zoo's architectures (the model configs give params and blocks, not widths)
 HIDDEN = [(r"smollm2-135m", 576), (r"7b", 4096), (r"13b", 5120), (r"33b", 6656),
           (r"gpt2-xl", 1600), (r"gpt2-large", 1280), (r"gpt2-medium", 1024), (r"gpt2", 768),
@@ -107,83 +105,14 @@ def _max_length(m) -> int:
     return 2048 if re.search(r"\d+b", name) else 8192
 
 
-def _pereira_groups(experiments, tokens_per_word) -> tuple[list[list[float]], str]:
-    """Per passage group, the token count of each part: from the stimulus set on disk, else documented sizes."""
-    from brainalign.config.paths import shared_dir
-
-    csv = shared_dir() / "data" / "pereira2018" / "Pereira2018_stimulus_set.csv"
-    groups = []
-    if csv.exists():
-        import pandas as pd
-
-        table = pd.read_csv(csv)
-        for exp in experiments:
-            rows = table[table.experiment == exp]
-            for _, g in rows.groupby("passage_label", sort=True):
-                groups.append([len(str(s).split()) * tokens_per_word for s in g.sentence])
-        return groups, "stimuli on disk"
-    for exp in experiments:
-        d = PEREIRA[str(exp)]
-        per = d["parts"] // d["groups"]
-        groups += [[d["words"] / d["parts"] * tokens_per_word] * per for _ in range(d["groups"])]
-    return groups, "documented sizes"
-
-
-def presentation_tokens(groups, causal: bool, window: int) -> int:
-    """Tokens through the model when each part is read with the parts before it in its group.
-
-    Causal: one pass per group over the parts whose context fits the window, and a window-long pass
-    for each part beyond it. Encoder-decoder: one pass per part over its (truncated) context."""
-    total = 0.0
-    for parts in groups:
-        ctx = list(itertools.accumulate(parts))
-        if causal:
-            fit = [c for c in ctx if c <= window]
-            total += (max(fit) if fit else 0) + window * (len(ctx) - len(fit))
-        else:
-            total += sum(min(c, window) for c in ctx)
-    return int(total)
-
-
 def dataset_tokens(d, m, tokens_per_word: float) -> tuple[int, int, str]:
-    """(forward tokens, stimuli with features, note) for dataset config `d` and model config `m`."""
-    kind = str(d.get("benchmark"))
+    """(forward tokens, stimuli with features, note) for dataset config `d` and model config `m`: the
+    benchmark's declared cost (BenchmarkSpec.cost)."""
+    spec = registry.benchmark(str(d.get("benchmark")))
+    if spec.cost is None:
+        raise ConfigError(f"task=plan: benchmark {spec.name!r} declares no cost")
     causal = str(getattr(m, "arch", "causal")) != "seq2seq"
-    window = _max_length(m)
-    if kind in ("pereira", "synthetic", "blank"):
-        if kind == "pereira":
-            groups, note = _pereira_groups(list(d.experiments), tokens_per_word)
-        elif kind == "blank":
-            per = BLANK["parts"] // BLANK["groups"]
-            groups = [[BLANK["words"] / BLANK["parts"] * tokens_per_word] * per for _ in range(BLANK["groups"])]
-            note = "documented sizes"
-        else:
-            groups = [[8 * tokens_per_word] * int(d.sentences_per_passage) for _ in range(int(d.n_passages))]
-            note = "synthetic stimuli (~8 words each)"
-        return presentation_tokens(groups, causal, window), sum(map(len, groups)), note
-    if kind == "futrell":
-        s = d.get("surprisal") or {}
-        n = int(d.get("max_words") or FUTRELL_WORDS) * tokens_per_word
-        w = int(s.get("window") or window)
-        if str(s.get("mode", "exact")) == "fast" and causal:
-            stride = int(s.get("stride") or 64)
-            return int(min(n, w) + max(0.0, n - w) / stride * w), 0, f"fast surprisal, stride {stride}"
-        per_word = [min((i + 1) * tokens_per_word, w) for i in range(int(n / tokens_per_word))]
-        return int(sum(per_word)), 0, "exact surprisal: one pass per word"
-    if kind == "wehbe":
-        from brainalign.config.paths import shared_dir
-
-        path = shared_dir() / "data" / "wehbe2014" / "stimuli_words.npy"
-        n = WEHBE_WORDS
-        if path.exists():
-            import numpy as np
-
-            n = len(np.load(path))
-        ctx = int(d.get("context_words") or 20) + 1
-        return int(n * ctx * tokens_per_word), n, "words on disk" if path.exists() else "documented sizes"
-    if kind == "nwp":
-        return WIKITEXT2_TOKENS, 0, "WikiText-2 test, strided windows not counted"
-    raise ConfigError(f"task=plan does not know dataset benchmark {kind!r}")
+    return spec.cost(d, m, tokens_per_word, _max_length(m), causal)
 
 
 def plan_one(cfg, opts: dict | None = None) -> Row:
@@ -312,6 +241,3 @@ def main(argv) -> int:
         print(f"[brainalign] error: {one_line(e)}", file=sys.stderr)
     return 2
 
-
-def as_dicts(rows: list[Row]) -> list[dict]:
-    return [asdict(r) for r in rows]

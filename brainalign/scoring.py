@@ -14,9 +14,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from brainalign import registry
 from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.config import dataset_config, metric_config, model_config, run_subdir, tag
 from brainalign.config.subset import subset_of, subset_tag
+from brainalign.datahash import data_hashes
 
 
 def output_dir(cfg) -> Path:
@@ -48,11 +50,17 @@ def score_model(model_cfg, dataset_cfg, metric_cfg, cache: Path, device: str = "
     return result
 
 
-def text_sha256(dataset_cfg) -> str:
-    """The hash of the text an NWP run scores (any text can be scored, so the text is a setting)."""
-    from brainalign.datasets.wikitext import load_wikitext2
-
-    return hashlib.sha256(load_wikitext2(dataset_cfg)[0].encode()).hexdigest()[:16]
+def dataset_settings(dataset_cfg, spec, cache=None) -> dict:
+    """The dataset's settings as a result records them: its locations (paths, URLs, cache folders) left
+    out, the content hash of each data file it reads put in (`data_sha256`), so a moved file keeps a
+    finished result and a changed one never returns the old score."""
+    dataset = OmegaConf.to_container(dataset_cfg, resolve=True)
+    hashes = data_hashes(dataset, spec.data_files, cache)
+    for key in spec.locations:
+        dataset.pop(key, None)
+    if hashes:
+        dataset["data_sha256"] = hashes
+    return dataset
 
 
 def describe(cfg) -> dict:
@@ -66,20 +74,17 @@ def describe(cfg) -> dict:
     from brainalign.models.load import fingerprint
 
     m = cfg.model
-    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
-    for key in ("path", "cache_dir", "metrics", "study_metric"):   # where data live, and what else could run
-        dataset.pop(key, None)
-    if dataset.get("benchmark") == "nwp":
-        dataset["text_sha256"] = text_sha256(cfg.dataset)
+    spec = registry.benchmark(str(cfg.dataset.benchmark))
     return {
         "model": {"name": m.name, "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
                   "instruction_tuned": m.instruction_tuned, "pair": m.pair, "params": m.params,
                   "add_bos": m.add_bos, "chat_template": m.chat_template, "layers": list(m.layers),
                   "fingerprint": fingerprint(m),
                   "localize": m.localize},
-        "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "metric": cfg.metric.name,
+        "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "kind": spec.kind, "metric": cfg.metric.name,
         "subset": subset_of(cfg.dataset),
-        "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True), "dataset": dataset},
+        "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True),
+                     "dataset": dataset_settings(cfg.dataset, spec, cache_dir(cfg))},
         "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
                      "numpy": numpy.__version__},

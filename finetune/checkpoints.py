@@ -85,9 +85,9 @@ def benchmarks(cfg) -> list[Bench]:
 
 def _check_registered(benches: list[Bench]) -> None:
     """Unknown benchmark names fail now, not after hours of training."""
-    from brainalign.benchmarks import registered
+    from brainalign import registry
 
-    known = registered()
+    known = registry.benchmarks()
     for b in benches:
         if b.dataset.get("benchmark") not in known:
             raise ConfigError(f"dataset {b.dataset.get('name')!r} names benchmark {b.dataset.get('benchmark')!r}; "

@@ -48,7 +48,9 @@ def test_unknown_config_lists_the_choices(make_config):
     (["tracking.mode=loud"], "tracking.mode=loud: choose one of offline, online, disabled"),
     (["dataset=futrell", "metric=linear"], "dataset=futrell cannot be scored with metric=linear; it supports: pearsonr"),
     (["dataset=pereira", "metric=pearsonr"], "dataset=pereira cannot be scored with metric=pearsonr; it supports: "
-                                             "linear, linear-2023, ridge, cka, rdm, banded"),
+                                             "linear, ridge, cka, rdm, banded"),
+    (["dataset=syntaxgym", "metric=linear"], "dataset=syntaxgym cannot be scored with metric=linear; it supports: "
+                                             "accuracy"),
 ])
 def test_values_are_checked_before_any_work(make_config, overrides, expected):
     from brainalign.config.checks import check

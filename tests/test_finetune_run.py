@@ -13,7 +13,10 @@ import torch
 from omegaconf import OmegaConf
 
 import finetune
-from brainalign.benchmarks import register
+from dataclasses import dataclass
+
+from brainalign.config.schema import DatasetConfig
+from brainalign.registry import BenchmarkSpec, declare
 from brainalign.errors import ConfigError, ModelUnavailable
 from finetune import checks, report
 from finetune import train as train_mod
@@ -24,7 +27,6 @@ PROBE_SENTENCES = [SAMPLES[2]["output"], SAMPLES[9]["output"], SAMPLES[12]["outp
 CALLS: list[tuple[str, str]] = []  # (model name, metric) of every benchmark run
 
 
-@register("finetune_probe")
 def _probe(dataset_cfg, metric_cfg):
     """A tiny benchmark computed from the model: mean log-probability of a few training responses
     ('logprob'), or the Pearson r between token surprisal and token length ('surprisal_length')."""
@@ -48,6 +50,15 @@ def _probe(dataset_cfg, metric_cfg):
             return {"raw": raw, "ceiled": None, "n_tokens": len(logps)}
 
     return Probe()
+
+
+@dataclass
+class ProbeConfig(DatasetConfig):
+    pass
+
+
+declare(BenchmarkSpec(name="finetune_probe", kind="brain", schema=ProbeConfig, build=_probe, default_metric="logprob",
+                      metrics=("logprob", "surprisal_length")))
 
 
 BRAIN = {"dataset": {"name": "probe", "benchmark": "finetune_probe"}, "metric": {"name": "logprob"}}

@@ -3,6 +3,7 @@
 import pytest
 
 from brainalign import plan
+from brainalign.benchmarks.cost import presentation_tokens
 from brainalign.errors import ConfigError
 from conftest import compose_config
 
@@ -13,11 +14,11 @@ def config(*overrides):
 
 def test_presentation_tokens_causal_once_per_group_seq2seq_per_context():
     groups = [[10, 10, 10], [5]]
-    assert plan.presentation_tokens(groups, causal=True, window=100) == 30 + 5
-    assert plan.presentation_tokens(groups, causal=False, window=100) == 10 + 20 + 30 + 5
+    assert presentation_tokens(groups, causal=True, window=100) == 30 + 5
+    assert presentation_tokens(groups, causal=False, window=100) == 10 + 20 + 30 + 5
     # contexts past the window: each part beyond it gets a window-long pass of its own
-    assert plan.presentation_tokens(groups, causal=True, window=15) == 10 + 15 + 15 + 5
-    assert plan.presentation_tokens(groups, causal=False, window=15) == 10 + 15 + 15 + 5
+    assert presentation_tokens(groups, causal=True, window=15) == 10 + 15 + 15 + 5
+    assert presentation_tokens(groups, causal=False, window=15) == 10 + 15 + 15 + 5
 
 
 def test_one_run_flops_and_memory_follow_the_model_config():

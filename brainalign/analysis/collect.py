@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from brainalign import registry
 from brainalign.errors import BrainalignError, ConfigError, DataUnavailable
 
 RESULT, FAILED = "result.json", "failed.json"
@@ -29,7 +30,6 @@ SCORES = ("raw", "ceiled")
 LAYER_CHOICES = ("best", "study")
 MIXED_CHOICES = ("refuse", "group")
 MODEL_KEYS = ("family", "instruction_tuned", "pair", "params")
-STUDY_ORDER = ("pereira", "blank", "wehbe", "futrell")   # the study's column order; others follow by name
 
 
 class MixedResults(BrainalignError):
@@ -64,14 +64,20 @@ class Collected:
 
 
 def dataset_kind(result: dict) -> str:
-    """'behavior' for reading-time benchmarks (Futrell2018), 'brain' for fMRI ones."""
-    kind = str(result.get("kind") or "").lower()
-    if kind.startswith("behav"):
-        return "behavior"
-    if kind in ("brain", "neural"):
-        return "brain"
-    name = f"{result.get('benchmark') or ''} {result.get('dataset') or ''}".lower()
-    return "behavior" if "futrell" in name else "brain"
+    """The benchmark's kind as the analysis labels it: 'brain', 'behavior' or 'language-model'. From the
+    result (written since the declarations), else from the benchmark's declaration; 'brain' when unknown."""
+    kind = result.get("kind")
+    if kind is None and result.get("benchmark") in registry.benchmarks():
+        kind = registry.benchmark(result["benchmark"]).kind
+    kind = str(kind or "brain").lower()
+    return "behavior" if kind.startswith("behav") else kind if kind in registry.KINDS else "brain"
+
+
+def study_column(benchmark) -> float:
+    """Where the study's tables put the benchmark (BenchmarkSpec.study_column); others follow by name."""
+    declared = registry.benchmarks()
+    column = declared[benchmark].study_column if benchmark in declared else None
+    return float("inf") if column is None else column
 
 
 def _round(x, digits=6):
@@ -245,7 +251,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
             if meta.get(key) is not None and cfg.get(key) is not None and meta[key] != cfg[key]:
                 warnings.append(f"{name}: result says {key}={meta[key]!r}, conf/model says {cfg[key]!r}; the result wins")
         rows.append(row)
-        d = datasets.setdefault(label, {"base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
+        d = datasets.setdefault(label, {"base_dataset": str(r["dataset"]), "benchmark": r.get("benchmark"),
+                                        "kind": dataset_kind(r),
                                         "metric": r.get("metric"), "variant": r["_variant"],
                                         "ceiling": _round(r.get("ceiling")), "synthetic": bool(r.get("synthetic")),
                                         "settings": json.dumps(r.get("settings"), sort_keys=True, default=str)})
@@ -264,9 +271,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     models_df.index.name = "model"
     datasets_df = pd.DataFrame.from_dict(datasets, orient="index")
     if not datasets_df.empty:
-        order = {name: i for i, name in enumerate(STUDY_ORDER)}
         datasets_df = datasets_df.loc[sorted(datasets_df.index, key=lambda d: (
-            datasets_df.loc[d, "kind"] != "brain", order.get(datasets_df.loc[d, "base_dataset"], len(order)), d))]
+            datasets_df.loc[d, "kind"] != "brain", study_column(datasets_df.loc[d, "benchmark"]), d))]
     datasets_df.index.name = "dataset"
     failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
     return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,

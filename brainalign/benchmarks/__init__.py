@@ -1,29 +1,19 @@
 """Benchmarks bind a dataset to a presentation, a metric and a ceiling.
 
-A benchmark module registers a factory under the name a dataset config gives in `benchmark:`:
+Each benchmark module declares itself once, at its end (brainalign/registry.py):
 
-    @register("pereira")
-    def build(dataset_cfg, metric_cfg) -> Benchmark
+    SPEC = declare(BenchmarkSpec(name="pereira", kind="brain", schema=PereiraConfig, build=build, ...))
 
-and the Benchmark's `run(model, ctx) -> dict` returns the result (keys in docs/design.md).
+where `build(dataset_cfg, metric_cfg)` returns an object whose `run(model, ctx) -> dict` returns the
+result (keys in docs/design.md).
 """
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
+from brainalign import registry
 from brainalign.errors import ConfigError
-
-REGISTRY: dict[str, Callable] = {}
-MODULES = ("synthetic", "brain", "futrell", "wehbe", "nwp", "syntaxgym")  # imported on first use
-
-
-def register(name: str):
-    def deco(factory):
-        REGISTRY[name] = factory
-        return factory
-    return deco
 
 
 @dataclass
@@ -72,20 +62,15 @@ class Benchmark(Protocol):
     def run(self, model: ModelProvider, ctx: RunContext) -> dict: ...
 
 
-def registered() -> dict[str, Callable]:
-    """Every benchmark factory, by the name a dataset config gives in `benchmark:`."""
-    for mod in MODULES:
-        importlib.import_module(f"brainalign.benchmarks.{mod}")
-    return REGISTRY
-
-
 def build(dataset_cfg, metric_cfg) -> Benchmark:
-    """The benchmark a dataset config names, with its typed dataset and metric configs."""
+    """The benchmark a dataset config names, with its typed dataset and metric configs; a metric the
+    benchmark does not take is refused."""
     from brainalign.config import dataset_config, metric_config
 
-    registered()
     dataset_cfg, metric_cfg = dataset_config(dataset_cfg), metric_config(metric_cfg)
-    name = dataset_cfg.get("benchmark")
-    if name not in REGISTRY:
-        raise ConfigError(f"dataset {dataset_cfg.get('name')!r} names benchmark {name!r}; known: {sorted(REGISTRY)}")
-    return REGISTRY[name](dataset_cfg, metric_cfg)
+    spec = registry.benchmark(dataset_cfg.get("benchmark"))
+    kind = metric_cfg.get("kind") if metric_cfg is not None else None
+    if kind is not None and not spec.accepts(str(kind)):
+        raise ConfigError(f"dataset={dataset_cfg.get('name')} cannot be scored with metric={metric_cfg.get('name')}; "
+                          f"it supports: {', '.join(spec.accepted())}")
+    return spec.build(dataset_cfg, metric_cfg)

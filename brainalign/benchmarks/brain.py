@@ -11,15 +11,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError, DataMismatch
-from brainalign.models.baselines import model_features
-from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
-METRIC_KINDS = ("linear", "ridge", "cka", "rdm", "banded")
-# similarity indices (no ceiling, as Brain-Score's Tuckute2024-cka/-rdm) and unique variance (an R2 gain)
-UNCEILED_KINDS = ("cka", "rdm", "banded")
 CONFOUNDS = {"oasm": {"baseline": "oasm", "sigma": 1.0}, "position": {"baseline": "position"},
              "length": {"baseline": "n_words"}, "n_words": {"baseline": "n_words"}, "n_chars": {"baseline": "n_chars"},
              "random_embedding": {"baseline": "random_embedding"}}
@@ -44,6 +39,8 @@ def confound_bands(data, names) -> dict:
 def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
     """[layers, stimuli, d] aligned to `data.stimuli` rows, plus layer names and whether it was cached.
     `layers`: selectors or names; default the model config's."""
+    from brainalign.models.baselines import model_features
+
     rows = data.passages()
     texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
     feats, hit = model_features(model, texts, ctx.cache_dir, layers=layers, progress=ctx.progress)
@@ -56,29 +53,14 @@ def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
 
 
 def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -> list:
-    """One Score per layer with the configured metric under one protocol (default: the first of metric.cv)."""
-    from brainalign import metrics
-    from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
+    """One Score per layer with the configured metric (its declaration's `score`) under one protocol
+    (default: the first of metric.cv)."""
+    from brainalign import registry
 
-    kind = metric_cfg.kind
-    subjects = np.asarray(data.neuroids["subject"], dtype=str)
-    if kind in ("linear", "ridge"):
-        protocol = protocol or protocol_names(metric_cfg)[0]
-        return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg), metric_cfg, subjects)
-    if kind in ("cka", "rdm"):
-        similarity = metrics.cka if kind == "cka" else metrics.rdm
-        return similarity(X, data.responses, subjects=subjects, n_splits=metric_cfg.n_splits,
-                          test_size=metric_cfg.test_size, random_state=metric_cfg.random_state)
-    if kind == "banded":  # the layer's unique variance beyond the confound bands (docs/confounds.md)
-        from brainalign.metrics.splits import shuffle_splits
-
-        splits = shuffle_splits(len(data.stimuli), metric_cfg.n_splits, metric_cfg.train_size, metric_cfg.random_state)
-        bands = confound_bands(data, list(metric_cfg.confounds))
-        scores = metrics.banded_unique_variance(X, data.responses, bands, splits, subjects=subjects,
-                                                alphas=np.asarray(metric_cfg.alphas, float),
-                                                n_gammas=metric_cfg.n_gammas, seed=metric_cfg.gamma_seed)
-        return [s.unique for s in (scores if isinstance(scores, list) else [scores])]
-    raise ConfigError(f"metric.kind={kind!r}; choose one of {METRIC_KINDS}")
+    spec = registry.metric(metric_cfg.kind)
+    if spec.score is None:
+        raise ConfigError(f"metric={metric_cfg.name} does not score brain data")
+    return spec.score(X, data, metric_cfg, protocol)
 
 
 def summarize(parts: list[dict], layers: list[str]) -> dict:
@@ -143,11 +125,14 @@ def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
     from brainalign.metrics import ceiling_normalize
     from brainalign.metrics.protocols import describe_splits, protocol_names, protocol_splits
 
-    ceiling = 1.0 if metric_cfg.kind in UNCEILED_KINDS else data.ceiling
+    from brainalign import registry
+
+    spec = registry.metric(metric_cfg.kind)
+    ceiling = data.ceiling if spec.ceiled else 1.0
     if ceiled and ceiling is None:
         raise ConfigError(f"{data.name} has no ceiling")
     blocks = X if isinstance(X, list) else [X]
-    names = protocol_names(metric_cfg) if metric_cfg.kind in ("linear", "ridge") else [None]
+    names = protocol_names(metric_cfg) if spec.protocols else [None]
     protocols = {}
     for name in names:  # every protocol from the same features
         scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name)]
@@ -176,6 +161,8 @@ class BrainBenchmark:
     ceiled: bool = True  # False: the benchmark has no ceiling (Tuckute2024); ceiled scores are null
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.models.localize import with_language_network
+
         stages = Stages()
         with stages("load"):  # data, and a computed ceiling (Blank's) when configured
             datas = self.load()
@@ -223,65 +210,6 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
             cparts.append(entry)
         out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts)
     return out
-
-
-@register("pereira")
-def build_pereira(dataset_cfg, metric_cfg) -> BrainBenchmark:
-    from brainalign.benchmarks.ceilings import pereira_ridge_ceiling
-    from brainalign.datasets.pereira import load_pereira
-    from brainalign.metrics.protocols import metric_kind
-
-    def load():
-        datas = []
-        for exp in dataset_cfg.experiments:
-            data = load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                                cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
-            if metric_kind(metric_cfg) == "ridge":  # Pereira2018.<exp>-ridge: its own stored ceiling
-                data.ceiling, data.ceiling_source = pereira_ridge_ceiling(exp, dataset_cfg)
-            else:
-                data.ceiling_source = {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
-                                       "note": "Brain-Score's Pereira2018-linear ceiling"}
-            datas.append(data)
-        return datas
-    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
-
-
-@register("blank")
-def build_blank(dataset_cfg, metric_cfg) -> BrainBenchmark:
-    from brainalign.benchmarks.ceilings import blank_ceiling
-    from brainalign.datasets.blank import load_blank
-
-    def load():
-        data = load_blank(path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                          cache_dir=dataset_cfg.get("cache_dir"), order=dataset_cfg.get("order", "stored"))
-        data.ceiling, data.ceiling_source = blank_ceiling(data, dataset_cfg, metric_cfg)
-        return [data]
-    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
-
-
-@register("tuckute2024")
-def build_tuckute(dataset_cfg, metric_cfg) -> BrainBenchmark:
-    """Brain-Score's Tuckute2024-<metric>: each sentence alone, one neuroid, no ceiling (ceiled = null)."""
-    from brainalign.datasets.tuckute import load_tuckute
-
-    def load():
-        return [load_tuckute(path=dataset_cfg.path, url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                             cache_dir=dataset_cfg.cache_dir)]
-    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg, ceiled=False)
-
-
-@register("fedorenko2016")
-def build_fedorenko(dataset_cfg, metric_cfg) -> BrainBenchmark:
-    """Brain-Score's Fedorenko2016-linear-shuffle / -ridge: word by word within sentences, ceiled by
-    the extrapolation ceiling of the data under the same metric (cached)."""
-    from brainalign.datasets.fedorenko import load_fedorenko
-
-    def load():
-        data = load_fedorenko(path=dataset_cfg.path, url=dataset_cfg.url, sha1=dataset_cfg.sha1,
-                              cache_dir=dataset_cfg.cache_dir)
-        data.ceiling = metric_ceiling(data, metric_cfg, dataset_cfg.cache_dir, fit=dataset_cfg.ceiling_fit)
-        return [data]
-    return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
 
 
 def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:

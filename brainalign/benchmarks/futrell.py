@@ -11,16 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.cache import Cache, Checkpoint, text_hash
 from brainalign.config.subset import subset_of
 from brainalign.io import write_text
+from brainalign.config.schema import FutrellConfig, PearsonrMetricConfig
 from brainalign.profiling import Stages
+from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)
 
 CEILINGS = ("auto", "split_half", "stored")
+WORDS = 10256           # Futrell2018: words of the ten Natural Stories (task=plan when not limited)
 SURPRISAL_VERSION = 2  # bump when brainalign.surprisal changes its numbers (2: a BOS added by add_bos counts in
                        # exact's overflow), so that no stale cached surprisal is reused
 
@@ -91,9 +94,6 @@ def _surprisal(model, words, settings, cache, key, progress):
 class FutrellBenchmark:
     def __init__(self, dataset_cfg, metric_cfg=None):
         self.cfg = dataset_cfg
-        if metric_cfg is not None and metric_cfg.name != "pearsonr":
-            raise ConfigError(f"dataset={dataset_cfg.name} is scored with metric=pearsonr (Brain-Score's "
-                              f"Futrell2018-pearsonr), not metric={metric_cfg.name}")
         self.ceiling_mode = str(dataset_cfg.ceiling)
         if self.ceiling_mode not in CEILINGS:
             raise ConfigError(f"dataset.ceiling={self.ceiling_mode!r}; choose one of {', '.join(CEILINGS)}")
@@ -152,7 +152,29 @@ class FutrellBenchmark:
         }
 
 
-@register("futrell")
 def build(dataset_cfg, metric_cfg=None) -> FutrellBenchmark:
     return FutrellBenchmark(dataset_cfg, metric_cfg)
+
+
+def cost(d, m, tokens_per_word: float, window: int, causal: bool) -> tuple:
+    """exact: one pass per word over its (truncated) context; fast: strided windows."""
+    s = d.get("surprisal") or {}
+    n = int(d.get("max_words") or WORDS) * tokens_per_word
+    w = int(s.get("window") or window)
+    if str(s.get("mode", "exact")) == "fast" and causal:
+        stride = int(s.get("stride") or 64)
+        return int(min(n, w) + max(0.0, n - w) / stride * w), 0, f"fast surprisal, stride {stride}"
+    per_word = [min((i + 1) * tokens_per_word, w) for i in range(int(n / tokens_per_word))]
+    return int(sum(per_word)), 0, "exact surprisal: one pass per word"
+
+
+PEARSONR = declare_metric(MetricSpec("pearsonr", PearsonrMetricConfig, kinds=()))
+SPEC = declare(BenchmarkSpec(
+    name="futrell", kind="behaviour", schema=FutrellConfig, build=build,
+    default_metric="pearsonr", metrics=("pearsonr",), study_metric="pearsonr",
+    subset_keys={"stories": None, "max_words": None},
+    ceiling="computed", ceiling_missing="split-half over subjects' RTs where the data have them, else Brain-Score's "
+                                        "stored 0.858 (dataset.ceiling=auto|split_half|stored)",
+    locations=("path", "word_means", "subject_rts", "cache_dir"), data_files=("path", "word_means", "subject_rts"),
+    cost=cost, study_column=3))
 

@@ -6,20 +6,20 @@ The result is cached on disk per model, text and settings, so a re-run never loa
 
 import logging
 
-from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.cache import Cache, Checkpoint, text_hash
-from brainalign.errors import ConfigError
+from brainalign.config.schema import NWPDatasetConfig, NWPMetricConfig
 from brainalign.profiling import Stages
+from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)
 VERSION = 1
+WIKITEXT2_TOKENS = 287_644  # WikiText-2 test in GPT-2 tokens (task=plan)
 SETTINGS = ("context", "stride", "batch_size", "max_tokens", "t5")
 
 
 class NWPBenchmark:
     def __init__(self, dataset_cfg, metric_cfg):
-        if metric_cfg.name != "nwp":
-            raise ConfigError(f"dataset={dataset_cfg.name} is scored with metric=nwp, not metric={metric_cfg.name}")
         self.dataset_cfg = dataset_cfg
         self.settings = {k: metric_cfg[k] for k in SETTINGS}
 
@@ -57,6 +57,16 @@ class NWPBenchmark:
         return out
 
 
-@register("nwp")
 def build(dataset_cfg, metric_cfg=None) -> NWPBenchmark:
     return NWPBenchmark(dataset_cfg, metric_cfg)
+
+
+def cost(d, m, tokens_per_word: float, window: int, causal: bool) -> tuple:
+    return WIKITEXT2_TOKENS, 0, "WikiText-2 test, strided windows not counted"
+
+
+NWP = declare_metric(MetricSpec("nwp", NWPMetricConfig, kinds=()))
+SPEC = declare(BenchmarkSpec(
+    name="nwp", kind="language-model", schema=NWPDatasetConfig, build=build,
+    default_metric="nwp", metrics=("nwp",), ceiling="none", ceiling_missing="a loss, not an alignment: no ceiling",
+    locations=("path",), data_files=("path",), cost=cost))

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError
+from brainalign.config.schema import AccuracyMetricConfig, SyntaxGymConfig
 from brainalign.io import atomic_file
+from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)
+SUITES, ITEMS_PER_SUITE = 31, 25  # SyntaxGym 2020 (task=plan)
 CACHE_VERSION = 1  # bump when region surprisals change for the same model and settings
 
 
@@ -131,10 +134,6 @@ def item_dicts(suite, bits: np.ndarray) -> list[dict]:
 class SyntaxGymBenchmark:
     def __init__(self, dataset_cfg, metric_cfg=None):
         self.cfg = dataset_cfg
-        name = metric_cfg.get("name") if metric_cfg is not None else None
-        if name not in (None, "accuracy"):
-            log.warning("SyntaxGym is scored with metric=accuracy (Brain-Score's SyntaxGym-2020); "
-                        "metric=%s does not apply and is ignored", name)
         if str(dataset_cfg.surprisal.mode) not in ("exact", "fast"):
             raise ConfigError(f"dataset.surprisal.mode={dataset_cfg.surprisal.mode!r}; choose exact or fast")
 
@@ -171,6 +170,21 @@ class SyntaxGymBenchmark:
         }
 
 
-@register("syntaxgym")
 def build(dataset_cfg, metric_cfg=None) -> SyntaxGymBenchmark:
     return SyntaxGymBenchmark(dataset_cfg, metric_cfg)
+
+
+def cost(d, m, tokens_per_word: float, window: int, causal: bool) -> tuple:
+    """Every condition of every item read once as a sentence (~31 suites x ~25 items x ~3 conditions x 12 words)."""
+    items = int(d.get("max_items") or ITEMS_PER_SUITE)
+    suites = len(d.get("suites") or ()) or SUITES
+    return int(suites * items * 3 * 12 * tokens_per_word), 0, "documented sizes"
+
+
+ACCURACY = declare_metric(MetricSpec("accuracy", AccuracyMetricConfig, kinds=()))
+SPEC = declare(BenchmarkSpec(
+    name="syntaxgym", kind="behaviour", schema=SyntaxGymConfig, build=build,
+    default_metric="accuracy", metrics=("accuracy",),
+    subset_keys={"suites": None, "max_items": None},
+    ceiling="none", ceiling_missing="accuracy: the ceiling is 1",
+    locations=("path",), data_files=("path",), cost=cost))

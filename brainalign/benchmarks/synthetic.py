@@ -4,13 +4,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.benchmarks.brain import features_for, score_part, summarize
-from brainalign.datasets.brain import BrainData
-from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
-from brainalign.models.baselines import model_features
-from brainalign.models.localize import with_language_network
+from brainalign.benchmarks.cost import passage_cost
+from brainalign.config.schema import SyntheticConfig
 from brainalign.profiling import Stages
+from brainalign.registry import BenchmarkSpec, declare
 
 
 @dataclass
@@ -19,7 +18,11 @@ class SyntheticBenchmark:
     metric_cfg: object
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.datasets.brain import BrainData
+        from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
         from brainalign.metrics import linear_predictivity
+        from brainalign.models.baselines import model_features
+        from brainalign.models.localize import with_language_network
 
         c, stages = self.cfg, Stages()
         with stages("load"):
@@ -58,6 +61,17 @@ def _one_neuroid():
     return pd.DataFrame({"neuroid_id": ["probe"], "subject": ["probe"]})
 
 
-@register("synthetic")
 def build(dataset_cfg, metric_cfg) -> SyntheticBenchmark:
     return SyntheticBenchmark(dataset_cfg, metric_cfg)
+
+
+def cost(d, m, tokens_per_word: float, window: int, causal: bool) -> tuple:
+    groups = [[8 * tokens_per_word] * int(d.sentences_per_passage) for _ in range(int(d.n_passages))]
+    return passage_cost(groups, causal, window, "synthetic stimuli (~8 words each)")
+
+
+SPEC = declare(BenchmarkSpec(
+    name="synthetic", kind="brain", schema=SyntheticConfig, build=build,
+    default_metric="linear", subset_keys={"n_passages": 40},
+    ceiling="computed", ceiling_missing="the planted signal's own ceiling, from the simulation",
+    cost=cost))

@@ -11,14 +11,16 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from brainalign.benchmarks import ModelProvider, RunContext, register
+from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.config.subset import subset_of
 from brainalign.errors import ConfigError
+from brainalign.config.schema import WehbeConfig, WehbeMetricConfig
 from brainalign.profiling import Stages
+from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)
+WORDS = 5176  # Wehbe2014 chapter 9 words (task=plan when the words are not on disk)
 
-STORED_CEILING = 0.104  # Aw et al. Table 6 (inter-subject predictivity, extrapolated)
 
 
 def _ceiled(raw: float, ceiling: float | None) -> float | None:
@@ -61,9 +63,6 @@ class WehbeBenchmark:
         self.context_words = int(dataset_cfg.context_words)
         if self.context_words < 0:
             raise ConfigError("dataset.context_words must be >= 0")
-        if metric_cfg is not None and metric_cfg.kind != "wehbe":
-            raise ConfigError(f"dataset={dataset_cfg.name} is scored with the study's own pipeline (metric=wehbe), "
-                              f"not metric={metric_cfg.name}")
 
     def ceiling(self, data, ctx: RunContext) -> tuple[float, dict]:
         c = self.ceiling_cfg
@@ -161,6 +160,26 @@ def _subsample(subjects: np.ndarray, per_subject) -> np.ndarray:
     return np.concatenate(cols)
 
 
-@register("wehbe")
 def build(dataset_cfg, metric_cfg=None) -> WehbeBenchmark:
     return WehbeBenchmark(dataset_cfg, metric_cfg)
+
+
+def cost(d, m, tokens_per_word: float, window: int, causal: bool) -> tuple:
+    """Each word read with its `context_words` before it: the words on disk (../shared), else the documented count."""
+    from brainalign.config.paths import shared_dir
+
+    path = shared_dir() / "data" / "wehbe2014" / "stimuli_words.npy"
+    n = WORDS
+    if path.exists():
+        n = len(np.load(path, allow_pickle=False))
+    ctx = int(d.get("context_words") or 20) + 1
+    return int(n * ctx * tokens_per_word), n, "words on disk" if path.exists() else "documented sizes"
+
+
+WEHBE = declare_metric(MetricSpec("wehbe", WehbeMetricConfig, kinds=()))
+SPEC = declare(BenchmarkSpec(
+    name="wehbe", kind="brain", schema=WehbeConfig, build=build,
+    default_metric="wehbe", metrics=("wehbe",), study_metric="wehbe",
+    subset_keys={"max_voxels": None, "subjects": list("FHIJKLMN")},
+    ceiling="stored", ceiling_missing="the study's stored 0.104, or computed over subjects (dataset.ceiling.mode=compute)",
+    locations=("path", "words_path"), data_files=("path", "words_path"), cost=cost, study_column=2))

@@ -1,11 +1,13 @@
-"""The app's configuration: typed schemas (schema.py), their registration with Hydra, the rules that
-tie a dataset to its metrics (select.py), and the checks run before any work (checks.py)."""
+"""The app's configuration: typed schemas (schema.py; each benchmark's and metric's own schema comes
+from its declaration, brainalign/registry.py), their registration with Hydra, the rule that picks a
+dataset's metric (select.py), and the checks run before any work (checks.py)."""
 
 import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from brainalign import registry
 from brainalign.config import schema
 from brainalign.config.select import select_metric
 
@@ -32,8 +34,9 @@ def tag(base: str, value, default, prefix: str = "") -> str:
     return base if str(value) == str(default) else f"{base}-{prefix}{value}"
 
 
-def _metric_dir(metric, metrics, study_metric, dataset=None) -> str:
-    return select_metric(str(metric), list(metrics) if metrics is not None else None, study_metric,
+def _metric_dir(metric, kind, benchmark, dataset=None) -> str:
+    """The folder of the metric that runs: metric=auto / study resolved by the benchmark's declaration."""
+    return select_metric(str(metric), None if kind is None else str(kind), registry.benchmark(str(benchmark)),
                          f"dataset={dataset}" if dataset else "this dataset")
 
 
@@ -49,10 +52,15 @@ def register_schemas() -> None:
     cs.store(group="schema/model", name="model", node=schema.ModelConfig)
     cs.store(group="schema/tracking", name="tracking", node=schema.TrackingConfig)
     cs.store(group="schema/paths", name="paths", node=schema.PathsConfig)
-    for kind, node in schema.DATASETS.items():
-        cs.store(group="schema/dataset", name=kind, node=node)
-    for kind, node in schema.METRICS.items():
+    for name, spec in registry.benchmarks().items():
+        cs.store(group="schema/dataset", name=name, node=spec.schema)
+    for kind, node in metric_schemas().items():
         cs.store(group="schema/metric", name=kind, node=node)
+
+
+def metric_schemas() -> dict:
+    """kind -> schema of every declared metric, and of metric=auto / study (`select`)."""
+    return {**{kind: spec.schema for kind, spec in registry.metrics().items()}, "select": schema.SelectMetricConfig}
 
 
 def register_resolvers() -> None:
@@ -102,13 +110,15 @@ def dataset_config(node, kind: str | None = None):
     """A dataset config on its kind's schema (kind: its `benchmark`, or given for a partial dict)."""
     given = (node or {}).get("benchmark")
     kind = given or kind
-    if kind not in schema.DATASETS:
+    declared = registry.benchmarks()
+    if kind not in declared:
         return node
     if not given:
         node = OmegaConf.merge({"benchmark": kind}, node if node is not None else {})
-    return typed(node, schema.DATASETS[kind])
+    return typed(node, declared[kind].schema)
 
 
 def metric_config(node):
     kind = (node or {}).get("kind")
-    return typed(node, schema.METRICS[kind]) if kind in schema.METRICS else node
+    schemas = metric_schemas()
+    return typed(node, schemas[kind]) if kind in schemas else node

@@ -61,8 +61,10 @@ def check_values(cfg) -> None:
 
 def resolve_metric(cfg) -> None:
     """metric=auto / metric=study become the dataset's metric; an unsupported pair is refused."""
-    supported = list(cfg.dataset.get("metrics") or [])
-    name = select_metric(str(cfg.metric.name), supported, cfg.dataset.get("study_metric"), f"dataset={cfg.dataset.name}")
+    from brainalign import registry
+
+    spec = registry.benchmark(str(cfg.dataset.benchmark))
+    name = select_metric(str(cfg.metric.name), str(cfg.metric.kind), spec, f"dataset={cfg.dataset.name}")
     if name != cfg.metric.name:
         with open_dict(cfg):
             cfg.metric = load_preset("metric", name)

@@ -2,6 +2,7 @@
 its defaults list applied (schemas and parent configs) and `${paths.*}` resolved."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
@@ -12,19 +13,28 @@ from brainalign.errors import ConfigError
 @lru_cache(maxsize=None)
 def _schema(group: str, kind: str):
     """The schema's node, built once (OmegaConf.merge copies it, never changes it)."""
+    from brainalign import registry
+    from brainalign.config import metric_schemas
+
+    if group == "dataset":
+        return OmegaConf.structured(registry.benchmark(kind).schema)
     table = {"model": {"model": schema.ModelConfig}, "tracking": {"tracking": schema.TrackingConfig},
-             "paths": {"paths": schema.PathsConfig}, "dataset": schema.DATASETS, "metric": schema.METRICS}
+             "paths": {"paths": schema.PathsConfig}, "metric": metric_schemas()}
     return OmegaConf.structured(table[group][kind])
 
 
 def _load(group: str, name: str, conf_dir=None):
     from brainalign.config import CONF_DIR
 
-    conf_dir = conf_dir or CONF_DIR
-    path = conf_dir / group / f"{name}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+    from brainalign.registry import plugin_conf_dirs
+
+    dirs = [Path(conf_dir)] if conf_dir else [CONF_DIR, *map(Path, plugin_conf_dirs())]
+    found = [d for d in dirs if (d / group / f"{name}.yaml").exists()]
+    if not found:
+        known = sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
         raise ConfigError(f"{group}={name}: no such config; choose one of: {', '.join(known)}")
+    conf_dir = found[0]
+    path = conf_dir / group / f"{name}.yaml"
     raw = OmegaConf.load(path)
     body = OmegaConf.masked_copy(raw, [k for k in raw if k != "defaults"])
     parts, self_seen = [], False
@@ -33,7 +43,7 @@ def _load(group: str, name: str, conf_dir=None):
             parts.append(body)
             self_seen = True
         elif isinstance(entry, str):
-            parts.append(_load(group, entry, conf_dir))
+            parts.append(_load(group, entry, conf_dir if (conf_dir / group / f"{entry}.yaml").exists() else None))
         else:
             (where, kind), = entry.items()
             if str(where).startswith("/schema/"):

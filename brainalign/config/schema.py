@@ -1,8 +1,10 @@
-"""Typed config schemas: every default of the app lives here, once.
+"""Typed config schemas: the defaults of the app and of the built-in benchmarks and metrics, once.
 
 Each YAML under conf/ extends one of these (its `defaults` list names `/schema/<group>/<kind>`), so a
 wrong type (`metric.n_splits=ten`) is refused by Hydra before any work, and library code reads
-attributes instead of repeating defaults with `.get(key, default)`.
+attributes instead of repeating defaults with `.get(key, default)`. A dataset or metric schema is
+registered by the declaration that names it (brainalign/registry.py: BenchmarkSpec.schema,
+MetricSpec.schema), so a plugin keeps its own schema in its own file.
 """
 
 from dataclasses import dataclass, field
@@ -210,8 +212,6 @@ class SelectMetricConfig(MetricConfig):
 class DatasetConfig:
     name: str = MISSING
     benchmark: str = MISSING
-    metrics: List[str] = MISSING         # the metrics this data set can be scored with; first = default
-    study_metric: Optional[str] = None   # the metric Aw et al. (2024) used (metric=study)
 
 
 @dataclass
@@ -420,12 +420,3 @@ class Config:
     results: str = "${results_dir}"      # task=analyze reads every result.json under this folder
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
-
-
-DATASETS = {"pereira": PereiraConfig, "blank": BlankConfig, "synthetic": SyntheticConfig,
-            "futrell": FutrellConfig, "wehbe": WehbeConfig, "nwp": NWPDatasetConfig, "syntaxgym": SyntaxGymConfig,
-            "tuckute2024": TuckuteConfig, "fedorenko2016": FedorenkoConfig}
-METRICS = {"linear": LinearMetricConfig, "ridge": RidgeMetricConfig, "nwp": NWPMetricConfig,
-           "pearsonr": PearsonrMetricConfig, "wehbe": WehbeMetricConfig, "select": SelectMetricConfig,
-           "accuracy": AccuracyMetricConfig, "cka": SimilarityMetricConfig, "rdm": SimilarityMetricConfig,
-           "banded": BandedMetricConfig}

@@ -1,29 +1,20 @@
-"""One rule for dataset and metric: a dataset declares the metrics it supports (first = its default)."""
-
-import re
+"""One rule for dataset and metric: a benchmark's declaration says which metric kinds it takes,
+its default (metric=auto) and the study's (metric=study)."""
 
 from brainalign.errors import ConfigError
 
 AUTO, STUDY = "auto", "study"
-PROTOCOL_SUFFIX = re.compile(r"-(shuffle|group|contiguous)(\+(shuffle|group|contiguous))*$")
 
 
-def base_metric(name: str) -> str:
-    """The metric without the protocol suffix its name carries (linear-shuffle+group -> linear)."""
-    return PROTOCOL_SUFFIX.sub("", name)
-
-
-def select_metric(metric: str, supported: list[str] | None, study_metric: str | None = None,
-                  dataset: str = "this dataset") -> str:
-    """The metric that will run: auto = the dataset's default, study = what Aw et al. (2024) used."""
-    if not supported:
-        return metric
+def select_metric(metric: str, kind: str | None, spec, dataset: str = "this dataset") -> str:
+    """The name of the metric that will run: auto = the benchmark's default, study = what Aw et al. (2024) used;
+    any other metric must be of a kind the benchmark takes."""
     if metric == AUTO:
-        return supported[0]
+        return spec.default_metric
     if metric == STUDY:
-        if not study_metric:
-            raise ConfigError(f"metric=study: {dataset} has no study metric; choose one of {', '.join(supported)}")
-        return study_metric
-    if metric not in supported and base_metric(metric) not in supported:
-        raise ConfigError(f"{dataset} cannot be scored with metric={metric}; it supports: {', '.join(supported)}")
+        if not spec.study_metric:
+            raise ConfigError(f"metric=study: {dataset} has no study metric; choose one of {', '.join(spec.accepted())}")
+        return spec.study_metric
+    if kind is not None and not spec.accepts(kind):
+        raise ConfigError(f"{dataset} cannot be scored with metric={metric}; it supports: {', '.join(spec.accepted())}")
     return metric

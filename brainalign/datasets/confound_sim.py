@@ -21,10 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PRESENTATION = ["stimulus_id", "sentence", "stimulus", "experiment", "passage_index", "passage_label",
-                "passage_category", "story"]
-
-
 @dataclass
 class Simulation:
     stimuli: pd.DataFrame      # one row per stimulus, stored order

@@ -35,7 +35,6 @@ RELEASE_URL = ("https://raw.githubusercontent.com/languageMIT/naturalstories/"
 RELEASE_FILES = {"all_stories.tok": "082deaf6e7c615ebf1215ffb895b274377fc6076",
                  "processed_wordinfo.tsv": "ec86d0957c8c4ce5834f88e82bb366d732975142",
                  "processed_RTs.tsv": None}
-STORED_CEILING = 0.858  # Brain-Score's split-half ceiling on its assembly
 SENTENCE_END = (".", "?", "!", ".'", "?'", "!'", ";'")
 WORD_COLUMNS = ["stimulus_id", "word", "word_core", "story_id", "word_id", "sentence_id", "word_within_sentence_id"]
 # per-subject files, best first; the batch-2 file covers stories 6-10 only (see shared PROVENANCE.md)

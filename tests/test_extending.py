@@ -1,0 +1,98 @@
+"""docs/extending.md, done as a user would: a new data set (with its ceiling) and a new metric from a
+folder outside brainalign/, each in two files (a declaration and a config), scored end to end."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "plugin"
+WORDS = "the a cat dog saw ran under over quickly house river old new green".split()
+
+
+def write_toy_csv(path: Path, n_passages=4, per_passage=6, subjects=3, voxels=5, seed=0) -> Path:
+    rng = np.random.default_rng(seed)
+    rows = []
+    signal = rng.standard_normal((n_passages * per_passage, voxels))   # shared by every subject
+    for i in range(n_passages * per_passage):
+        row = {"passage": f"p{i // per_passage}", "sentence": " ".join(rng.choice(WORDS, 6)) + "."}
+        for s in range(subjects):
+            for v in range(voxels):
+                row[f"s{s}:v{v}"] = signal[i, v] + 0.5 * rng.standard_normal()
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def plugin(tmp_path) -> Path:
+    """The example plugin copied to a folder of the user's own."""
+    folder = shutil.copytree(EXAMPLE, tmp_path / "my_plugin")
+    write_toy_csv(folder / "toy.csv")
+    return folder
+
+
+def test_without_the_plugin_brainalign_knows_neither(monkeypatch):
+    """The toy data set and metric live only in the user's folder: brainalign alone declares neither."""
+    from brainalign import registry
+
+    monkeypatch.delenv("BRAINALIGN_PLUGINS", raising=False)
+    assert "toy" not in registry.benchmarks() and "nearest" not in registry.metrics()
+    assert not list((REPO / "conf").rglob("toy.yaml")) and not list((REPO / "conf").rglob("nearest.yaml"))
+
+
+def test_declared_plugin_scores_in_process(plugin, tiny_models, monkeypatch, tmp_path):
+    """The registry loads the two declarations from BRAINALIGN_PLUGINS; the toy data set is scored with the
+    toy metric and with a built-in one, its computed ceiling divides the scores."""
+    from brainalign import registry
+    from brainalign.scoring import score_model
+
+    monkeypatch.setenv("BRAINALIGN_PLUGINS", f"{plugin / 'toy.py'},{plugin / 'nearest.py'}")
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "BENCHMARKS", dict(registry.BENCHMARKS))
+    monkeypatch.setattr(registry, "METRICS", dict(registry.METRICS))
+    spec = registry.benchmark("toy")
+    assert spec.accepts("nearest") and spec.accepts("linear") and not spec.accepts("pearsonr")
+    assert str(plugin / "conf") in registry.plugin_conf_dirs()
+    model = {"name": "tiny-gpt2", "family": "gpt2", "path": str(tiny_models["gpt2"])}
+    dataset = {"name": "toy", "benchmark": "toy", "path": str(plugin / "toy.csv")}
+    ours = score_model(model, dataset, {"name": "nearest", "kind": "nearest"}, tmp_path / "cache", progress=False)
+    linear = score_model(model, dataset, {"name": "linear", "kind": "linear"}, tmp_path / "cache", progress=False)
+    table = pd.read_csv(plugin / "toy.csv")
+    responses = table[[c for c in table.columns if ":" in c]].to_numpy(float)
+    subjects = np.array([c.split(":")[0] for c in table.columns if ":" in c])
+    ceiling = sys.modules["brainalign_plugin_toy"].split_half_ceiling(responses, subjects)
+    for result in (ours, linear):
+        assert result["n_layers"] == 3 and result["ceiling"] == pytest.approx(ceiling)
+        assert result["ceiled"] == pytest.approx(result["raw"] / ceiling, rel=1e-9) or result["ceiled"] == 1.0
+    assert ours["per_layer"] != linear["per_layer"]
+
+
+@pytest.mark.slow  # two fresh interpreters through main.py (~20 s)
+def test_plugin_end_to_end_through_main(plugin, tiny_models, tmp_path):
+    env = {**os.environ, "BRAINALIGN_PLUGINS": f"{plugin / 'toy.py'},{plugin / 'nearest.py'}"}
+    out = tmp_path / "out"
+    args = [sys.executable, "main.py", "model=tiny-gpt2", f"model.path={tiny_models['gpt2']}", "dataset=toy",
+            f"dataset.path={plugin / 'toy.csv'}", "metric=nearest", "tracking=disabled", f"results_dir={out}"]
+    proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((out / "tiny-gpt2" / "toy" / "nearest" / "result.json").read_text())
+    assert result["benchmark"] == "toy" and result["kind"] == "brain" and result["metric"] == "nearest"
+    assert "path" not in result["settings"]["dataset"] and set(result["settings"]["dataset"]["data_sha256"]) == {"path"}
+    # a metric the toy data set does not take, and the toy data set without its plugin: one line each
+    bad = subprocess.run(args[:-3] + ["metric=pearsonr", "tracking=disabled", f"results_dir={out}"], cwd=REPO,
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "[brainalign] error: dataset=toy cannot be scored with metric=pearsonr; it supports: linear, ridge, cka, rdm, "
+        "banded, nearest"]
+    plain = {k: v for k, v in env.items() if k != "BRAINALIGN_PLUGINS"}
+    missing = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=plain, timeout=600)
+    assert missing.returncode == 2 and "dataset=toy: no such config" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
