@@ -58,13 +58,15 @@ def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
 def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -> list:
     """One Score per layer with the configured metric under one protocol (default: the first of metric.cv)."""
     from brainalign import metrics
-    from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
+    from brainalign.benchmarks.protocols import metric_arguments, protocol_names, protocol_splits
+    from brainalign.metrics.protocols import score_protocol
 
     kind = metric_cfg.kind
     subjects = np.asarray(data.neuroids["subject"], dtype=str)
     if kind in ("linear", "ridge"):
         protocol = protocol or protocol_names(metric_cfg)[0]
-        return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg), metric_cfg, subjects)
+        return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg),
+                              **metric_arguments(metric_cfg), subjects=subjects)
     if kind in ("cka", "rdm"):
         similarity = metrics.cka if kind == "cka" else metrics.rdm
         return similarity(X, data.responses, subjects=subjects, n_splits=metric_cfg.n_splits,
@@ -140,8 +142,9 @@ def _summarize(parts: list[dict], layers: list[str]) -> dict:
 def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
     layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
+    from brainalign.benchmarks.protocols import protocol_names, protocol_splits
     from brainalign.metrics import ceiling_normalize
-    from brainalign.metrics.protocols import describe_splits, protocol_names, protocol_splits
+    from brainalign.metrics.protocols import describe_splits
 
     ceiling = 1.0 if metric_cfg.kind in UNCEILED_KINDS else data.ceiling
     if ceiled and ceiling is None:
@@ -202,8 +205,8 @@ class BrainBenchmark:
 def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
     the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
+    from brainalign.benchmarks.protocols import protocol_splits
     from brainalign.metrics.compare import split_predictions
-    from brainalign.metrics.protocols import protocol_splits
 
     out = {}
     for name, summary in result["protocols"].items():
@@ -229,7 +232,7 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
 def build_pereira(dataset_cfg, metric_cfg) -> BrainBenchmark:
     from brainalign.benchmarks.ceilings import pereira_ridge_ceiling
     from brainalign.datasets.pereira import load_pereira
-    from brainalign.metrics.protocols import metric_kind
+    from brainalign.benchmarks.protocols import metric_kind
 
     def load():
         datas = []
@@ -291,7 +294,7 @@ def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:
 
     from omegaconf import OmegaConf
 
-    from brainalign.metrics.extrapolation import cached_ceiling
+    from brainalign.benchmarks.ceilings import cached_ceiling
 
     settings = OmegaConf.to_container(metric_cfg, resolve=True) if OmegaConf.is_config(metric_cfg) else dict(metric_cfg)
 
