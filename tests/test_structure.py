@@ -116,7 +116,7 @@ def config_and_file_uses(path: Path) -> list[str]:
             called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if (called == "open" if isinstance(func, ast.Name) else called in FILE_CALLS or called.startswith("open_")):
                 hits.append(f"{line}: calls {called}()")
-    return hits
+    return list(dict.fromkeys(hits))
 
 
 def test_config_and_file_use_finder_finds_them(tmp_path):

@@ -231,8 +231,8 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
 @register("pereira")
 def build_pereira(dataset_cfg, metric_cfg) -> BrainBenchmark:
     from brainalign.benchmarks.ceilings import pereira_ridge_ceiling
-    from brainalign.datasets.pereira import load_pereira
     from brainalign.benchmarks.protocols import metric_kind
+    from brainalign.datasets.pereira import load_pereira
 
     def load():
         datas = []
