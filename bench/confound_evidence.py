@@ -15,9 +15,10 @@ from omegaconf import OmegaConf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from brainalign.benchmarks.protocols import protocol_splits  # noqa: E402
 from brainalign.datasets.brain import BrainData  # noqa: E402
 from brainalign.datasets.confound_sim import pereira_stimuli, simulate  # noqa: E402
-from brainalign.metrics.protocols import protocol_splits, score_protocol  # noqa: E402
+from brainalign.metrics.protocols import score_protocol  # noqa: E402
 from brainalign.models.baselines import baseline_features  # noqa: E402
 
 CSV = Path(os.environ.get("BRAINALIGN_SHARED") or REPO.parent / "shared") / "data" / "pereira2018" / \
@@ -48,8 +49,8 @@ def main():
     for name, cfg in [("shuffle", metric), ("group", metric), ("contiguous", metric),
                       (f"contiguous trim{args.trim}", OmegaConf.merge(metric, {"contiguous": {"trim": args.trim}}))]:
         splits = protocol_splits(name.split()[0], data, cfg)
-        real = score_protocol(X, data.responses, splits, cfg)
-        ctl = score_protocol(X, data.responses[shuffled], splits, cfg)
+        real = score_protocol(X, data.responses, splits, "linear")
+        ctl = score_protocol(X, data.responses[shuffled], splits, "linear")
         print(f"{name:<18} {real[0].raw:>8.4f} {real[1].raw:>8.4f} {ctl[0].raw:>9.4f} {ctl[1].raw:>10.4f}")
 
 

@@ -69,7 +69,6 @@ class MetricSpec:
     score: Optional[Callable] = None   # brain metrics: (X [layers, n, d], data, metric_cfg, protocol) -> [Score]
     ceiled: bool = True                # False: a similarity or a gain, never divided by a ceiling
     protocols: bool = False            # True: metric.cv picks the cross-validation protocol(s)
-    native_protocol: Optional[str] = None  # the protocol of Brain-Score's benchmark of this metric
 
 
 BENCHMARKS: dict = {}

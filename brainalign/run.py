@@ -10,7 +10,7 @@ from pathlib import Path
 from brainalign import results, sweep, tracking
 from brainalign.errors import BrainalignError, ConfigError
 from brainalign.locks import folder_lock
-from brainalign.metrics.compare import save_comparison_arrays
+from brainalign.comparison_files import save_comparison_arrays
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
 log = logging.getLogger("brainalign")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from brainalign.analysis import collect, run
-from brainalign.metrics.compare import compare_results
+from brainalign.comparison_files import compare_files
 from brainalign.run import run as score
 from fixtures_data import write_assembly
 
@@ -138,7 +138,7 @@ def test_paired_difference_interval_and_p_per_protocol(make_config, tiny_chat, c
     assert sorted(table.index) == ["contiguous", "shuffle"]
     for protocol, row in table.iterrows():
         assert row["difference"] == pytest.approx(user["protocols"][protocol]["raw"] - none["protocols"][protocol]["raw"])
-        c = compare_results(folders[1], folders[0], protocol=protocol)   # user - none, as the table
+        c = compare_files(folders[1], folders[0], protocol=protocol)   # user - none, as the table
         assert row["paired_difference"] == pytest.approx(c.difference) and row["n_subjects"] == 3
         assert row["low"] <= row["paired_difference"] <= row["high"] and 0 < row["p_bootstrap"] <= 1
         assert 0 < row["p_permutation"] <= 1

@@ -58,7 +58,8 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
     run(make_config(*args, "force=true"))
     assert len(hits) == 1  # the cached, checksum-verified file is reused
     # what a paired comparison needs is stored beside the result: a result compared with itself is no difference
-    from brainalign.metrics.compare import compare_results, load_comparison_arrays
+    from brainalign.comparison_files import load_comparison_arrays
+    from brainalign.metrics.compare import compare_results
 
     arrays = load_comparison_arrays(folder, "shuffle")
     same = compare_results(arrays, arrays)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from brainalign.errors import DataMismatch
-from brainalign.metrics.compare import compare_results, load_comparison_arrays, save_comparison_arrays, split_predictions
+from brainalign.comparison_files import compare_files, load_comparison_arrays, save_comparison_arrays
+from brainalign.metrics.compare import split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import shuffle_splits
 
@@ -36,10 +37,10 @@ def test_a_real_difference_is_detected(tmp_path):
     good = np.stack([latent + 0.3 * rng.standard_normal(latent.shape), rng.standard_normal((N, 5))])
     poor = np.stack([latent + 3.0 * rng.standard_normal(latent.shape), rng.standard_normal((N, 5))])
     a, b = result(tmp_path, "a", good, Y, subjects), result(tmp_path, "b", poor, Y, subjects)
-    c = compare_results(a, b, n_boot=300)
+    c = compare_files(a, b, n_boot=300)
     assert c.difference > 0.1 and c.low > 0 and c.p_bootstrap < 0.05 and c.p_permutation < 0.05
     assert c.n_subjects == SUBJECTS and all(v > 0 for v in c.per_subject.values())
-    reverse = compare_results(b, a, n_boot=300)
+    reverse = compare_files(b, a, n_boot=300)
     assert reverse.difference == pytest.approx(-c.difference) and reverse.high < 0
 
 
@@ -47,7 +48,7 @@ def test_identical_results_give_p_one_and_an_interval_with_zero(tmp_path):
     latent, Y, subjects = responses(2)
     features = np.stack([latent + np.random.default_rng(3).standard_normal(latent.shape)])
     a, b = result(tmp_path, "a", features, Y, subjects), result(tmp_path, "b", features, Y, subjects)
-    c = compare_results(a, b, n_boot=200)
+    c = compare_files(a, b, n_boot=200)
     assert c.difference == 0 and c.low <= 0 <= c.high
     assert c.p_bootstrap == pytest.approx(1.0) and c.p_permutation == pytest.approx(1.0)
 
@@ -59,9 +60,9 @@ def test_arrays_round_trip_and_unpaired_results_are_refused(tmp_path):
     assert loaded.benchmark == "demo" and loaded.parts[0].r.shape == (1, 5, SUBJECTS * PER_SUBJECT)
     other_protocol = result(tmp_path, "b", np.stack([latent]), Y, subjects, protocol="group")
     with pytest.raises(DataMismatch, match="same benchmark and protocol"):
-        compare_results(a, other_protocol)
+        compare_files(a, other_protocol)
     other_splits = result(tmp_path, "c", np.stack([latent]), Y, subjects, splits=shuffle_splits(N, 5, random_state=9))
     with pytest.raises(DataMismatch, match="different splits"):
-        compare_results(a, other_splits)
+        compare_files(a, other_splits)
     with pytest.raises(DataMismatch, match="without comparison arrays"):
         load_comparison_arrays(tmp_path / "nowhere")

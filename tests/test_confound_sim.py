@@ -10,10 +10,11 @@ import pytest
 from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
+from brainalign.benchmarks.protocols import protocol_splits
 from brainalign.datasets.brain import BrainData
 from brainalign.datasets.confound_sim import pereira_stimuli, simulate
 from brainalign.metrics.banded import DEFAULT_ALPHAS, banded_unique_variance
-from brainalign.metrics.protocols import protocol_splits, score_protocol
+from brainalign.metrics.protocols import score_protocol
 from brainalign.models.baselines import baseline_features
 from fixtures_data import PEREIRA_CSV, require
 
@@ -55,12 +56,12 @@ def scores(sim):
     out = {}
     for protocol in PROTOCOLS:
         splits = sim.splits[protocol]
-        real = score_protocol(X, data.responses, splits, METRIC)
-        control = score_protocol(X, data.responses[sim.shuffled], splits, METRIC)
+        real = score_protocol(X, data.responses, splits, "linear")
+        control = score_protocol(X, data.responses[sim.shuffled], splits, "linear")
         for k, name in enumerate(("oasm", "signal")):
             out[name, protocol], out[name, protocol, "control"] = real[k].raw, control[k].raw
     trimmed = OmegaConf.merge(METRIC, {"contiguous": {"trim": 3}})
-    scores = score_protocol(X, data.responses, protocol_splits("contiguous", data, trimmed), METRIC)
+    scores = score_protocol(X, data.responses, protocol_splits("contiguous", data, trimmed), "linear")
     out["oasm", "contiguous-trim3"] = scores[0].raw
     return out
 

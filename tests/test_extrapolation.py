@@ -5,8 +5,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from brainalign.metrics.extrapolation import (cached_ceiling, collect, extrapolate, extrapolation_ceiling,
-                                              fit_vectorized, saturation, subject_subsets)
+from brainalign.benchmarks.ceilings import cached_ceiling
+from brainalign.metrics.extrapolation import (collect, extrapolate, extrapolation_ceiling, fit_vectorized, saturation,
+                                              subject_subsets)
 from numpy.random import RandomState
 
 

@@ -124,7 +124,7 @@ def test_two_runs_with_other_settings_one_refuses(tmp_path):
 # --- a cache entry asked for by two jobs at once ------------------------------------------------------
 
 def _ceiling_child(cache, log_path, queue):
-    from brainalign.metrics.extrapolation import cached_ceiling  # imported by the parent before the fork
+    from brainalign.benchmarks.ceilings import cached_ceiling  # imported by the parent before the fork
 
     rng = np.random.RandomState(0)
     responses = rng.randn(30, 6)
@@ -140,7 +140,8 @@ def _ceiling_child(cache, log_path, queue):
 
 
 def test_a_ceiling_asked_for_by_two_jobs_is_computed_once(tmp_path):
-    import brainalign.metrics.extrapolation  # noqa: F401  (once, not in each child)
+    import brainalign.benchmarks.ceilings  # noqa: F401  (once, not in each child)
+    import brainalign.metrics.extrapolation  # noqa: F401
 
     log_path = tmp_path / "metric_calls.txt"
     queue = fork.Queue()

@@ -10,10 +10,11 @@ from omegaconf import OmegaConf
 
 from brainalign.benchmarks.brain import score_part, summarize
 from brainalign.benchmarks.ceilings import blank_ceiling, pereira_ridge_ceiling
+from brainalign.benchmarks.protocols import metric_arguments, protocol_names, protocol_splits
 from brainalign.datasets.brain import BrainData
 from brainalign.errors import ConfigError, DataMismatch
 from brainalign.metrics import linear_predictivity, ridge_predictivity
-from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
+from brainalign.metrics.protocols import score_protocol
 from brainalign.metrics.splits import contiguous_splits, group_splits, shuffle_splits
 from fixtures_data import file_server
 
@@ -48,15 +49,30 @@ def test_contiguous_folds_are_consecutive_runs_within_each_block_and_trim_drops_
 def test_protocol_scores_equal_the_metrics_on_the_same_splits():
     data, X = small_data()
     subjects = np.asarray(data.subjects, dtype=str)
-    linear = score_protocol(X, data.responses, shuffle_splits(len(X[0])), OmegaConf.create({"kind": "linear"}),
-                            subjects)
+    linear = score_protocol(X, data.responses, shuffle_splits(len(X[0])), "linear", subjects=subjects)
     reference = linear_predictivity(X, data.responses, subjects=subjects)
     assert [s.raw for s in linear] == [s.raw for s in reference]
     groups = data.stimuli["story"].to_numpy()
-    ridge = score_protocol(X, data.responses, group_splits(groups, 4), OmegaConf.create({"kind": "ridge"}), subjects)
+    ridge = score_protocol(X, data.responses, group_splits(groups, 4), "ridge", subjects=subjects)
     reference = ridge_predictivity(X, data.responses, groups=groups, n_splits=4, subjects=subjects)
     assert [s.raw for s in ridge] == [s.raw for s in reference]
     assert np.array_equal(ridge[1].alphas, reference[1].alphas)
+    with pytest.raises(ValueError, match="cka"):
+        score_protocol(X, data.responses, group_splits(groups, 4), "cka")
+
+
+def test_the_metric_config_becomes_the_metrics_arguments():
+    data, X = small_data()
+    assert metric_arguments(OmegaConf.create({"kind": "linear"})) == {
+        "kind": "linear", "correlation": "batched", "backend": "auto", "rcond": None, "alphas": None}
+    cfg = OmegaConf.create({"kind": "ridge", "alphas": [1.0, 100.0], "correlation": "scipy"})
+    splits = group_splits(data.stimuli["story"].to_numpy(), 4)
+    ridge = score_protocol(X, data.responses, splits, **metric_arguments(cfg))
+    reference = ridge_predictivity(X, data.responses, splits=splits, alphas=np.array([1.0, 100.0]), correlation="scipy")
+    assert [s.raw for s in ridge] == [s.raw for s in reference]
+    assert set(np.ravel(ridge[1].alphas)) <= {1.0, 100.0}
+    with pytest.raises(ConfigError, match="metric.kind='cka'"):
+        metric_arguments(OmegaConf.create({"kind": "cka"}))
 
 
 def test_group_protocol_holds_out_whole_groups_and_errors_are_one_line():

@@ -5,7 +5,8 @@ import pandas as pd
 
 from brainalign.analysis import run
 from brainalign.analysis.significance import answer, pair_comparisons, summarize
-from brainalign.metrics.compare import save_comparison_arrays, split_predictions
+from brainalign.comparison_files import save_comparison_arrays
+from brainalign.metrics.compare import split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import group_splits, shuffle_splits
 from test_analysis import write

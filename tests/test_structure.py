@@ -91,3 +91,44 @@ def test_no_machine_path_in_tracked_files():
                 if MACHINE_PATH.search(line):
                     hits.append(f"{f}:{i}: {line.strip()[:100]}")
     assert not hits, "machine paths in tracked files:\n" + "\n".join(hits[:20])
+
+
+CONFIG_MODULES = ("omegaconf", "hydra", "brainalign.config")
+FILE_MODULES = ("pathlib", "pickle", "shutil", "brainalign.io", "brainalign.cache")
+FILE_CALLS = {"open", "load", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "fromfile", "tofile",
+              "read_text", "write_text", "read_bytes", "write_bytes", "glob", "rglob", "mkdir", "unlink"}
+
+
+def config_and_file_uses(path: Path) -> list[str]:
+    """Where a module imports a config or file module, reads a config object (any name with `cfg`:
+    metric_cfg, from_cfg, ...) or calls a file function (open(), np.load, np.save, Path.read_text, ...)."""
+    hits = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            hits += [f"{line}: imports {n}" for n in names if n.startswith(CONFIG_MODULES + FILE_MODULES)]
+        name = {ast.Name: "id", ast.Attribute: "attr", ast.arg: "arg", ast.FunctionDef: "name"}.get(type(node))
+        if name and "cfg" in getattr(node, name):
+            hits.append(f"{line}: reads a config ({getattr(node, name)})")
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if (called == "open" if isinstance(func, ast.Name) else called in FILE_CALLS or called.startswith("open_")):
+                hits.append(f"{line}: calls {called}()")
+    return list(dict.fromkeys(hits))
+
+
+def test_config_and_file_use_finder_finds_them(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from omegaconf import OmegaConf\nimport numpy as np\n\ndef f(metric_cfg, p):\n"
+                      "    np.save(p, 1)\n    return open(p).read(), p.read_text(), np.mean(p)\n")
+    assert sorted(config_and_file_uses(source)) == ["1: imports omegaconf", "4: reads a config (metric_cfg)",
+                                                    "5: calls save()", "6: calls open()", "6: calls read_text()"]
+
+
+def test_metrics_take_arrays_not_configs_or_files():
+    """brainalign/metrics/ gets arrays, splits and plain arguments; the benchmarks read configs and files."""
+    hits = [f"{p.relative_to(REPO)}:{hit}" for p in sorted((REPO / "brainalign" / "metrics").glob("*.py"))
+            for hit in config_and_file_uses(p)]
+    assert not hits, "config or file use in brainalign/metrics:\n" + "\n".join(hits)

@@ -6,6 +6,7 @@ import pytest
 from scipy.stats import zscore
 from sklearn.decomposition import PCA
 
+from brainalign.benchmarks.wehbe import pipeline_settings
 from brainalign.errors import ConfigError
 from brainalign.metrics.wehbe import (WehbeSettings, aggregate, cv_labels, delay, design, outer_folds, pca_project,
                                       score_layer, word_train_mask)
@@ -53,8 +54,8 @@ def test_settings_validation():
     with pytest.raises(ConfigError, match="variant"):
         WehbeSettings(variant="paper")
     with pytest.raises(ConfigError, match="unknown"):
-        WehbeSettings.from_cfg({"n_fold": 4})
-    s = WehbeSettings.from_cfg({"delays": [1, 2], "alphas": [1.0, 10.0]})
+        pipeline_settings({"n_fold": 4})
+    s = pipeline_settings({"delays": [1, 2], "alphas": [1.0, 10.0]})
     assert s.delays == (1, 2) and s.alphas == (1.0, 10.0)
 
 

@@ -122,8 +122,9 @@ def _summarize(parts: list[dict], layers: list[str]) -> dict:
 def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
     layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
+    from brainalign.benchmarks.protocols import protocol_names, protocol_splits
     from brainalign.metrics import ceiling_normalize
-    from brainalign.metrics.protocols import describe_splits, protocol_names, protocol_splits
+    from brainalign.metrics.protocols import describe_splits
 
     from brainalign import registry
 
@@ -189,8 +190,8 @@ class BrainBenchmark:
 def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
     the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
+    from brainalign.benchmarks.protocols import protocol_splits
     from brainalign.metrics.compare import split_predictions
-    from brainalign.metrics.protocols import protocol_splits
 
     out = {}
     for name, summary in result["protocols"].items():
@@ -219,7 +220,7 @@ def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:
 
     from omegaconf import OmegaConf
 
-    from brainalign.metrics.extrapolation import cached_ceiling
+    from brainalign.benchmarks.ceilings import cached_ceiling
 
     settings = OmegaConf.to_container(metric_cfg, resolve=True) if OmegaConf.is_config(metric_cfg) else dict(metric_cfg)
 

@@ -16,10 +16,12 @@ def _subjects(data):
 
 def cross_validated(X, data, metric_cfg, protocol=None) -> list:
     """linear / ridge under one protocol of metric.cv (the first by default)."""
-    from brainalign.metrics.protocols import protocol_names, protocol_splits, score_protocol
+    from brainalign.benchmarks.protocols import metric_arguments, protocol_names, protocol_splits
+    from brainalign.metrics.protocols import score_protocol
 
     protocol = protocol or protocol_names(metric_cfg)[0]
-    return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg), metric_cfg, _subjects(data))
+    return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg),
+                          **metric_arguments(metric_cfg), subjects=_subjects(data))
 
 
 def similarity(X, data, metric_cfg, protocol=None) -> list:
@@ -45,10 +47,8 @@ def banded(X, data, metric_cfg, protocol=None) -> list:
     return [s.unique for s in (scores if isinstance(scores, list) else [scores])]
 
 
-LINEAR = declare_metric(MetricSpec("linear", LinearMetricConfig, score=cross_validated, protocols=True,
-                                   native_protocol="shuffle"))
-RIDGE = declare_metric(MetricSpec("ridge", RidgeMetricConfig, score=cross_validated, protocols=True,
-                                  native_protocol="group"))
+LINEAR = declare_metric(MetricSpec("linear", LinearMetricConfig, score=cross_validated, protocols=True))
+RIDGE = declare_metric(MetricSpec("ridge", RidgeMetricConfig, score=cross_validated, protocols=True))
 # similarity indices (no ceiling, as Brain-Score's Tuckute2024-cka/-rdm) and unique variance (an R2 gain)
 CKA = declare_metric(MetricSpec("cka", SimilarityMetricConfig, score=similarity, ceiled=False))
 RDM = declare_metric(MetricSpec("rdm", SimilarityMetricConfig, score=similarity, ceiled=False))

@@ -8,6 +8,7 @@ Brain-Score 2.3 pairs each metric with its own ceiling:
   linear one is 0.21026591 (kept as a constant), the ridge one is computed (about 0.1446).
 """
 
+import json
 import logging
 import os
 import urllib.parse
@@ -65,16 +66,18 @@ def pereira_ridge_ceiling(experiment: str, dataset_cfg, progress: bool = True) -
 
 def native_metric(data, metric_cfg):
     """(data, responses, subjects) -> Score under the metric's own protocol: the benchmark's metric."""
-    from brainalign.metrics.protocols import NATIVE, metric_kind, protocol_splits, score_protocol
+    from brainalign.benchmarks.protocols import metric_arguments, metric_kind, protocol_splits
+    from brainalign.metrics.protocols import NATIVE, score_protocol
 
     splits = protocol_splits(NATIVE[metric_kind(metric_cfg)], data, metric_cfg)
-    return lambda source, target: score_protocol(source, target, splits, metric_cfg)[0]
+    arguments = metric_arguments(metric_cfg)
+    return lambda source, target: score_protocol(source, target, splits, **arguments)[0]
 
 
 def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
     """Blank2014's ceiling for the configured metric and dataset.ceiling mode: (value, source)."""
-    from brainalign.metrics.extrapolation import cached_ceiling
-    from brainalign.metrics.protocols import NATIVE, metric_kind, protocol_settings
+    from brainalign.benchmarks.protocols import metric_kind, protocol_settings
+    from brainalign.metrics.protocols import NATIVE
 
     mode = dataset_cfg.get("ceiling", "brainscore")
     if isinstance(mode, (int, float)) and not isinstance(mode, bool):  # a value the user gives
@@ -111,9 +114,40 @@ def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
 def computed_ceiling(data, cache_dir) -> float:
     """Brain-Score's extrapolation ceiling (Blank2014) of the data itself, cached by a hash of the data."""
     from brainalign.metrics import linear_predictivity
-    from brainalign.metrics.extrapolation import cached_ceiling
 
     return cached_ceiling(cache_dir, data.responses, data.subjects,
                           lambda s, t: linear_predictivity(s, t, n_splits=10, train_size=0.9, random_state=1),
                           metric_name="linear_pearsonr-shufflesplit-10x0.9-seed1", variant="blank",
                           n_bootstraps=100, fit="curve_fit").ceiling
+
+
+def _arrays(ceiling) -> dict:
+    return dict(ceiling=ceiling.ceiling, per_neuroid=ceiling.per_neuroid, subjects=ceiling.subjects.astype(str),
+                sizes=ceiling.sizes, mean_by_size=ceiling.mean_by_size, bootstrap_v0=ceiling.bootstrap_v0,
+                bootstrap_tau=ceiling.bootstrap_tau, settings=json.dumps(ceiling.settings, default=str))
+
+
+def _ceiling(z: dict):
+    from brainalign.metrics.extrapolation import Ceiling
+
+    return Ceiling(ceiling=float(z["ceiling"]), per_neuroid=z["per_neuroid"], subjects=z["subjects"],
+                   sizes=z["sizes"], mean_by_size=z["mean_by_size"], bootstrap_v0=z["bootstrap_v0"],
+                   bootstrap_tau=z["bootstrap_tau"], settings=json.loads(str(z["settings"])))
+
+
+def cached_ceiling(cache_dir, responses: np.ndarray, subjects, metric, *, metric_name: str, **kwargs):
+    """extrapolation_ceiling (a Ceiling), kept in `<cache_dir>/ceilings/<hash of data + metric + settings>.npz`."""
+    from brainalign.cache import Cache
+    from brainalign.metrics.extrapolation import data_key, extrapolation_ceiling
+
+    settings = {k: v for k, v in kwargs.items() if k != "progress"}
+    cache = Cache(cache_dir, "ceilings", version=1)
+    key = data_key(responses, subjects, metric=metric_name, **settings)
+    with cache.lock(key):  # computed once when two jobs ask for it
+        if (hit := cache.read(key)) is not None:
+            return _ceiling(hit)
+        ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
+        ceiling.settings["metric"] = metric_name
+        cache.write(key, **_arrays(ceiling))
+        log.info("ceiling %.4f cached in %s", ceiling.ceiling, cache.path(key))
+        return ceiling

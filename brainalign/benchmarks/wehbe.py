@@ -7,6 +7,7 @@ dataset (brainalign/datasets/wehbe.py) -> word features of every layer, each wor
 
 import logging
 import time
+from dataclasses import fields
 from types import SimpleNamespace
 
 import numpy as np
@@ -28,6 +29,23 @@ def _ceiled(raw: float, ceiling: float | None) -> float | None:
     from brainalign.metrics import ceiling_normalize
 
     return None if ceiling is None else ceiling_normalize(raw, ceiling)[0]
+
+
+def pipeline_settings(cfg):
+    """The WehbeSettings of `dataset.pipeline` (a config or dict; unknown keys are a ConfigError)."""
+    from brainalign.metrics.wehbe import WehbeSettings
+
+    cfg = dict(cfg or {})
+    known = {f.name for f in fields(WehbeSettings)}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ConfigError(f"wehbe pipeline: unknown setting(s) {unknown}; known: {sorted(known)}")
+    for key in ("delays", "alphas"):
+        if key in cfg:
+            if isinstance(cfg[key], str):
+                raise ConfigError(f"wehbe pipeline: give {key} as a list of numbers, not {cfg[key]!r}")
+            cfg[key] = tuple(cfg[key])
+    return WehbeSettings(**cfg)
 
 
 class InterSubjectMetric:
@@ -53,10 +71,8 @@ class InterSubjectMetric:
 
 class WehbeBenchmark:
     def __init__(self, dataset_cfg, metric_cfg=None):
-        from brainalign.metrics.wehbe import WehbeSettings
-
         self.cfg, self.metric_cfg = dataset_cfg, metric_cfg
-        self.settings = WehbeSettings.from_cfg(dataset_cfg.pipeline)
+        self.settings = pipeline_settings(dataset_cfg.pipeline)
         self.ceiling_cfg = dataset_cfg.ceiling
         if self.ceiling_cfg.mode not in ("stored", "compute"):
             raise ConfigError(f"dataset.ceiling.mode={self.ceiling_cfg.mode!r}; choose stored or compute")
@@ -72,7 +88,7 @@ class WehbeBenchmark:
                 return None, {"mode": "none", "why": f"the stored ceiling is for all voxels and subjects; this run "
                               f"scores a subset ({subset}); dataset.ceiling.mode=compute computes one on it"}
             return float(c.value), {"mode": "stored"}
-        from brainalign.metrics.extrapolation import cached_ceiling
+        from brainalign.benchmarks.ceilings import cached_ceiling
 
         cols = _subsample(data.subjects, c.max_voxels)
         kwargs = dict(variant=c.variant, n_bootstraps=int(c.n_bootstraps), fit=c.fit, seed=0)

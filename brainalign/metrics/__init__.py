@@ -4,7 +4,7 @@ checked against Brain-Score itself (docs/metrics.md, bench/crosscheck_metric.py)
 from .banded import BandedScore, banded_unique_variance
 from .ceiling import ceiling_normalize
 from .correlation import pearsonr
-from .extrapolation import Ceiling, cached_ceiling, extrapolation_ceiling
+from .extrapolation import Ceiling, extrapolation_ceiling
 from .layers import BestLayer, best_layer
 from .linear import default_rcond, linear_predictivity
 from .ridge import DEFAULT_ALPHAS, ridge_predictivity
@@ -19,6 +19,6 @@ __all__ = [
     "Score", "BestLayer", "BandedScore", "banded_unique_variance",
     "linear_predictivity", "ridge_predictivity", "ceiling_normalize", "best_layer",
     "ReadingTimeScore", "SplitHalfCeiling", "reading_time_alignment", "split_half_ceiling",
-    "Ceiling", "cached_ceiling", "extrapolation_ceiling", "ridge_nested_cv",
+    "Ceiling", "extrapolation_ceiling", "ridge_nested_cv",
     "cka", "rdm", "pearsonr", "default_rcond", "DEFAULT_ALPHAS", "shuffle_splits", "group_splits",
 ]

@@ -13,22 +13,20 @@ every neuroid is scored by both models: the comparison is paired.
   differences (each subject's score under A minus under B, mean over parts): exact over all 2^S
   sign patterns up to 16 subjects, random flips beyond.
 
-What a result must keep for this is written by `save_comparison_arrays` beside result.json, one
-file per protocol (comparison_<protocol>.npz): per part and split x neuroid the test r of every layer
-(or another per-neuroid quantity, e.g. the banded metric's unique variance), the best layer, the
-subjects, the ceiling, the test indices of each split and, for the bootstrap, the best layer's test
-predictions and the test targets (float32).
+What a result must keep for this (ComparisonArrays; brainalign/comparison_files.py writes them
+beside result.json, one comparison_<protocol>.npz per protocol): per part and split x neuroid the
+test r of every layer (or another per-neuroid quantity, e.g. the banded metric's unique variance),
+the best layer, the subjects, the ceiling, the test indices of each split and, for the bootstrap,
+the best layer's test predictions and the test targets (float32).
 """
 
 import itertools
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from brainalign.errors import DataMismatch
 
-PREFIX = "comparison_"
 BOOT_CHUNK = 64
 
 
@@ -71,38 +69,9 @@ class Comparison:
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
 
 
-def save_comparison_arrays(out_dir, *, benchmark, protocol, layers, best_layer, parts, quantity="r"):
-    """Write comparison_<protocol>.npz into out_dir (beside result.json). Returns its path.
-
-    parts: list of dicts with name, r [layers, splits, neuroids], subjects [neuroids], ceiling,
-    tests ([splits] index arrays) and, optionally, predictions and targets ([splits] arrays
-    [n_test, neuroids] of the best layer / the responses), which the bootstrap over stimuli needs.
-    quantity names what r holds; it is aggregated like r (median over neuroids, mean over splits)."""
-    if not str(protocol).replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"protocol {protocol!r} must be a plain name (it becomes part of a file name)")
-    arrays = {"quantity": np.array(str(quantity)), "benchmark": np.array(str(benchmark)), "protocol": np.array(str(protocol)),
-              "layers": np.asarray([str(x) for x in layers]), "best_layer": np.array(int(best_layer)),
-              "parts": np.asarray([str(p["name"]) for p in parts])}
-    for i, part in enumerate(parts):
-        arrays[f"p{i}_r"] = np.asarray(part["r"], dtype=np.float32)
-        arrays[f"p{i}_subjects"] = np.asarray(part["subjects"]).astype(str)
-        arrays[f"p{i}_ceiling"] = np.array(float(part["ceiling"]))
-        for k, test in enumerate(part["tests"]):
-            arrays[f"p{i}_test{k}"] = np.asarray(test, dtype=np.int64)
-            for key in ("predictions", "targets"):
-                if part.get(key) is not None:
-                    arrays[f"p{i}_{key}{k}"] = np.asarray(part[key][k], dtype=np.float32)
-    from brainalign.io import atomic_file
-
-    path = Path(out_dir) / f"{PREFIX}{protocol}.npz"
-    with atomic_file(path) as f:
-        np.savez_compressed(f, **arrays)
-    return path
-
-
 def split_predictions(x, Y, splits, rcond=None):
     """[splits] test predictions [n_test, neuroids] of one layer x [n, d], as the linear metric makes
-    them (prediction = S (Y_train - mean) + mean, the min-norm OLS smoother), for `save_comparison_arrays`."""
+    them (prediction = S (Y_train - mean) + mean, the min-norm OLS smoother), for the comparison arrays."""
     from .backend import get_backend
     from .linear import LinearSmoothers, default_rcond
 
@@ -114,38 +83,6 @@ def split_predictions(x, Y, splits, rcond=None):
         mean_y = Y[train].mean(axis=0)
         S = np.asarray(smoothers(k, train, test))[0]
         out.append((S @ (Y[train] - mean_y) + mean_y).astype(np.float32))
-    return out
-
-
-def comparison_files(result_dir) -> dict:
-    """protocol -> path of every comparison_<protocol>.npz in a result folder."""
-    return {p.name[len(PREFIX):-len(".npz")]: p for p in sorted(Path(result_dir).glob(f"{PREFIX}*.npz"))
-            if not p.name.endswith(".tmp.npz")}
-
-
-def load_comparison_arrays(path, protocol=None) -> ComparisonArrays:
-    """Read a comparison_<protocol>.npz, or the one of `protocol` (or the only one) in a result folder."""
-    path = Path(path)
-    if path.is_dir():
-        files = comparison_files(path)
-        if protocol is not None:
-            files = {k: v for k, v in files.items() if k == protocol}
-        if len(files) != 1:
-            what = "without comparison arrays" if not files else f"with several protocols ({', '.join(files)}); name one"
-            raise DataMismatch(f"{path}: the result was written {what}")
-        path = next(iter(files.values()))
-    if not path.exists():
-        raise DataMismatch(f"{path} does not exist: the result was written without comparison arrays")
-    with np.load(path, allow_pickle=False) as z:
-        out = ComparisonArrays(str(z["benchmark"]), str(z["protocol"]), z["layers"].tolist(), int(z["best_layer"]),
-                               quantity=str(z["quantity"]))
-        for i, name in enumerate(z["parts"].tolist()):
-            n_splits = z[f"p{i}_r"].shape[1]
-            tests = [z[f"p{i}_test{k}"] for k in range(n_splits)]
-            extra = {key: ([z[f"p{i}_{key}{k}"].astype(np.float64) for k in range(n_splits)]
-                           if f"p{i}_{key}0" in z else None) for key in ("predictions", "targets")}
-            out.parts.append(ComparisonPart(name, z[f"p{i}_r"].astype(np.float64), z[f"p{i}_subjects"],
-                                            float(z[f"p{i}_ceiling"]), tests, **extra))
     return out
 
 
@@ -224,14 +161,12 @@ def sign_flip_p(differences, n_perm=10000, seed=0):
     return float(np.mean(null >= observed - 1e-12))
 
 
-def compare_results(a, b, *, layer="best", protocol=None, n_boot=1000, n_perm=10000, seed=0) -> Comparison:
-    """Paired comparison of results a and b (ComparisonArrays, or paths to a comparison file or to result
-    folders, where `protocol` picks the file when there are several).
+def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n_boot=1000, n_perm=10000,
+                    seed=0) -> Comparison:
+    """Paired comparison of results a and b (brainalign.comparison_files.compare_files reads them from files).
 
     layer: "best" (each result's own best layer, the benchmark's score) or a layer index used for
     both; the bootstrap over stimuli needs the stored predictions, so it runs for "best" only."""
-    a = a if isinstance(a, ComparisonArrays) else load_comparison_arrays(a, protocol)
-    b = b if isinstance(b, ComparisonArrays) else load_comparison_arrays(b, protocol)
     _check_paired(a, b)
     la, lb = _layer(a, layer), _layer(b, layer)
     scores_a = [_score(pa.r[la], pa.ceiling) for pa in a.parts]

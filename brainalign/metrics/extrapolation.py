@@ -15,7 +15,6 @@ split, and an object with `.per_split_neuroid` is accepted too).
 import hashlib
 import itertools
 import json
-import logging
 import warnings
 from dataclasses import dataclass, field
 from math import perm
@@ -24,8 +23,6 @@ from typing import Callable
 import numpy as np
 from numpy.random import RandomState
 from scipy.optimize import OptimizeWarning, curve_fit
-
-log = logging.getLogger(__name__)
 
 VARIANTS = ("blank", "pereira")
 
@@ -222,33 +219,3 @@ def data_key(responses: np.ndarray, subjects, **settings) -> str:
     h.update("\x00".join(map(str, np.asarray(subjects).tolist())).encode())
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return h.hexdigest()[:20]
-
-
-def _arrays(ceiling: Ceiling) -> dict:
-    return dict(ceiling=ceiling.ceiling, per_neuroid=ceiling.per_neuroid, subjects=ceiling.subjects.astype(str),
-                sizes=ceiling.sizes, mean_by_size=ceiling.mean_by_size, bootstrap_v0=ceiling.bootstrap_v0,
-                bootstrap_tau=ceiling.bootstrap_tau, settings=json.dumps(ceiling.settings, default=str))
-
-
-def _ceiling(z: dict) -> Ceiling:
-    return Ceiling(ceiling=float(z["ceiling"]), per_neuroid=z["per_neuroid"], subjects=z["subjects"],
-                   sizes=z["sizes"], mean_by_size=z["mean_by_size"], bootstrap_v0=z["bootstrap_v0"],
-                   bootstrap_tau=z["bootstrap_tau"], settings=json.loads(str(z["settings"])))
-
-
-def cached_ceiling(cache_dir, responses: np.ndarray, subjects, metric: Callable, *, metric_name: str,
-                   **kwargs) -> Ceiling:
-    """extrapolation_ceiling, kept in `<cache_dir>/ceilings/<hash of data + metric + settings>.npz`."""
-    from brainalign.cache import Cache
-
-    settings = {k: v for k, v in kwargs.items() if k != "progress"}
-    cache = Cache(cache_dir, "ceilings", version=1)
-    key = data_key(responses, subjects, metric=metric_name, **settings)
-    with cache.lock(key):  # computed once when two jobs ask for it
-        if (hit := cache.read(key)) is not None:
-            return _ceiling(hit)
-        ceiling = extrapolation_ceiling(responses, subjects, metric, **kwargs)
-        ceiling.settings["metric"] = metric_name
-        cache.write(key, **_arrays(ceiling))
-        log.info("ceiling %.4f cached in %s", ceiling.ceiling, cache.path(key))
-        return ceiling

@@ -15,7 +15,7 @@ Where the paper's text and the code differ, `variant="code"` (default) follows t
 """
 
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.linalg import eigh
@@ -57,20 +57,6 @@ class WehbeSettings:
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "delays", tuple(int(d) for d in self.delays))
         object.__setattr__(self, "alphas", tuple(float(a) for a in self.alphas))
-
-    @classmethod
-    def from_cfg(cls, cfg) -> "WehbeSettings":
-        cfg = dict(cfg or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ConfigError(f"wehbe pipeline: unknown setting(s) {unknown}; known: {sorted(known)}")
-        for key in ("delays", "alphas"):
-            if key in cfg:
-                if isinstance(cfg[key], str):
-                    raise ConfigError(f"wehbe pipeline: give {key} as a list of numbers, not {cfg[key]!r}")
-                cfg[key] = tuple(cfg[key])
-        return cls(**cfg)
 
     def as_dict(self) -> dict:
         return asdict(self)
