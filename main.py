@@ -2,7 +2,7 @@
 
 import hydra
 
-from brainalign.cli import guarded
+from brainalign.app.cli import guarded
 from brainalign.config import setup
 
 setup()
@@ -10,7 +10,7 @@ setup()
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg):
-    from brainalign.run import main_job
+    from brainalign.app.run import main_job
 
     return main_job(cfg)
 
@@ -18,7 +18,7 @@ def main(cfg):
 if __name__ == "__main__":
     import sys
 
-    from brainalign import plan
+    from brainalign.app import plan
 
     if plan.requested(sys.argv[1:]):  # task=plan: expand the run or sweep here, launch nothing
         sys.exit(plan.main(sys.argv[1:]))

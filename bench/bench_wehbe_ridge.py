@@ -17,7 +17,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from brainalign.metrics.ridge_cv import ALPHAS, kfold, pearson_columns, ridge_nested_cv, zscore_columns
+from brainalign.metrics.ridge_per_target import ALPHAS, kfold, pearson_columns, ridge_nested_cv, zscore_columns
 from brainalign.metrics.wehbe import WehbeSettings, outer_folds
 
 

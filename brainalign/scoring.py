@@ -1,6 +1,6 @@
 """The scoring core: one model on one benchmark, what a result is about, and where it is stored.
 
-Used by the app (brainalign/run.py), fine-tuning (finetune/) and anyone scripting brainalign; it prints
+Used by the app (brainalign/app/run.py), fine-tuning (finetune/) and anyone scripting brainalign; it prints
 nothing and knows nothing of Hydra's command line beyond the output folder it was given.
 """
 
@@ -18,7 +18,7 @@ from brainalign import registry
 from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.config import dataset_config, metric_config, model_config, run_subdir, tag
 from brainalign.config.subset import subset_of, subset_tag
-from brainalign.datahash import data_hashes
+from brainalign.plumbing.datahash import data_hashes
 
 
 def output_dir(cfg) -> Path:

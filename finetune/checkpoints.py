@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from brainalign.config import CONF_DIR
 from brainalign.errors import ConfigError
 from finetune.train import checkpoint_dirs
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 log = logging.getLogger(__name__)
 SCORES = "scores"

@@ -13,7 +13,7 @@ from finetune import checkpoints, checks, report
 from finetune.data import Collator, PromptFormat, SupervisedDataset, build_examples, load_records
 from finetune.tracking import Tracker
 from finetune.train import checkpoint_dirs, train
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 log = logging.getLogger(__name__)
 STAGES = ("all", "train", "score", "report")

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from finetune.checkpoints import load_scores, points
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 KIND_COLUMNS = ("brain", "behavioral", "mmlu", "bbh")
 TABLE = "finetune_table.csv"

@@ -9,7 +9,7 @@ Half the samples have an empty input, as about 60% of Alpaca's do.
 import json
 import sys
 from pathlib import Path
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 SAMPLES = [
     {"instruction": "Give three tips for keeping a houseplant alive.", "input": "",

@@ -8,7 +8,7 @@ continues the same W&B run.
 import os
 import uuid
 from pathlib import Path
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 
 class Tracker:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from brainalign.errors import ConfigError
 from finetune import checks
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"

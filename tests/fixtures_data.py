@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 
 from brainalign.config.paths import shared_dir
-from brainalign.datasets import naturalstories_audio
+from brainalign.datasets import blank_audio
 
 SHARED = shared_dir()   # paths.shared: $BRAINALIGN_SHARED, else ../shared beside the repository
 PEREIRA_CSV = SHARED / "data" / "pereira2018" / "Pereira2018_stimulus_set.csv"
@@ -141,7 +141,7 @@ def write_fake_pereira(path, seed=0, subjects=None, voxels_per_subject=6, featur
 def blank_stimuli() -> pd.DataFrame:
     """The 1,317 Blank2014 TR fragments from the real audio timings, in Brain-Score's stored order
     (its packaging grouped by the string `stimulus_id`, which sorts them lexicographically)."""
-    stimuli = naturalstories_audio.blank_stimuli(require(NATURALSTORIES))
+    stimuli = blank_audio.blank_stimuli(require(NATURALSTORIES))
     stimuli["stimulus_sentence"] = stimuli["stimulus"]
     stimuli = stimuli.drop(columns="tr_index")
     order = np.argsort(stimuli["stimulus_id"].to_numpy().astype(str), kind="stable")

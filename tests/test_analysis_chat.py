@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from brainalign.analysis import collect, run
-from brainalign.comparison_files import compare_files
-from brainalign.run import run as score
+from brainalign.app.comparison_files import compare_files
+from brainalign.app.run import run as score
 from fixtures_data import write_assembly
 
 CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from brainalign.run import run
+from brainalign.app.run import run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_synthetic_run_recovers_planted_layer_and_resumes(make_config, tiny_gpt2
     assert stored["ceiled"] <= 1.0 and stored["n_layers"] == 3
     assert (out / "layers.csv").read_text().splitlines()[0] == "index,layer,raw,ceiled"
     assert stored["model"]["family"] == "gpt2" and stored["model"]["fingerprint"]
-    # every result records its stages' wall time and peak memory (brainalign.profiling)
+    # every result records its stages' wall time and peak memory (brainalign.plumbing.profiling)
     assert {"load_s", "extraction_s", "metric_s", "model_load_s", "total_s"} <= set(stored["timings"])
     assert stored["timings"]["model_load_s"] > 0 and stored["resources"]["peak_host_mb"] > 0
     assert "SYNTHETIC" in capsys.readouterr().out

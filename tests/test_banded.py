@@ -87,7 +87,7 @@ def test_bad_confound_shape_is_refused():
 def test_metric_banded_runs_through_the_app_with_baseline_confounds(make_config, tiny_gpt2):
     """`python main.py ... metric=banded`: each layer's unique variance beyond OASM, position and length,
     the confound bands built from the benchmark's own stimuli (no weights)."""
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     result = run(make_config(*tiny_gpt2, "metric=banded", "metric.n_splits=2", "metric.n_gammas=4",
                              "dataset.voxels_per_subject=8", "dataset.n_subjects=2"))

@@ -9,7 +9,7 @@ from brainalign.benchmarks import ModelProvider
 from brainalign.errors import ConfigError
 from brainalign.models.baselines import baseline_features, oasm_features, random_embedding, word_embedding
 from brainalign.models.load import fingerprint
-from brainalign.run import run
+from brainalign.app.run import run
 
 PASSAGES = [["The cat sat.", "It was happy's"], ["A dog, barking!", "Then it slept.", "Quietly: now"]]
 

@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from brainalign.datasets.blank import load_blank
-from brainalign.datasets.naturalstories_audio import BLANK_STORIES, STORIES, story_tokens
+from brainalign.datasets.blank_audio import BLANK_STORIES, STORIES, story_tokens
 from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 from tests.fixtures_data import NATURALSTORIES, random_features, write_fake_blank
 

@@ -1,10 +1,10 @@
-"""The TR rule and text alignment of `naturalstories_audio` on small hand-made inputs."""
+"""The TR rule and text alignment of `blank_audio` on small hand-made inputs."""
 
 import gzip
 
 import pandas as pd
 
-from brainalign.datasets.naturalstories_audio import (read_textgrid, story_fragments, story_words,
+from brainalign.datasets.blank_audio import (read_textgrid, story_fragments, story_words,
                                                      tr_words)
 
 GRID = '''File type = "ooTextFile"

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from brainalign.benchmarks.brain import score_part
 from brainalign.config import metric_config
-from brainalign.run import run
+from brainalign.app.run import run
 from fixtures_data import blank_stimuli, file_server, fake_blank_data, fake_pereira_data, write_fake_pereira
 
 LINEAR = metric_config(OmegaConf.create({"kind": "linear", "correlation": "batched"}))
@@ -58,7 +58,7 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
     run(make_config(*args, "force=true"))
     assert len(hits) == 1  # the cached, checksum-verified file is reused
     # what a paired comparison needs is stored beside the result: a result compared with itself is no difference
-    from brainalign.comparison_files import load_comparison_arrays
+    from brainalign.app.comparison_files import load_comparison_arrays
     from brainalign.metrics.compare import compare_results
 
     arrays = load_comparison_arrays(folder, "shuffle")

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from brainalign.activations import cache as fcache
 from brainalign.benchmarks import ModelProvider
-from brainalign.interrupt import Interrupted
+from brainalign.plumbing.interrupt import Interrupted
 
 PASSAGES = [["One sentence here.", "Another one."], ["A second passage.", "With two.", "Or three."]]
 

@@ -28,7 +28,7 @@ def test_chat_template_is_a_setting_of_the_features_and_of_the_folder(make_confi
     assert fingerprint(plain) != fingerprint(user)
     assert feature_key(fingerprint(plain), [["a"]], ["blocks"], True) != feature_key(fingerprint(user), [["a"]],
                                                                                      ["blocks"], True)
-    from brainalign.run import output_dir
+    from brainalign.app.run import output_dir
 
     assert output_dir(make_config("model.chat_template=user")).parts[-3] == "smollm2-135m-chat-user"
     assert output_dir(make_config()).parts[-3] == "smollm2-135m"

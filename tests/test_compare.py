@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brainalign.errors import DataMismatch
-from brainalign.comparison_files import compare_files, load_comparison_arrays, save_comparison_arrays
+from brainalign.app.comparison_files import compare_files, load_comparison_arrays, save_comparison_arrays
 from brainalign.metrics.compare import split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import shuffle_splits

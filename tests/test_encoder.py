@@ -202,7 +202,7 @@ def test_minilm_on_synthetic_end_to_end(make_config, tmp_path):
     """`python main.py model=all-minilm-l6-v2 dataset=synthetic`, composed in-process."""
     import json
 
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     run(make_config("model=all-minilm-l6-v2", "dataset=synthetic"))
     stored = json.loads((tmp_path / "out" / "all-minilm-l6-v2" / "synthetic" / "linear" / "result.json").read_text())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from brainalign.cli import one_line
+from brainalign.app.cli import one_line
 from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def test_device(make_config, monkeypatch):
 
 
 def test_a_file_that_is_not_a_netcdf_says_so(make_config, tiny_gpt2, tmp_path):
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     bad = tmp_path / "assy.nc"
     bad.write_text("not a netCDF file\n")

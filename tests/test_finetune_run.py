@@ -395,7 +395,7 @@ def test_benchmarks_named_by_config_compose_with_their_defaults(tmp_path, llama,
 def test_the_app_dispatches_task_finetune(make_config, tmp_path, llama):
     """python main.py task=finetune ... through the app's own run(): composed config, results_dir, and the
     project's own synthetic brain benchmark (activations, linear predictivity) on every checkpoint."""
-    from brainalign.run import run as app_run
+    from brainalign.app.run import run as app_run
 
     data = write_sample(tmp_path / "sample.json")
     cfg = make_config(

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from brainalign.benchmarks import ModelProvider
 from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.models import localize
-from brainalign.run import run, settings_key
+from brainalign.app.run import run, settings_key
 from brainalign.config.presets import load_preset
 from conftest import SHARED, requires_smollm2
 

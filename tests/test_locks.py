@@ -6,7 +6,7 @@ import time
 import numpy as np
 from omegaconf import OmegaConf
 
-from brainalign import locks
+from brainalign.plumbing import locks
 from brainalign.errors import ConfigError
 
 fork = mp.get_context("fork")
@@ -60,11 +60,11 @@ def test_stale_temporary_files_of_a_killed_writer_are_removed(tmp_path):
     assert not (folder / ".result.json.x4.tmp").exists()
 
 
-# --- two runs of one result folder at once (brainalign.run.score) -----------------------------------
+# --- two runs of one result folder at once (brainalign.app.run.score) -----------------------------------
 
 def _fake_score(cfg, log_path):
     """run.score with the model and the benchmark replaced by a slow stand-in that records each call."""
-    from brainalign import run
+    from brainalign.app import run
 
     def describe(c):
         return {"model": {"name": "m", "fingerprint": "f", "layers": []}, "dataset": "d", "metric": "linear",

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from brainalign.datasets.wikitext import load_wikitext2
 from brainalign.errors import ConfigError, DataUnavailable
-from brainalign.nwp import nwp_loss
+from brainalign.surprisal.loss import nwp_loss
 from brainalign.config.presets import load_preset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from brainalign import plan
+from brainalign.app import plan
 from brainalign.benchmarks.cost import presentation_tokens
 from brainalign.errors import ConfigError
 from conftest import compose_config

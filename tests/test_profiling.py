@@ -3,7 +3,7 @@
 import time
 
 from brainalign.analysis.cost import cost_line, sweep_cost
-from brainalign.profiling import Stages, peak_host_mb, resources
+from brainalign.plumbing.profiling import Stages, peak_host_mb, resources
 
 
 def test_stages_add_up_and_a_model_load_is_moved_out_of_extraction():

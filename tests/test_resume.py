@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from brainalign.cache import Cache, Checkpoint
-from brainalign.interrupt import Interrupted
+from brainalign.plumbing.cache import Cache, Checkpoint
+from brainalign.plumbing.interrupt import Interrupted
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("The function returns a list of the values in the dictionary. If the object is not a string, a "
@@ -64,7 +64,7 @@ def test_exact_surprisal_resumes_to_the_uninterrupted_result(tiny_models, tmp_pa
 
 
 def test_fast_surprisal_and_nwp_resume_after_sigterm(tiny_models, tmp_path, monkeypatch):
-    from brainalign.nwp import nwp_loss
+    from brainalign.surprisal.loss import nwp_loss
     from brainalign.surprisal import fast, word_surprisal
 
     lm = lm_for(tiny_models)

@@ -1,5 +1,5 @@
 """A result belongs to its data and settings, not to where the data lie: locations are never settings,
-the contents of each data file are (BenchmarkSpec.locations / data_files, brainalign/datahash.py)."""
+the contents of each data file are (BenchmarkSpec.locations / data_files, brainalign/plumbing/datahash.py)."""
 
 import dataclasses
 import shutil
@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from brainalign import registry
-from brainalign.datahash import Hasher, data_hashes
+from brainalign.plumbing.datahash import Hasher, data_hashes
 from brainalign.errors import ConfigError
-from brainalign.run import run
+from brainalign.app.run import run
 from fixtures_data import write_fake_pereira
 
 
@@ -38,7 +38,7 @@ def test_hashes_follow_contents_not_places(tmp_path, monkeypatch):
     assert data_hashes({"dir": str(folder)}, ("dir",), tmp_path / "c")["dir"] != first["dir"]
     # a file whose size and mtime did not change is not read again
     calls = []
-    monkeypatch.setattr("brainalign.datahash._sha256", lambda p: calls.append(p) or "0" * 64)
+    monkeypatch.setattr("brainalign.plumbing.datahash._sha256", lambda p: calls.append(p) or "0" * 64)
     Hasher(tmp_path / "c" / "datahash" / "index.json").path(a)
     assert calls == []
     with pytest.raises(Exception, match=r"dataset.path=.*does not exist"):

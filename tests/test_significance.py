@@ -5,7 +5,7 @@ import pandas as pd
 
 from brainalign.analysis import run
 from brainalign.analysis.significance import answer, pair_comparisons, summarize
-from brainalign.comparison_files import save_comparison_arrays
+from brainalign.app.comparison_files import save_comparison_arrays
 from brainalign.metrics.compare import split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import group_splits, shuffle_splits

@@ -85,7 +85,7 @@ def test_cka_and_rdm_on_a_brain_benchmark_part_are_raw_scores(tmp_path):
 
 
 def test_metric_cka_runs_through_the_app(make_config, tiny_gpt2):
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     result = run(make_config(*tiny_gpt2, "dataset=synthetic", "metric=cka"))
     assert result["n_layers"] == 3 and result["ceiling"] == 1.0 and 0 < result["raw"] <= 1

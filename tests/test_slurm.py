@@ -9,7 +9,7 @@ cancelled one is computed, exit 0. Meanwhile a second sweep's job runs past its 
 recorded as failed with SLURM's TIMEOUT.
 
 The two jobs that must still be running when SLURM ends them wait on their result folder's lock, which
-this test holds (brainalign.locks): a job SLURM can end at a known moment without burning CPU.
+this test holds (brainalign.plumbing.locks): a job SLURM can end at a known moment without burning CPU.
 """
 
 import json
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from brainalign.locks import folder_lock
+from brainalign.plumbing.locks import folder_lock
 from tests.sweep_helpers import REPO, SUBSET, main_cmd, run_sweep, summary_line, sweep_env
 
 INSTALL = "apt-get install -y slurmctld slurmd slurm-client munge"
@@ -170,7 +170,7 @@ def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models,
 # --- without a cluster: reading squeue, naming SLURM's reason ---------------------------------------
 
 def test_squeue_watcher_reads_states_and_jobs_that_left_the_queue():
-    from brainalign.slurm import SqueueWatcher
+    from brainalign.app.slurm import SqueueWatcher
 
     w = SqueueWatcher(delay_s=10)
     for job in ("7_0", "7_1", "8", "9"):
@@ -193,7 +193,7 @@ class _Job:
 
 
 def test_ended_reason_names_slurms_state_and_the_fix():
-    from brainalign.slurm import ended_reason
+    from brainalign.app.slurm import ended_reason
 
     err = RuntimeError("has not produced any output")
     text = ended_reason(_Job("7_1", {"State": "TIMEOUT", "Reason": "TimeLimit"}), err)

@@ -94,7 +94,7 @@ def test_no_machine_path_in_tracked_files():
 
 
 CONFIG_MODULES = ("omegaconf", "hydra", "brainalign.config")
-FILE_MODULES = ("pathlib", "pickle", "shutil", "brainalign.io", "brainalign.cache")
+FILE_MODULES = ("pathlib", "pickle", "shutil", "brainalign.plumbing.io", "brainalign.plumbing.cache")
 FILE_CALLS = {"open", "load", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "fromfile", "tofile",
               "read_text", "write_text", "read_bytes", "write_bytes", "glob", "rglob", "mkdir", "unlink"}
 

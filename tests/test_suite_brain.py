@@ -12,7 +12,7 @@ from brainalign.datasets.fedorenko import load_fedorenko
 from brainalign.datasets.store import sha1_of
 from brainalign.datasets.tuckute import load_tuckute
 from brainalign.errors import DataMismatch, DataUnavailable
-from brainalign.run import run
+from brainalign.app.run import run
 from fixtures_brainscore import crosscheck, write_brainscore_assembly, write_local_assembly
 
 

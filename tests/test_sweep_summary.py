@@ -4,7 +4,7 @@ sweep_fail=ignore; with the basic and the joblib launcher (the SLURM one: tests/
 import pytest
 from omegaconf import OmegaConf
 
-from brainalign import sweep
+from brainalign.app import sweep
 from brainalign.errors import ConfigError
 from tests.sweep_helpers import run_sweep, summary_line, sweep_env
 
@@ -99,7 +99,7 @@ hydra:
   sweep: {dir: "${out}", subdir: "job${n}"}
   job: {chdir: false}
   callbacks:
-    sweep_summary: {_target_: brainalign.sweep.SweepSummary, fail: "${sweep_fail}"}
+    sweep_summary: {_target_: brainalign.app.sweep.SweepSummary, fail: "${sweep_fail}"}
 """
 APP = """\
 import os, signal

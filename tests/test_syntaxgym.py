@@ -79,7 +79,7 @@ def test_batched_fast_equals_per_sentence_fast_and_exact(tiny_models, shared_dat
 def test_benchmark_end_to_end_through_main(make_config, tiny_gpt2, tiny_models, user_suites, tmp_path):
     cfg = make_config(*tiny_gpt2, "dataset=syntaxgym", f"dataset.path={user_suites}",
                  "dataset.surprisal.mode=exact")
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     result = run(cfg)
     out = tmp_path / "out" / "tiny-gpt2" / "syntaxgym" / "accuracy"
@@ -131,7 +131,7 @@ def test_smollm2_is_above_chance_where_a_small_lm_should_be(make_config, shared_
     """Hu et al. (2020): agreement across a prepositional phrase or a subject relative clause, and a
     filler-gap dependency in subject position, are passed well by small LMs. Chance is 1/4 in all
     three suites (two independent comparisons per item); SmolLM2-135M measured 0.53, 0.63, 0.71."""
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     cfg = make_config("model=smollm2-135m", "dataset=syntaxgym", "dataset.surprisal.mode=fast",
                       f"dataset.path={shared_data / 'syntaxgym'}", "dataset.suites=[number_prep,number_src,fgd_subject]")

@@ -95,7 +95,7 @@ def test_main_app_writes_the_result(make_config, tiny, words, tmp_path):
     """`python main.py model=... dataset=wehbe dataset.path=...` through the Hydra app (compose API)."""
     import json
 
-    from brainalign.run import run
+    from brainalign.app.run import run
 
     cfg_model, cache, feats = tiny
     release = write_release(tmp_path / "hp", words, np.asarray(feats.values[0]), noise=1.0, n_voxels=6, n_language=4)

@@ -6,7 +6,7 @@ from numpy.linalg import inv
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 
-from brainalign.metrics.ridge_cv import ALPHAS, kfold, pearson_columns, ridge_nested_cv, zscore_columns
+from brainalign.metrics.ridge_per_target import ALPHAS, kfold, pearson_columns, ridge_nested_cv, zscore_columns
 
 
 def plain_loop(X, Y, X_test, alphas=ALPHAS, n_splits=10):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from brainalign.activations.extract import Features, extract
-from brainalign.cache import Cache, Checkpoint
+from brainalign.plumbing.cache import Cache, Checkpoint
 
 log = logging.getLogger(__name__)
 VERSION = 1  # bump when extraction changes what it returns
@@ -36,7 +36,7 @@ def cached_extract(model, passages: list[list[str]], cache_dir: Path, layers=Non
 
 
 def _extract(model, passages, layers, one_pass, progress, cache, key, checkpoint_seconds):
-    from brainalign.interrupt import Interrupted, as_interrupted
+    from brainalign.plumbing.interrupt import Interrupted, as_interrupted
 
     if (hit := cache.read(key)) is not None:
         return Features(values=hit["values"], layers=[str(x) for x in hit["layers"]]), True

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from brainalign.cache import make_key, text_hash, write_json
-from brainalign.io import atomic_file, atomic_path
-from brainalign.locks import entry_lock
+from brainalign.plumbing.cache import make_key, text_hash, write_json
+from brainalign.plumbing.io import atomic_file, atomic_path
+from brainalign.plumbing.locks import entry_lock
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.analysis.collect import Collected, MixedResults, collect
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 __all__ = ["run", "collect", "Collected", "MixedResults"]
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from brainalign.analysis.collect import value_at
 from brainalign.analysis.significance import paired
-from brainalign.comparison_files import comparison_files
+from brainalign.app.comparison_files import comparison_files
 
 COLUMNS = ["model", "instruction_tuned", "dataset", "protocol", "score", "none", "user", "difference",
            "paired_difference", "low", "high", "p_bootstrap", "p_permutation", "n_subjects", "n_stimuli", "note",

@@ -1,6 +1,6 @@
 """What a sweep cost: wall time per stage summed over its results, and the largest peak memory.
 
-Reads the `timings` / `resources` every result records (brainalign.profiling); results written
+Reads the `timings` / `resources` every result records (brainalign.plumbing.profiling); results written
 before those existed count as unknown.
 """
 

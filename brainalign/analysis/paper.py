@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.analysis.properties import load_model_configs
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 # Table 6 (brain) and Table 10 (Futrell2018) noise ceilings
 CEILINGS = {"pereira": 0.359, "blank": 0.210, "wehbe": 0.104, "futrell": 0.858}

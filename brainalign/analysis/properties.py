@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from brainalign.errors import ConfigError, DataUnavailable
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 from brainalign.config import CONF_DIR
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from brainalign.analysis.markdown import fmt, md_table, p_text
 from brainalign.analysis.properties import BENCHMARK_PROPERTIES, LABELS, PROPERTIES
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 
 def write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from brainalign.analysis.pairs import pair_of
 from brainalign.errors import DataMismatch
-from brainalign.comparison_files import comparison_files, load_comparison_arrays
+from brainalign.app.comparison_files import comparison_files, load_comparison_arrays
 from brainalign.metrics.compare import compare_results
 
 CONTROLLED = ("group", "contiguous")  # protocols that hold whole passages / stories out

@@ -31,7 +31,7 @@ class ModelProvider:
         from brainalign.config import model_config
 
         self.cfg, self.device, self._lm = model_config(cfg), device, loaded
-        self.load_seconds = None  # wall time of load_model, when this run loaded it (brainalign.profiling)
+        self.load_seconds = None  # wall time of load_model, when this run loaded it (brainalign.plumbing.profiling)
 
     @property
     def name(self) -> str:

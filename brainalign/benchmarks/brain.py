@@ -13,7 +13,7 @@ import numpy as np
 
 from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError, DataMismatch
-from brainalign.profiling import Stages
+from brainalign.plumbing.profiling import Stages
 
 CONFOUNDS = {"oasm": {"baseline": "oasm", "sigma": 1.0}, "position": {"baseline": "position"},
              "length": {"baseline": "n_words"}, "n_words": {"baseline": "n_words"}, "n_chars": {"baseline": "n_chars"},

@@ -137,7 +137,7 @@ def _ceiling(z: dict):
 
 def cached_ceiling(cache_dir, responses: np.ndarray, subjects, metric, *, metric_name: str, **kwargs):
     """extrapolation_ceiling (a Ceiling), kept in `<cache_dir>/ceilings/<hash of data + metric + settings>.npz`."""
-    from brainalign.cache import Cache
+    from brainalign.plumbing.cache import Cache
     from brainalign.metrics.extrapolation import data_key, extrapolation_ceiling
 
     settings = {k: v for k, v in kwargs.items() if k != "progress"}

@@ -13,11 +13,11 @@ import numpy as np
 
 from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError, DataUnavailable
-from brainalign.cache import Cache, Checkpoint, text_hash
+from brainalign.plumbing.cache import Cache, Checkpoint, text_hash
 from brainalign.config.subset import subset_of
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 from brainalign.config.schema import FutrellConfig, PearsonrMetricConfig
-from brainalign.profiling import Stages
+from brainalign.plumbing.profiling import Stages
 from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ The result is cached on disk per model, text and settings, so a re-run never loa
 import logging
 
 from brainalign.benchmarks import ModelProvider, RunContext
-from brainalign.cache import Cache, Checkpoint, text_hash
+from brainalign.plumbing.cache import Cache, Checkpoint, text_hash
 from brainalign.config.schema import NWPDatasetConfig, NWPMetricConfig
-from brainalign.profiling import Stages
+from brainalign.plumbing.profiling import Stages
 from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class NWPBenchmark:
             return self._run(model, ctx, text, source, cache, key, stages)
 
     def _run(self, model, ctx, text, source, cache, key, stages):
-        from brainalign.nwp import nwp_loss
+        from brainalign.surprisal.loss import nwp_loss
 
         if (out := cache.read_json(key)) is not None:
             return {**out, "cached": True, **stages.report(ctx.device, model)}  # this run's cost, not the stored run's

@@ -20,7 +20,7 @@ import numpy as np
 from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError
 from brainalign.config.schema import AccuracyMetricConfig, SyntaxGymConfig
-from brainalign.io import atomic_file
+from brainalign.plumbing.io import atomic_file
 from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)

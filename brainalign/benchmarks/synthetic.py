@@ -8,7 +8,7 @@ from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.benchmarks.brain import features_for, score_part, summarize
 from brainalign.benchmarks.cost import passage_cost
 from brainalign.config.schema import SyntheticConfig
-from brainalign.profiling import Stages
+from brainalign.plumbing.profiling import Stages
 from brainalign.registry import BenchmarkSpec, declare
 
 

@@ -16,7 +16,7 @@ from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.config.subset import subset_of
 from brainalign.errors import ConfigError
 from brainalign.config.schema import WehbeConfig, WehbeMetricConfig
-from brainalign.profiling import Stages
+from brainalign.plumbing.profiling import Stages
 from brainalign.registry import BenchmarkSpec, MetricSpec, declare, declare_metric
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class InterSubjectMetric:
         self.folds, self.settings = outer_folds(timing.kept_runs, settings), settings
 
     def __call__(self, source, target):
-        from brainalign.metrics.ridge_cv import pearson_columns, ridge_nested_cv, zscore_columns
+        from brainalign.metrics.ridge_per_target import pearson_columns, ridge_nested_cv, zscore_columns
 
         out = []
         for fold in self.folds:

@@ -1,7 +1,7 @@
 """Blank et al. 2014: fMRI of people listening to 8 Natural Stories (Brain-Score's `Blank2014.fROI`:
 1,317 TRs x 60 neuroids = 5 subjects x 12 language fROIs, each the mean time course of its voxels).
 
-Each TR's stimulus is the text fragment heard just before it (see `naturalstories_audio`)."""
+Each TR's stimulus is the text fragment heard just before it (see `blank_audio`)."""
 
 import logging
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from brainalign.errors import DataMismatch, DataUnavailable
-from brainalign.io import atomic_file
+from brainalign.plumbing.io import atomic_file
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from .banded import BandedScore, banded_unique_variance
 from .ceiling import ceiling_normalize
 from .correlation import pearsonr
 from .extrapolation import Ceiling, extrapolation_ceiling
-from .layers import BestLayer, best_layer
+from .layer_choice import BestLayer, best_layer
 from .linear import default_rcond, linear_predictivity
 from .ridge import DEFAULT_ALPHAS, ridge_predictivity
 from .reading_times import ReadingTimeScore, SplitHalfCeiling, reading_time_alignment, split_half_ceiling
-from .ridge_cv import ridge_nested_cv
+from .ridge_per_target import ridge_nested_cv
 from .score import Score
 from .similarity import cka, rdm
 from .splits import group_splits, shuffle_splits

@@ -13,7 +13,7 @@ every neuroid is scored by both models: the comparison is paired.
   differences (each subject's score under A minus under B, mean over parts): exact over all 2^S
   sign patterns up to 16 subjects, random flips beyond.
 
-What a result must keep for this (ComparisonArrays; brainalign/comparison_files.py writes them
+What a result must keep for this (ComparisonArrays; brainalign/app/comparison_files.py writes them
 beside result.json, one comparison_<protocol>.npz per protocol): per part and split x neuroid the
 test r of every layer (or another per-neuroid quantity, e.g. the banded metric's unique variance),
 the best layer, the subjects, the ceiling, the test indices of each split and, for the bootstrap,
@@ -163,7 +163,7 @@ def sign_flip_p(differences, n_perm=10000, seed=0):
 
 def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n_boot=1000, n_perm=10000,
                     seed=0) -> Comparison:
-    """Paired comparison of results a and b (brainalign.comparison_files.compare_files reads them from files).
+    """Paired comparison of results a and b (brainalign.app.comparison_files.compare_files reads them from files).
 
     layer: "best" (each result's own best layer, the benchmark's score) or a layer index used for
     both; the bootstrap over stimuli needs the stored predictions, so it runs for "best" only."""

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from brainalign.errors import ConfigError
-from brainalign.metrics.ridge_cv import ALPHAS, pearson_columns, ridge_nested_cv, zscore_columns
+from brainalign.metrics.ridge_per_target import ALPHAS, pearson_columns, ridge_nested_cv, zscore_columns
 
 # What the text says vs what the code does. Settings left at None take the variant's value.
 VARIANTS = {

@@ -17,7 +17,7 @@ import argparse
 import json
 import os
 from pathlib import Path
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 
 def apply_delta(base: str, delta: str, out, dtype: str = "float16") -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
-from brainalign.cache import Cache
+from brainalign.plumbing.cache import Cache
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ def word_surprisal(lm, words, mode: str = "exact", stride: int = 64, batch_size:
 
     lm: a `LoadedModel`. window: tokens of context (default `lm.max_length`). stride, batch_size:
     `fast` only. t5: `study` | `shifted`, for encoder-decoders only. pll: for encoders only. checkpoint: a
-    `brainalign.cache.Checkpoint` that a killed or interrupted computation resumes from.
+    `brainalign.plumbing.cache.Checkpoint` that a killed or interrupted computation resumes from.
     """
     if mode not in MODES:
         raise ConfigError(f"surprisal mode={mode!r}; choose one of {', '.join(MODES)}")

@@ -22,13 +22,13 @@ def exact_surprisal(scorer, words, progress: bool = False, checkpoint=None, star
                     stop: int | None = None) -> np.ndarray:
     """Per-word surprisal in bits, one forward pass per word over its left-truncated context.
 
-    checkpoint (brainalign.cache.Checkpoint): resume from its last save, save every so often and when
+    checkpoint (brainalign.plumbing.cache.Checkpoint): resume from its last save, save every so often and when
     interrupted (then Interrupted says how far it got). start, stop: score only words[start:stop] (each
     still read with all the words before it), e.g. to measure one full-window pass far into a text;
     returns those words' values only."""
     import torch
 
-    from brainalign.interrupt import Interrupted, as_interrupted
+    from brainalign.plumbing.interrupt import Interrupted, as_interrupted
 
     text, ends = join_words(words)
     first = start   # what the caller asked for; a checkpoint may move `start` on

@@ -59,9 +59,9 @@ def token_surprisal(scorer, tokens, windows, batch_size: int = 1, progress: bool
                     checkpoint=None) -> np.ndarray:
     """Surprisal in nats of every content token; NaN for a token nothing predicts (first, no BOS).
 
-    checkpoint (brainalign.cache.Checkpoint): resume from its last save, save every so often and when
+    checkpoint (brainalign.plumbing.cache.Checkpoint): resume from its last save, save every so often and when
     interrupted."""
-    from brainalign.interrupt import Interrupted, as_interrupted
+    from brainalign.plumbing.interrupt import Interrupted, as_interrupted
 
     prefix, content = tokens.ids[:tokens.n_prefix], tokens.content
     out = np.full(len(content), np.nan)

@@ -44,7 +44,7 @@ class ThreadCappedJoblibLauncher(JoblibLauncher):
         try:
             return super().launch(job_overrides, initial_job_idx)
         except Exception as e:  # a worker died (killed, out of memory): joblib loses the whole batch
-            from brainalign.sweep import one_line, record_lost_jobs
+            from brainalign.app.sweep import one_line, record_lost_jobs
 
             log.error(f"joblib lost its jobs: {type(e).__name__}: {one_line(e)}")
             return record_lost_jobs(job_overrides, initial_job_idx,
@@ -108,7 +108,7 @@ class PerModelSlurmLauncher(SlurmLauncher):
             if self._EXECUTOR == "slurm":
                 init["slurm_max_num_timeout"] = value
         if self._EXECUTOR == "slurm":
-            from brainalign.slurm import use_squeue_without_sacct
+            from brainalign.app.slurm import use_squeue_without_sacct
 
             use_squeue_without_sacct()
         executor = submitit.AutoExecutor(cluster=self._EXECUTOR, folder=folder, **init)
@@ -159,7 +159,7 @@ class PerModelSlurmLauncher(SlurmLauncher):
         try:
             return job.results()[0]
         except Exception as e:
-            from brainalign.slurm import record_ended_job
+            from brainalign.app.slurm import record_ended_job
 
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
             out = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)

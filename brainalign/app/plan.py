@@ -236,7 +236,7 @@ def main(argv) -> int:
     except Exception as e:  # Hydra's own errors: an unknown config group option, a bad override
         if type(e).__module__.split(".")[0] not in ("hydra", "omegaconf"):
             raise
-        from brainalign.cli import one_line
+        from brainalign.app.cli import one_line
 
         print(f"[brainalign] error: {one_line(e)}", file=sys.stderr)
     return 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from brainalign.results import SUMMARY_KEYS
+from brainalign.app.results import SUMMARY_KEYS
 
 log = logging.getLogger(__name__)
 MODES = ("offline", "online", "disabled")
@@ -43,7 +43,7 @@ class Tracker:
             self.run.summary[f"time/{key}"] = value
         for key, value in (result.get("per_suite") or {}).items():  # SyntaxGym's accuracy per suite
             self.run.summary[f"suite/{key}"] = value
-        for key, value in (result.get("resources") or {}).items():  # peak memory, device (brainalign.profiling)
+        for key, value in (result.get("resources") or {}).items():  # peak memory, device (brainalign.plumbing.profiling)
             self.run.summary[f"resources/{key}"] = value
         layers = result.get("per_layer") or []
         if layers:

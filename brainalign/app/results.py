@@ -5,7 +5,7 @@ import io
 import json
 from pathlib import Path
 
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 RESULT, LAYERS, FAILED = "result.json", "layers.csv", "failed.json"
 # Keys every benchmark's result carries, so runs compare in one table (and in W&B's run table).

@@ -33,7 +33,7 @@ def _held(lock_path: Path, what: str, timeout: float | None, leftovers):
         lock.acquire(timeout=-1 if timeout is None else timeout)
         log.info("waited %.1f s for %s", time.monotonic() - t0, what)
     try:
-        # Temporary files of atomic writes (brainalign.io) that a killed writer left: with the lock held,
+        # Temporary files of atomic writes (brainalign.plumbing.io) that a killed writer left: with the lock held,
         # nobody else is writing them.
         for stale in leftovers():
             stale.unlink(missing_ok=True)

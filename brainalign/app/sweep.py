@@ -8,7 +8,7 @@ launcher fills in SLURM's reason (brainalign's launchers.py), anything else coun
 end record". When the sweep ends the summary is printed and written to `summary.json`, and the
 process exits with status 1 if a job failed, unless `sweep_fail=ignore`.
 
-The job itself says how it ended with `note()`: brainalign.run marks a skipped result and a failure
+The job itself says how it ended with `note()`: brainalign.app.run marks a skipped result and a failure
 (main_job catches errors so that one bad job does not stop the others).
 """
 
@@ -23,7 +23,7 @@ from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 
 from brainalign.errors import ConfigError
-from brainalign.io import atomic_file
+from brainalign.plumbing.io import atomic_file
 
 log = logging.getLogger(__name__)
 

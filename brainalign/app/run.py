@@ -7,10 +7,10 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from brainalign import results, sweep, tracking
+from brainalign.app import results, sweep, tracking
 from brainalign.errors import BrainalignError, ConfigError
-from brainalign.locks import folder_lock
-from brainalign.comparison_files import save_comparison_arrays
+from brainalign.plumbing.locks import folder_lock
+from brainalign.app.comparison_files import save_comparison_arrays
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
 log = logging.getLogger("brainalign")
@@ -93,7 +93,7 @@ def run(cfg):
 
         return finetune.run(cfg, output_dir(cfg))
     if task == "plan":  # main.py plans before Hydra starts; this is for a config composed elsewhere
-        from brainalign import plan
+        from brainalign.app import plan
 
         return plan.run(cfg)
     raise ConfigError(f"task={task!r}; choose one of score, analyze, finetune, plan")
@@ -101,7 +101,7 @@ def run(cfg):
 
 def main_job(cfg):
     """Run one job; a user error is printed without traceback and recorded, and a sweep goes on."""
-    from brainalign import interrupt
+    from brainalign.plumbing import interrupt
     from brainalign.config import quiet_libraries
 
     quiet_libraries()

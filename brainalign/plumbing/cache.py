@@ -2,7 +2,7 @@
 
 A key is a hash of what a value depends on plus the kind's version (bump it when the computation
 changes what it returns); a value is a .npz or .json file under <cache>/<kind>/; every write is atomic
-(brainalign/io.py), and an unreadable file is dropped and recomputed. A long computation checkpoints
+(brainalign/plumbing/io.py), and an unreadable file is dropped and recomputed. A long computation checkpoints
 into `<key>.partial.npz` and resumes from it.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainalign.io import atomic_file
+from brainalign.plumbing.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ class Cache:
 
     def lock(self, key: str):
         """Held while checking, computing and writing one entry: a second job asking for it waits, then
-        finds it (brainalign/locks.py)."""
-        from brainalign.locks import entry_lock
+        finds it (brainalign/plumbing/locks.py)."""
+        from brainalign.plumbing.locks import entry_lock
 
         return entry_lock(self.path(key))
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from brainalign.errors import DataUnavailable
-from brainalign.io import write_text
+from brainalign.plumbing.io import write_text
 
 CHUNK = 1 << 20
 

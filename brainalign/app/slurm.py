@@ -7,7 +7,7 @@
   poller to `squeue --states=all`, which the controller answers for MinJobAge seconds (default 300)
   after a job ended.
 - A job SLURM ended is recorded as failed, with SLURM's state and reason, in the job's own folder
-  (failed.json) and in the sweep's record, so the end-of-sweep summary names it (brainalign.sweep).
+  (failed.json) and in the sweep's record, so the end-of-sweep summary names it (brainalign.app.sweep).
 """
 
 import functools
@@ -72,7 +72,7 @@ def ended_reason(job, err: Exception) -> str:
         info = {}
     state = (info.get("State") or "").split()[0] if info.get("State") else ""
     if not state or state in ("COMPLETED", "UNKNOWN"):  # SLURM says it ended well: the error is the job's
-        from brainalign.sweep import one_line
+        from brainalign.app.sweep import one_line
 
         return f"SLURM job {job.job_id}: {type(err).__name__}: {one_line(err)}"
     reason = info.get("Reason") or ""
@@ -88,7 +88,7 @@ def record_ended_job(job, err: Exception, idx: int, overrides: str, out_dir: Pat
     """failed.json in the job's folder and a failed record in the sweep's; returns the reason."""
     from datetime import datetime, timezone
 
-    from brainalign import results, sweep
+    from brainalign.app import results, sweep
 
     reason = ended_reason(job, err)
     info = {"error": "SlurmJobEnded", "message": reason, "slurm_job_id": str(job.job_id),

@@ -34,7 +34,7 @@ def nwp_loss(lm, text: str, context: int | None = None, stride: int | None = Non
              max_tokens: int | None = None, t5: str = "shifted", progress: bool = False,
              checkpoint=None) -> NWPResult:
     """Strided next-token loss of `lm` on `text`. context defaults to the model's window, stride to half of it.
-    checkpoint: a `brainalign.cache.Checkpoint` that an interrupted computation resumes from."""
+    checkpoint: a `brainalign.plumbing.cache.Checkpoint` that an interrupted computation resumes from."""
     if lm.is_encoder_decoder and t5 != "shifted":
         raise ConfigError(f"nwp with t5={t5!r}: only t5=shifted (no leak) gives a next-word-prediction loss; "
                           "the study's read-out lets the encoder see the word being predicted")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from brainalign.errors import DataMismatch
-from brainalign.io import atomic_file
+from brainalign.plumbing.io import atomic_file
 from brainalign.metrics.compare import Comparison, ComparisonArrays, ComparisonPart, compare_results
 
 PREFIX = "comparison_"

@@ -57,7 +57,7 @@ def guarded(main) -> None:
 
     from brainalign.errors import BrainalignError
 
-    from brainalign import interrupt
+    from brainalign.plumbing import interrupt
 
     interrupt.install()
     try:
