@@ -4,11 +4,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brainalign.activations.model import model_features
 from brainalign.benchmarks import ModelProvider, RunContext, register
 from brainalign.benchmarks.brain import features_for, score_part, summarize
 from brainalign.datasets.brain import BrainData
 from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
-from brainalign.models.baselines import model_features
 from brainalign.models.localize import with_language_network
 from brainalign.profiling import Stages
 
