@@ -34,6 +34,8 @@ def reference(lm, parts):
 
 def test_prepare_context_matches_brainscore_rule():
     assert prepare_context(["Hello", "", "  ", "world !", "Again ,and"]) == "Hello world! Again,and"
+    # any whitespace before .,!?;: only (tabs, newlines, several); other spaces, even double, are kept
+    assert prepare_context(["Hi", ", you", "\t;", "and\n !", "a  (b)", "'c' ?"]) == "Hi, you; and! a  (b) 'c'?"
     assert contexts(["a", "b ."]) == ["a", "a b."]
 
 
