@@ -19,7 +19,7 @@ from brainalign.benchmarks.protocols import protocol_splits  # noqa: E402
 from brainalign.datasets.brain import BrainData  # noqa: E402
 from brainalign.datasets.confound_sim import pereira_stimuli, simulate  # noqa: E402
 from brainalign.metrics.protocols import score_protocol  # noqa: E402
-from brainalign.models.baselines import baseline_features  # noqa: E402
+from brainalign.models.baselines import baseline_values  # noqa: E402
 
 CSV = Path(os.environ.get("BRAINALIGN_SHARED") or REPO.parent / "shared") / "data" / "pereira2018" / \
     "Pereira2018_stimulus_set.csv"
@@ -38,10 +38,10 @@ def main():
     rows = data.passages()
     texts = [[data.stimuli["text"][r] for r in p] for p in rows]
     order = np.concatenate(rows)
-    oasm = baseline_features(OmegaConf.create({"baseline": "oasm", "sigma": 1.0, "max_features": len(st)}), texts)
-    signal = baseline_features(OmegaConf.create({"baseline": "random_embedding"}), texts)
+    oasm, _ = baseline_values("oasm", texts, sigma=1.0, max_features=len(st))
+    signal, _ = baseline_values("random_embedding", texts)
     X = np.zeros((2, len(st), len(st)))
-    X[0, order], X[1, order, :100] = oasm.values[0], signal.values[0]
+    X[0, order], X[1, order, :100] = oasm, signal
     metric = OmegaConf.create({"kind": "linear", "group": {"by": "story", "n_splits": 10},
                                "contiguous": {"n_splits": 10, "trim": 0}})
     shuffled = np.random.default_rng(1).permutation(len(st))

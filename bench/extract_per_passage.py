@@ -7,7 +7,7 @@ from tqdm.auto import tqdm
 
 from brainalign.activations.extract import Features
 from brainalign.models.layers import LayerRecorder, resolve_layers
-from brainalign.presentation import contexts
+from brainalign.models.presentation import contexts
 
 
 def _forward(lm, ids: list[int], recorder: LayerRecorder, positions: list[int]) -> dict[str, torch.Tensor]:

@@ -1,13 +1,17 @@
 """Baseline models without weights (OASM, position, lengths, random embedding) and the sigma sweep."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 from scipy.ndimage import gaussian_filter1d
 
-from brainalign.benchmarks import ModelProvider
+from brainalign.activations.model import baseline_features
+from brainalign.benchmarks import ModelProvider, RunContext
+from brainalign.benchmarks.brain import CONFOUNDS, confound_bands, features_for
+from brainalign.datasets.brain import BrainData
 from brainalign.errors import ConfigError
-from brainalign.models.baselines import baseline_features, oasm_features, random_embedding, word_embedding
+from brainalign.models.baselines import oasm_features, random_embedding, word_embedding
 from brainalign.models.load import fingerprint
 from brainalign.app.run import run
 
@@ -41,6 +45,25 @@ def test_baseline_features_from_the_passages_the_benchmark_feeds():
                                                                         ["A", "dog", "barking"]], axis=0))
     with pytest.raises(ConfigError, match="model.baseline"):
         feats(baseline="bag_of_words")
+
+
+def test_confound_bands_are_the_baseline_models_features_in_row_order(tmp_path):
+    """Built from the text alone (no model, no cache), equal to what each baseline model config gives."""
+    texts = [t for p in PASSAGES for t in p]
+    stimuli = pd.DataFrame({"stimulus_id": range(len(texts)), "text": texts,
+                            "passage_label": [i for i, p in enumerate(PASSAGES) for _ in p]}).iloc[::-1]
+    data = BrainData("toy", stimuli, np.zeros((len(texts), 1)), pd.DataFrame({"neuroid_id": [0], "subject": ["s"]}))
+    bands = confound_bands(data, list(CONFOUNDS))
+    assert bands["n_chars"][:, 0].tolist() == [len(t) for t in texts[::-1]]  # rows stored in reverse
+    assert bands["position"][:, 0].tolist() == [0, 1, 2, 0, 1]  # within a passage: in stored order
+    for name, settings in CONFOUNDS.items():
+        model = ModelProvider({"name": name, "family": "baseline", "baseline": settings["kind"],
+                               **{k: v for k, v in settings.items() if k != "kind"}})
+        X, _, _ = features_for(data, model, RunContext(cache_dir=tmp_path, progress=False))
+        np.testing.assert_array_equal(bands[name], X[0])
+    assert not any(tmp_path.iterdir())  # nothing cached
+    with pytest.raises(ConfigError, match="metric.confounds"):
+        confound_bands(data, ["oasm", "syntax"])
 
 
 def test_sigma_sweep_gets_one_folder_and_one_fingerprint_per_sigma(make_config, tmp_path):

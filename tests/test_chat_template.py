@@ -9,7 +9,7 @@ from brainalign.activations.cache import feature_key
 from brainalign.activations.extract import extract
 from brainalign.errors import ConfigError
 from brainalign.models.load import fingerprint
-from brainalign.presentation import chat_head
+from brainalign.models.presentation import chat_head
 
 PASSAGE = [["The kettle boiled.", "The cook poured the tea.", "Everyone sat down."]]
 

@@ -15,7 +15,7 @@ from brainalign.datasets.brain import BrainData
 from brainalign.datasets.confound_sim import pereira_stimuli, simulate
 from brainalign.metrics.banded import DEFAULT_ALPHAS, banded_unique_variance
 from brainalign.metrics.protocols import score_protocol
-from brainalign.models.baselines import baseline_features
+from brainalign.models.baselines import baseline_values
 from fixtures_data import PEREIRA_CSV, require
 
 METRIC = OmegaConf.create({"kind": "linear", "group": {"by": "story", "n_splits": 10},
@@ -40,9 +40,8 @@ def sim():
     rows = data.passages()
     texts = [[data.stimuli["text"][r] for r in p] for p in rows]
     order = np.concatenate(rows)
-    oasm = baseline_features(OmegaConf.create({"baseline": "oasm", "sigma": 1.0, "max_features": len(stimuli)}),
-                             texts).values[0]
-    signal = baseline_features(OmegaConf.create({"baseline": "random_embedding", "dim": 100}), texts).values[0]
+    oasm, _ = baseline_values("oasm", texts, sigma=1.0, max_features=len(stimuli))
+    signal, _ = baseline_values("random_embedding", texts, dim=100)
     X = np.zeros((2, len(stimuli), oasm.shape[1]))  # both models as two "layers" of one call
     X[0, order], X[1, order, :signal.shape[1]] = oasm, signal  # signal: exactly the planted features
     shuffled = np.random.default_rng(1).permutation(len(stimuli))

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from brainalign.activations.extract import extract
 from brainalign.models.load import load_model
-from brainalign.presentation import contexts, prepare_context
+from brainalign.models.presentation import contexts, prepare_context
 
 PASSAGES = [
     ["The function returns a list of values.", "It is called once per item.", "An exception is raised on error!"],
@@ -34,6 +34,8 @@ def reference(lm, parts):
 
 def test_prepare_context_matches_brainscore_rule():
     assert prepare_context(["Hello", "", "  ", "world !", "Again ,and"]) == "Hello world! Again,and"
+    # any whitespace before .,!?;: only (tabs, newlines, several); other spaces, even double, are kept
+    assert prepare_context(["Hi", ", you", "\t;", "and\n !", "a  (b)", "'c' ?"]) == "Hi, you; and! a  (b) 'c'?"
     assert contexts(["a", "b ."]) == ["a", "a b."]
 
 

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from brainalign.activations.extract import auto_batch_size, batch_size_for, extract
 from brainalign.errors import ConfigError
 from brainalign.models.load import load_model
-from brainalign.presentation import contexts
+from brainalign.models.presentation import contexts
 
 # passages of very different lengths, so that a batch pads most of its rows
 PASSAGES = [

@@ -1,4 +1,5 @@
-"""The code's shape: no import cycle in brainalign/ or finetune/, no machine path in tracked files."""
+"""The code's shape: no import cycle in brainalign/ or finetune/, models never import activations, no
+machine path in tracked files."""
 
 import ast
 import re
@@ -76,6 +77,19 @@ def test_no_import_cycle():
     for name in graph:
         graph[name] = {t for t in graph[name] if not (name.startswith(t + ".") and modules[t].name == "__init__.py")}
     assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph))}"
+
+
+def test_models_never_import_activations():
+    """The data flow runs one way: activations use models (layers, baselines), never the reverse."""
+    modules = project_modules()
+    known = set(modules)
+
+    def package(module):
+        return ".".join(module.split(".")[:2])
+
+    upward = sorted(f"{name} -> {target}" for name, path in modules.items() if package(name) == "brainalign.models"
+                    for target in imports_of(name, path, known) if package(target) == "brainalign.activations")
+    assert not upward, "brainalign.models imports brainalign.activations: " + ", ".join(upward)
 
 
 MACHINE_PATH = re.compile(r"(?<![\w.])/(work|root|home/\w+|Users/\w+)/[\w.-]+")

@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from brainalign.activations import words as words_mod
 from brainalign.activations.words import cached_word_features, tokenize_window, windows, word_features
 from brainalign.benchmarks import ModelProvider
+from brainalign.plumbing.interrupt import Interrupted
 from brainalign.models.layers import LayerRecorder
 
 TEXT = "Harry had never believed he would meet a boy he hated more than Dudley, but that was".split()
@@ -76,30 +77,45 @@ def test_cache_hit_never_loads_and_partial_runs_resume(tiny_models, tmp_path, mo
     cfg = OmegaConf.create({"name": "tiny", "path": str(tiny_models["gpt2"])})
     first = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path,
                                  chunk=4)
-    assert CountingProvider.loads == 1
+    assert CountingProvider.loads == 1 and isinstance(first.values, np.memmap)  # read through a memory map
     again = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path)
     assert CountingProvider.loads == 1 and again.layers == first.layers
     np.testing.assert_array_equal(np.asarray(again.values), np.asarray(first.values))
 
-    # an interrupted run: only the chunks that are missing are computed
+    # an interrupted run: the chunks finished before it stopped are not computed again
     calls = []
     real = words_mod.word_features
-    monkeypatch.setattr(words_mod, "word_features", lambda lm, w, **kw: calls.append(kw["start"]) or real(lm, w, **kw))
-    folder = next(p for p in (tmp_path / "words").iterdir() if p.is_dir())  # beside it: its .lock
-    for p in folder.iterdir():
-        p.unlink()
-    parts = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path,
-                                 chunk=4)
-    assert calls == list(range(0, len(TEXT), 4))
+
+    def killed_at_12(lm, w, **kw):
+        if kw["start"] == 12:
+            raise KeyboardInterrupt
+        calls.append(kw["start"])
+        return real(lm, w, **kw)
+
+    monkeypatch.setattr(words_mod, "word_features", killed_at_12)
+    with pytest.raises(Interrupted) as stopped:
+        cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path / "b",
+                             chunk=4)
+    assert calls == [0, 4, 8] and "after 12 of 17 words" in stopped.value.message()
     calls.clear()
-    for p in folder.iterdir():
-        p.unlink()
-    for start in (0, 8, 16):
-        np.save(folder / f"part_{start:07d}.npy", np.asarray(parts.values)[:, start:start + 4])
-    resumed = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path,
-                                   chunk=4)
-    assert calls == [4, 12]  # the chunks whose parts were not on disk
+    monkeypatch.setattr(words_mod, "word_features", lambda lm, w, **kw: calls.append(kw["start"]) or real(lm, w, **kw))
+    resumed = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"],
+                                   cache_dir=tmp_path / "b", chunk=4)
+    assert calls == [12, 16]
     np.testing.assert_allclose(np.asarray(resumed.values), np.asarray(first.values), rtol=1e-5, atol=1e-6)
-    assert sorted(p.name for p in folder.iterdir()) == ["features.npy", "meta.json"]
+    key = words_mod.cache_key(ModelProvider(cfg).fingerprint(), TEXT, 3, ["blocks"])
+    stored = sorted(p.name for p in (tmp_path / "b" / "words").iterdir() if not p.name.endswith(".lock"))
+    assert stored == [f"{key}.json", f"{key}.npy"]  # the checkpoint is gone
+
     other = cached_word_features(CountingProvider(cfg), TEXT, context_words=2, layers=["blocks"], cache_dir=tmp_path)
-    assert len([p for p in (tmp_path / "words").iterdir() if p.is_dir()]) == 2 and other.values.shape == first.values.shape
+    assert len(list((tmp_path / "words").glob("*.npy"))) == 2 and other.values.shape == first.values.shape
+
+
+def test_a_corrupt_cached_file_is_recomputed(tiny_models, tmp_path):
+    cfg = OmegaConf.create({"name": "tiny", "path": str(tiny_models["gpt2"])})
+    first = np.array(cached_word_features(ModelProvider(cfg), TEXT, context_words=3, layers=["blocks"],
+                                          cache_dir=tmp_path).values)
+    (path,) = (tmp_path / "words").glob("*.npy")
+    path.write_bytes(path.read_bytes()[:100])
+    again = cached_word_features(CountingProvider(cfg), TEXT, context_words=3, layers=["blocks"], cache_dir=tmp_path)
+    np.testing.assert_allclose(np.asarray(again.values), first, rtol=1e-5, atol=1e-6)

@@ -2,5 +2,6 @@
 
 from brainalign.activations.cache import cached_extract
 from brainalign.activations.extract import Features, extract
+from brainalign.activations.model import model_features
 
-__all__ = ["Features", "cached_extract", "extract"]
+__all__ = ["Features", "cached_extract", "extract", "model_features"]

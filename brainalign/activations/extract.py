@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from brainalign.activations.features import Features  # noqa: F401  (re-exported: the extraction's result)
 from brainalign.errors import ConfigError
 from brainalign.models.layers import LayerRecorder, resolve_layers
-from brainalign.presentation import chat_head, contexts
+from brainalign.models.presentation import chat_head, contexts
 
 CPU_BATCH = 4  # sequences per forward pass on CPU (bench/bench_extract.py: 4 fastest of 2-32, docs/speed.md)
 PADDING = ("right", "left")

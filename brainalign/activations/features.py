@@ -1,4 +1,4 @@
-"""What extraction returns: every layer's activation for every stimulus part."""
+"""What extraction returns: every layer's activation for every stimulus part, or for every word (Wehbe)."""
 
 from dataclasses import dataclass
 
@@ -7,5 +7,5 @@ import numpy as np
 
 @dataclass
 class Features:
-    values: np.ndarray  # [layers, parts, features], float32, passage order
+    values: np.ndarray  # [layers, parts or words, features], passage order; a read-only memmap for cached words
     layers: list[str]

@@ -7,31 +7,23 @@ policy (`LoadedModel`: default special tokens, `add_bos`, left truncation to `ma
 tokens are never part of a word. Seq2seq models get `decoder_input_ids = input_ids` (Brain-Score's
 T5 handling), so encoder and decoder layers are both word-aligned.
 
-`cached_word_features` keeps the result under `<cache_dir>/words/<key>/`, keyed by the model's
-fingerprint, the settings and a hash of the text; chunks are written atomically as they finish, so
-an interrupted run resumes where it stopped, and a complete cache never loads the model.
+`cached_word_features` keeps the result in the cache (brainalign/plumbing/cache.py) as `<cache_dir>/words/<key>.npy`
+(read through a memory map: a book's words at every layer can be large) and its layers in `<key>.json`,
+keyed by the model's fingerprint, the settings and a hash of the text. Chunks of words are written in
+place as they finish, so an interrupted run resumes where it stopped; a complete cache never loads the model.
 """
 
-import json
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from brainalign.plumbing.cache import make_key, text_hash, write_json
-from brainalign.plumbing.io import atomic_file, atomic_path
-from brainalign.plumbing.locks import entry_lock
+from brainalign.activations.features import Features
+from brainalign.plumbing.cache import Cache, Checkpoint, text_hash
+from brainalign.plumbing.interrupt import Interrupted, as_interrupted
 
 log = logging.getLogger(__name__)
 
 VERSION = 1  # bump when the extraction changes its numbers
-
-
-@dataclass
-class WordFeatures:
-    values: np.ndarray  # float32 [n_layers, n_words, d] (a read-only memmap when cached)
-    layers: list[str]
 
 
 def windows(words, context_words: int) -> list[tuple[str, int]]:
@@ -75,7 +67,7 @@ def tokenize_window(lm, text: str, word_start: int) -> tuple[list[int], list[int
 
 
 def word_features(lm, words, *, context_words: int = 20, layers=None, batch_size: int = 32,
-                  progress: bool = False, start: int = 0, stop: int | None = None) -> WordFeatures:
+                  progress: bool = False, start: int = 0, stop: int | None = None) -> Features:
     """Features [n_layers, stop - start, d] of words[start:stop], each read with its context."""
     import torch
 
@@ -113,60 +105,52 @@ def word_features(lm, words, *, context_words: int = 20, layers=None, batch_size
                 raise ValueError(f"layers {names} differ in width; choose layers of one width")
             out = np.empty((len(names), len(items), batch[0].shape[1]), dtype=np.float32)
         out[:, b0:b0 + len(encoded)] = np.stack(batch)
-    return WordFeatures(values=out, layers=names)
+    return Features(values=out, layers=names)
+
+
+def word_cache(cache_dir) -> Cache:
+    return Cache(cache_dir, "words", VERSION)
 
 
 def cache_key(fingerprint: str, words, context_words: int, layers) -> str:
-    return make_key(VERSION, model=fingerprint, text=text_hash(words), context_words=int(context_words),
-                    layers=list(layers) if layers else None)
-
-
-def _atomic_save(path: Path, array: np.ndarray):
-    with atomic_file(path) as f:
-        np.save(f, array)
+    return word_cache(".").key(model=fingerprint, text=text_hash(words), context_words=int(context_words),
+                               layers=list(layers) if layers else None)
 
 
 def cached_word_features(model, words, *, context_words: int = 20, layers=None, cache_dir,
-                         batch_size: int = 32, chunk: int = 512, progress: bool = False) -> WordFeatures:
-    """word_features from/into `<cache_dir>/words/`; `model` is a ModelProvider (loaded on a miss only)
-    or a LoadedModel."""
+                         batch_size: int = 32, chunk: int = 512, progress: bool = False) -> Features:
+    """word_features from/into the cache; `model` is a ModelProvider (loaded on a miss only) or a
+    LoadedModel. Every `chunk` words are checkpointed: a rerun starts at the first chunk not finished."""
+    from brainalign.models.layers import resolve_layers
+
     words = [str(w) for w in words]
     layers = list(layers or model.cfg.layers)
+    cache = word_cache(cache_dir)
     key = cache_key(model.fingerprint(), words, context_words, layers)
-    folder = Path(cache_dir) / "words" / key
-    meta_path, final = folder / "meta.json", folder / "features.npy"
-    with entry_lock(folder):  # computed once when two jobs ask for it
-        if meta_path.exists() and final.exists():
-            meta = json.loads(meta_path.read_text())
-            return WordFeatures(values=np.load(final, mmap_mode="r"), layers=meta["layers"])
-        folder.mkdir(parents=True, exist_ok=True)
+    with cache.lock(key):  # computed once when two jobs ask for it
+        meta, values = cache.read_json(key), cache.read_array(key)
+        if meta is not None and values is not None:
+            return Features(values=values, layers=meta["layers"])
         lm = model.get() if hasattr(model, "get") else model
-        parts, names = [], None
-        for start in range(0, len(words), chunk):
-            part = folder / f"part_{start:07d}.npy"
-            parts.append(part)
-            if part.exists():
-                continue
-            feats = word_features(lm, words, context_words=context_words, layers=layers, batch_size=batch_size,
-                                  progress=progress, start=start, stop=start + chunk)
-            names = feats.layers
-            _atomic_save(part, feats.values)
-        if names is None:  # every chunk was there already
-            from brainalign.models.layers import resolve_layers
-
-            names = resolve_layers(lm.model, list(layers or lm.cfg.layers))
-        first = np.load(parts[0], mmap_mode="r")
-        shape = (first.shape[0], len(words), first.shape[2])
-        with atomic_path(final) as tmp:   # written through a memory map, renamed when complete
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-            for i, part in enumerate(parts):
-                values = np.load(part)
-                out[:, i * chunk:i * chunk + values.shape[1]] = values
-            out.flush()
-            del out
-        write_json(meta_path, dict(layers=names, n_words=len(words), context_words=context_words,
+        names = resolve_layers(lm.model, layers)
+        checkpoint = Checkpoint(cache, key)
+        out = cache.read_array(key, partial=True)
+        done = int((checkpoint.load() or {}).get("done", 0)) if out is not None else 0
+        try:
+            for start in range(done, len(words), chunk):
+                feats = word_features(lm, words, context_words=context_words, layers=layers, batch_size=batch_size,
+                                      progress=progress, start=start, stop=start + chunk)
+                if out is None:
+                    out = cache.new_partial_array(key, (len(names), len(words), feats.values.shape[2]))
+                out[:, start:start + feats.values.shape[1]] = feats.values
+                out.flush()
+                done = start + feats.values.shape[1]
+                checkpoint.save(done=np.array(done))
+        except (KeyboardInterrupt, Interrupted) as e:  # the finished chunks are saved already
+            raise as_interrupted(e, done, len(words), "words") from None
+        cache.write_json(key, dict(layers=names, n_words=len(words), context_words=context_words,
                                    model=getattr(model, "name", ""), fingerprint=model.fingerprint(), version=VERSION))
-        for part in parts:
-            part.unlink(missing_ok=True)
-        log.info("word features cached in %s", folder)
-        return WordFeatures(values=np.load(final, mmap_mode="r"), layers=names)
+        cache.finish_array(key)
+        checkpoint.drop()
+        log.info("word features cached in %s", cache.path(key, ".npy"))
+        return Features(values=cache.read_array(key), layers=names)

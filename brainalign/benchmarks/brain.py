@@ -6,50 +6,54 @@ parent benchmark averages its children.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
 from brainalign.benchmarks import ModelProvider, RunContext
 from brainalign.errors import ConfigError, DataMismatch
+from brainalign.models.baselines import baseline_values
 from brainalign.plumbing.profiling import Stages
 
-CONFOUNDS = {"oasm": {"baseline": "oasm", "sigma": 1.0}, "position": {"baseline": "position"},
-             "length": {"baseline": "n_words"}, "n_words": {"baseline": "n_words"}, "n_chars": {"baseline": "n_chars"},
-             "random_embedding": {"baseline": "random_embedding"}}
+CONFOUNDS = {"oasm": {"kind": "oasm", "sigma": 1.0}, "position": {"kind": "position"},
+             "length": {"kind": "n_words"}, "n_words": {"kind": "n_words"}, "n_chars": {"kind": "n_chars"},
+             "random_embedding": {"kind": "random_embedding"}}
 
 
 def confound_bands(data, names) -> dict:
-    """name -> [stimuli, d] confound features (baseline models: no weights) in `data`'s row order."""
-    from brainalign.config import model_config
-
+    """name -> [stimuli, d] confound features (baselines: from the text alone) in `data`'s row order."""
     unknown = [n for n in names if n not in CONFOUNDS]
     if unknown:
         raise ConfigError(f"metric.confounds={names}: {unknown} unknown; choose from {', '.join(CONFOUNDS)}")
-    ctx = RunContext(cache_dir=Path("."), progress=False)
-    bands = {}
-    for name in names:
-        cfg = model_config({"name": name, "family": "baseline", **CONFOUNDS[name]})
-        X, _, _ = features_for(data, ModelProvider(cfg), ctx)
-        bands[name] = X[0]
-    return bands
+    texts, order = passage_texts(data)
+    return {name: in_row_order(baseline_values(passages=texts, **CONFOUNDS[name])[0], order) for name in names}
+
+
+def passage_texts(data) -> tuple[list[list[str]], np.ndarray]:
+    """The stimuli's texts passage by passage (what a model is fed) and, in that order, their rows."""
+    rows = data.passages()
+    texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
+    order = np.concatenate([np.asarray(p, dtype=int) for p in rows])
+    if len(order) != len(data.stimuli) or len(np.unique(order)) != len(order):
+        raise DataMismatch(f"{data.name}: the passages cover {len(np.unique(order))} of {len(data.stimuli)} stimuli")
+    return texts, order
+
+
+def in_row_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """[..., stimuli, d] values in passage order put back in the rows of the data."""
+    X = np.empty_like(values)
+    X[..., order, :] = values
+    return X
 
 
 def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
     """[layers, stimuli, d] aligned to `data.stimuli` rows, plus layer names and whether it was cached.
     `layers`: selectors or names; default the model config's."""
-    from brainalign.models.baselines import model_features
+    from brainalign.activations.model import model_features
 
-    rows = data.passages()
-    texts = [[str(data.stimuli["text"].iloc[r]) for r in passage] for passage in rows]
+    texts, order = passage_texts(data)
     feats, hit = model_features(model, texts, ctx.cache_dir, layers=layers, progress=ctx.progress)
-    order = np.concatenate([np.asarray(p, dtype=int) for p in rows])
-    if len(order) != len(data.stimuli) or len(np.unique(order)) != len(order):
-        raise DataMismatch(f"{data.name}: the passages cover {len(np.unique(order))} of {len(data.stimuli)} stimuli")
-    X = np.empty_like(feats.values)
-    X[:, order] = feats.values
-    return X, feats.layers, hit
+    return in_row_order(feats.values, order), feats.layers, hit
 
 
 def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -> list:

@@ -21,7 +21,7 @@ class SyntheticBenchmark:
         from brainalign.datasets.brain import BrainData
         from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
         from brainalign.metrics import linear_predictivity
-        from brainalign.models.baselines import model_features
+        from brainalign.activations.model import model_features
         from brainalign.models.localize import with_language_network
 
         c, stages = self.cfg, Stages()

@@ -1,6 +1,7 @@
 """Baseline "models" without weights: features computed from the stimulus structure or the text alone.
 
-A baseline config has `family: baseline` and `baseline: <kind>`; each kind gives one layer:
+A baseline config has `family: baseline` and `baseline: <kind>`; each kind gives one layer
+(`baseline_values`, plain arguments; brainalign/activations/model.py makes them a model's features):
 
 * oasm: Orthogonal Autocorrelated Sequences (Hadidi et al. 2025; Brain-Score 2.3's `OASMSubject`).
   Per block of K stimuli (a passage / story, as the benchmark feeds them) a K x K identity smoothed
@@ -19,7 +20,6 @@ import re
 
 import numpy as np
 
-from brainalign.activations.extract import Features
 from brainalign.errors import ConfigError
 
 KINDS = ("oasm", "position", "n_words", "n_chars", "random_embedding")
@@ -65,7 +65,7 @@ def word_embedding(word: str, dim: int) -> np.ndarray:
 
 def random_embedding(text: str, dim: int = 100) -> np.ndarray:
     """Mean over words, with Brain-Score's EmbeddingSubject word clean-up (punctuation, trailing 's)."""
-    from brainalign.presentation import prepare_context
+    from brainalign.models.presentation import prepare_context
 
     words = [_PUNCT.sub("", w).rstrip("'s") for w in prepare_context([text]).split()]
     if not words:
@@ -73,36 +73,21 @@ def random_embedding(text: str, dim: int = 100) -> np.ndarray:
     return np.mean([word_embedding(w, dim) for w in words], axis=0)
 
 
-def baseline_features(cfg, passages: list[list[str]]) -> Features:
-    """Features [1, parts, d] of every part of every passage, in passage order (as `extract`)."""
-    kind = str(cfg.get("baseline"))
+def baseline_values(kind: str, passages: list[list[str]], sigma: float = 1.0, max_features: int = 2000,
+                    dim: int = 100) -> tuple[np.ndarray, str]:
+    """[parts, d] values of every part of every passage, in passage order, and the layer's name.
+    Defaults as conf/ (brainalign/config/schema.py's ModelConfig)."""
     parts = [text for passage in passages for text in passage]
     if kind == "oasm":
-        sigma = float(cfg.get("sigma", 1.0))
-        values = oasm_features([len(p) for p in passages], sigma, int(cfg.get("max_features", 2000)))
-        layer = f"oasm_sigma{sigma}"
-    elif kind == "position":
-        values = np.concatenate([np.arange(len(p), dtype=float) for p in passages])[:, None]
-        layer = "position"
-    elif kind == "n_words":
-        values = np.array([[len(t.split())] for t in parts], dtype=float)
-        layer = "n_words"
-    elif kind == "n_chars":
-        values = np.array([[len(t)] for t in parts], dtype=float)
-        layer = "n_chars"
-    elif kind == "random_embedding":
-        dim = int(cfg.get("dim", 100))
-        values = np.stack([random_embedding(t, dim) for t in parts]) if parts else np.zeros((0, dim))
-        layer = "projection"
-    else:
-        raise ConfigError(f"model.baseline={kind!r}; choose one of {KINDS}")
-    return Features(values=values[None], layers=[layer])
-
-
-def model_features(model, passages: list[list[str]], cache_dir, layers=None, progress: bool = True):
-    """(Features, cached) of a model provider: baselines computed at once, language models via the cache."""
-    if is_baseline(model.cfg):
-        return baseline_features(model.cfg, passages), True
-    from brainalign.activations.cache import cached_extract
-
-    return cached_extract(model, passages, cache_dir, layers=layers, progress=progress)
+        sigma = float(sigma)
+        return oasm_features([len(p) for p in passages], sigma, int(max_features)), f"oasm_sigma{sigma}"
+    if kind == "position":
+        return np.concatenate([np.arange(len(p), dtype=float) for p in passages])[:, None], "position"
+    if kind == "n_words":
+        return np.array([[len(t.split())] for t in parts], dtype=float), "n_words"
+    if kind == "n_chars":
+        return np.array([[len(t)] for t in parts], dtype=float), "n_chars"
+    if kind == "random_embedding":
+        dim = int(dim)
+        return (np.stack([random_embedding(t, dim) for t in parts]) if parts else np.zeros((0, dim))), "projection"
+    raise ConfigError(f"model.baseline={kind!r}; choose one of {KINDS}")

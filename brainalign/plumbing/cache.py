@@ -1,9 +1,10 @@
 """One cache for everything computed once: features, word features, surprisals, NWP losses, ceilings.
 
 A key is a hash of what a value depends on plus the kind's version (bump it when the computation
-changes what it returns); a value is a .npz or .json file under <cache>/<kind>/; every write is atomic
-(brainalign/plumbing/io.py), and an unreadable file is dropped and recomputed. A long computation checkpoints
-into `<key>.partial.npz` and resumes from it.
+changes what it returns); a value is a .npz or .json file under <cache>/<kind>/, or one large .npy read
+through a memory map; every write is atomic (brainalign/plumbing/io.py), and an unreadable file is dropped and
+recomputed. A long computation checkpoints into `<key>.partial.npz` and resumes from it; a large array
+is filled in place in `<key>.partial.npy`, renamed to `<key>.npy` when complete.
 """
 
 import hashlib
@@ -108,6 +109,29 @@ class Cache:
 
     def drop_partial(self, key: str) -> None:
         self.path(key, ".partial.npz").unlink(missing_ok=True)
+
+    # one large array (a book's word features), never loaded whole
+    def read_array(self, key: str, partial: bool = False) -> np.ndarray | None:
+        """`<key>.npy` as a read-only memory map (`partial`: `<key>.partial.npy`, writable), or None."""
+        path = self.path(key, ".partial.npy" if partial else ".npy")
+        if not path.exists():
+            return None
+        try:
+            return np.load(path, mmap_mode="r+" if partial else "r")
+        except Exception as e:  # truncated or corrupted: recompute
+            log.warning("cache file %s unreadable (%s); recomputing", path, e)
+            path.unlink(missing_ok=True)
+            return None
+
+    def new_partial_array(self, key: str, shape: tuple, dtype=np.float32) -> np.ndarray:
+        """A zero `<key>.partial.npy` of `shape`, memory-mapped, to fill piece by piece."""
+        path = self.path(key, ".partial.npy")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+
+    def finish_array(self, key: str) -> Path:
+        """The filled `<key>.partial.npy` becomes `<key>.npy`, in one step."""
+        return self.path(key, ".partial.npy").replace(self.path(key, ".npy"))
 
 
 class Checkpoint:

@@ -1,27 +1,19 @@
 """Words -> one text -> tokens, and each token back to the word it belongs to (by character offsets).
 
-The text is built as Brain-Score builds its contexts (`prepare_context`): empty parts are dropped,
-the rest joined with one space, and whitespace before `.,!?;:` removed. Every character of the text
-belongs to exactly one word: word i owns the span from the end of word i-1 to its own end, so the
-space in front of a word is the word's. A token belongs to the word that owns its last character,
-which works whether the tokenizer glues the space to the next token (GPT-2 `Ġ`), emits it as a
-token of its own (T5 `▁`), or adds special tokens with empty offsets (BOS, EOS).
+The text is built as Brain-Score builds its contexts (`prepare_context`, brainalign/models/presentation.py):
+empty parts are dropped, the rest joined with one space, and whitespace before `.,!?;:` removed. Every
+character of the text belongs to exactly one word: word i owns the span from the end of word i-1 to its
+own end, so the space in front of a word is the word's. A token belongs to the word that owns its last
+character, which works whether the tokenizer glues the space to the next token (GPT-2 `Ġ`), emits it as
+a token of its own (T5 `▁`), or adds special tokens with empty offsets (BOS, EOS).
 """
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from brainalign.errors import DataMismatch
-
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,!?;:])")
-
-
-def prepare_context(parts) -> str:
-    """Brain-Score's context string for a list of text parts (model_helpers/preprocessing.py)."""
-    kept = [p for p in parts if p.strip() != ""]
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(kept))
+from brainalign.models.presentation import drop_space_before_punctuation, prepare_context
 
 
 def join_words(words) -> tuple[str, np.ndarray]:
@@ -36,7 +28,7 @@ def join_words(words) -> tuple[str, np.ndarray]:
         if not isinstance(word, str):
             raise DataMismatch(f"word {i} is {word!r} ({type(word).__name__}), not a string")
         if word.strip() != "":  # an empty word is dropped by prepare_context and owns no characters
-            piece = _SPACE_BEFORE_PUNCT.sub(r"\1", word if not length else " " + word)
+            piece = drop_space_before_punctuation(word if not length else " " + word)
             pieces.append(piece)
             length += len(piece)
         ends[i] = length

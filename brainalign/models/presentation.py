@@ -2,13 +2,18 @@
 
 import re
 
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[.,!?;:])")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,!?;:])")
+
+
+def drop_space_before_punctuation(text: str) -> str:
+    """Whitespace before .,!?;: removed ("a , b ." -> "a, b."; Brain-Score's English-specific clean-up)."""
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
 def prepare_context(parts: list[str]) -> str:
-    """Brain-Score's context string: drop empty parts, join with one space, no space before punctuation."""
-    kept = [p for p in parts if p and p.strip()]
-    return _SPACE_BEFORE_PUNCT.sub("", " ".join(kept))
+    """Brain-Score's context string (model_helpers/preprocessing.py): drop empty parts, join with one
+    space, no space before punctuation. The one rule for features, surprisals and baselines."""
+    return drop_space_before_punctuation(" ".join(p for p in parts if p.strip() != ""))
 
 
 def contexts(parts: list[str], head: str = "") -> list[str]:
