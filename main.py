@@ -2,10 +2,9 @@
 
 import hydra
 
-from brainalign.app.cli import guarded
-from brainalign.config import setup
+from brainalign.app.cli import guarded, setup_or_exit
 
-setup()
+setup_or_exit()  # resolvers, schemas, the declared benchmarks and plugins
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

@@ -1,3 +1,3 @@
 """brainalign: how brain-like is a language model, and what made it so."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -96,3 +96,39 @@ def test_plugin_end_to_end_through_main(plugin, tiny_models, tmp_path):
     missing = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=plain, timeout=600)
     assert missing.returncode == 2 and "dataset=toy: no such config" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_plugin_that_cannot_load_is_one_line(tmp_path, monkeypatch):
+    from brainalign import registry
+    from brainalign.errors import ConfigError
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('boom')\n")
+    for given, message in ((tmp_path / "absent.py", "is not a file"), (broken, "RuntimeError: boom"),
+                           ("no_such_plugin_module", "No module named 'no_such_plugin_module'")):
+        monkeypatch.setenv("BRAINALIGN_PLUGINS", str(given))
+        monkeypatch.setattr(registry, "_loaded", False)
+        with pytest.raises(ConfigError, match=message):
+            registry.load()
+
+
+def test_layers_of_a_model_without_a_block_list_are_given_by_module_name():
+    """(c) of docs/extending.md: a family whose blocks go by other names is read by module names."""
+    import torch
+    from torch import nn
+
+    from brainalign.models.layers import resolve_layers
+
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stack = nn.ModuleDict({"first": nn.Linear(4, 4), "second": nn.Linear(4, 4)})
+
+        def forward(self, x):
+            return self.stack["second"](self.stack["first"](x))
+
+    model = Odd()
+    assert resolve_layers(model, ["stack.first", "stack.second"]) == ["stack.first", "stack.second"]
+    with pytest.raises(ValueError, match="give its layers as module names"):
+        resolve_layers(model, ["blocks"])
+    assert model(torch.zeros(1, 4)).shape == (1, 4)

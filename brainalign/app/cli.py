@@ -47,6 +47,19 @@ def one_line(err: BaseException) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def setup_or_exit() -> None:
+    """brainalign.config.setup (resolvers, schemas, declarations and plugins); a plugin that cannot be
+    loaded is one line and exit 2."""
+    from brainalign.config import setup
+    from brainalign.errors import BrainalignError
+
+    try:
+        setup()
+    except BrainalignError as e:
+        print(PREFIX + str(e), file=sys.stderr)
+        sys.exit(2)
+
+
 def guarded(main) -> None:
     """Run the Hydra entry point; composition errors become one line (HYDRA_FULL_ERROR=1 keeps Hydra's)."""
     if os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -14,14 +14,13 @@ BLOCK_LIST = re.compile(r"^(.*\.)?(h|layers|layer|block|blocks)$")
 
 
 def block_stacks(model: nn.Module) -> list[tuple[str, nn.ModuleList]]:
-    """The ModuleLists of transformer blocks, e.g. [('model.layers', ...)] or T5's encoder + decoder."""
+    """The ModuleLists of transformer blocks, e.g. [('model.layers', ...)] or T5's encoder + decoder;
+    [] for a model whose blocks go by other names (its layers are then given as module names)."""
     stacks = []
     for name, module in model.named_modules():
         if isinstance(module, nn.ModuleList) and BLOCK_LIST.match(name) and len(module) > 0:
             if not any(name.startswith(prefix + ".") for prefix, _ in stacks):
                 stacks.append((name, module))
-    if not stacks:
-        raise ValueError(f"no transformer block list found in {type(model).__name__}")
     return stacks
 
 
@@ -48,10 +47,13 @@ def resolve_layers(model: nn.Module, selectors) -> list[str]:
     modules = dict(model.named_modules())
     names: list[str] = []
     for sel in selectors:
-        if sel in avail:
+        if avail.get(sel):
             names += avail[sel]
         elif sel in modules or sel.endswith(".embedding"):
             names.append(sel)
+        elif not avail["blocks"]:
+            raise ValueError(f"no transformer block list found in {type(model).__name__}: give its layers as "
+                             f"module names (model.layers=[...]), not {sel!r}")
         else:
             choices = ", ".join(k for k in avail if k in ("embedding", "blocks") or "norm" in k or "attn" in k)
             raise ValueError(f"unknown layer {sel!r}; use a module name or one of: {choices}")
