@@ -66,7 +66,7 @@ class MetricSpec:
     kind: str                          # the `kind:` of its metric configs
     schema: type                       # the dataclass its metric configs extend (/schema/metric/<kind>)
     kinds: tuple = ("brain",)          # the benchmark kinds that accept it (unless a benchmark names its own)
-    score: Optional[Callable] = None   # brain metrics: (X [layers, n, d], data, metric_cfg, protocol) -> [Score]
+    score: Optional[Callable] = None   # brain metrics: (X [layers, n, d], data, metric_cfg, protocol, device) -> [Score]
     ceiled: bool = True                # False: a similarity or a gain, never divided by a ceiling
     protocols: bool = False            # True: metric.cv picks the cross-validation protocol(s)
 

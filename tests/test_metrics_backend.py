@@ -146,3 +146,29 @@ def test_rcond_near_a_singular_value_uses_the_exact_cutoff():
     for rcond in (1e-6, 1e-8):
         np.testing.assert_allclose(linear_predictivity(X, Y, rcond=rcond).per_split_neuroid,
                                    svd_only(X, Y, rcond=rcond).per_split_neuroid, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["linear", "ridge"])
+def test_the_runs_device_reaches_the_metric(kind, monkeypatch):
+    """A benchmark scores on the run's device (device=cuda with metric.backend=torch computes on the GPU):
+    score_part passes it through the metric's declaration to the backend."""
+    import pandas as pd
+    from omegaconf import OmegaConf
+
+    from brainalign.benchmarks.brain import score_part
+    from brainalign.config import metric_config
+    from brainalign.datasets.brain import BrainData
+    from brainalign.metrics import backend as backend_module
+
+    seen = []
+    real = backend_module.get_backend
+    monkeypatch.setattr(linear_module, "get_backend", lambda b, d=None: seen.append((b, d)) or real(b, d))
+    monkeypatch.setattr("brainalign.metrics.ridge.get_backend", lambda b, d=None: seen.append((b, d)) or real(b, d))
+    X, Y = problem(n=40)
+    stimuli = pd.DataFrame({"stimulus_id": range(40), "text": ["w"] * 40, "passage_label": np.arange(40) // 5,
+                            "story": np.arange(40) // 5})
+    data = BrainData("toy", stimuli, Y, pd.DataFrame({"neuroid_id": range(Y.shape[1]), "subject": ["a"] * Y.shape[1]}),
+                     ceiling=0.5)
+    cfg = metric_config(OmegaConf.create({"kind": kind, "backend": "torch", "n_splits": 4}))
+    score_part(data, X, cfg, device="cpu")
+    assert seen and set(seen) == {("torch", "cpu")}

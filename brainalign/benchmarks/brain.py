@@ -56,7 +56,7 @@ def features_for(data, model: ModelProvider, ctx: RunContext, layers=None):
     return in_row_order(feats.values, order), feats.layers, hit
 
 
-def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -> list:
+def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None, device: str | None = None) -> list:
     """One Score per layer with the configured metric (its declaration's `score`) under one protocol
     (default: the first of metric.cv)."""
     from brainalign import registry
@@ -64,7 +64,7 @@ def score_layers(X: np.ndarray, data, metric_cfg, protocol: str | None = None) -
     spec = registry.metric(metric_cfg.kind)
     if spec.score is None:
         raise ConfigError(f"metric={metric_cfg.name} does not score brain data")
-    return spec.score(X, data, metric_cfg, protocol)
+    return spec.score(X, data, metric_cfg, protocol, device)
 
 
 def summarize(parts: list[dict], layers: list[str]) -> dict:
@@ -123,7 +123,7 @@ def _summarize(parts: list[dict], layers: list[str]) -> dict:
     }
 
 
-def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
+def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
     layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
     from brainalign.benchmarks.protocols import protocol_names, protocol_splits
@@ -140,7 +140,7 @@ def score_part(data, X, metric_cfg, ceiled: bool = True) -> dict:
     names = protocol_names(metric_cfg) if spec.protocols else [None]
     protocols = {}
     for name in names:  # every protocol from the same features
-        scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name)]
+        scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name, device)]
         raw = np.array([s.raw for s in scores])
         entry = {"scores": scores, "raw": raw, "ceiled": None, "unclipped": None}
         if ceiled:
@@ -179,7 +179,7 @@ class BrainBenchmark:
                     X, layers, model, ctx.cache_dir, lambda names, data=data: features_for(data, model, ctx, names)[:2])
             hits.append(hit)
             with stages("metric"):
-                parts.append(score_part(data, X, self.metric_cfg, ceiled=self.ceiled))
+                parts.append(score_part(data, X, self.metric_cfg, ceiled=self.ceiled, device=ctx.device))
             inputs.append((data, X))
         result = summarize(parts, layers)
         if "protocols" in result:   # what a paired comparison of two results needs (brainalign.metrics.compare)

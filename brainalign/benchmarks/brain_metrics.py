@@ -1,6 +1,6 @@
 """The metrics a brain benchmark can be scored with, each declared once (linear, ridge, cka, rdm, banded).
 
-A declaration's `score(X, data, metric_cfg, protocol)` turns the metric's settings into splits and
+A declaration's `score(X, data, metric_cfg, protocol, device)` turns the metric's settings into splits and
 plain arguments and calls brainalign.metrics (arrays in, one Score per layer out)."""
 
 import numpy as np
@@ -14,17 +14,18 @@ def _subjects(data):
     return np.asarray(data.neuroids["subject"], dtype=str)
 
 
-def cross_validated(X, data, metric_cfg, protocol=None) -> list:
-    """linear / ridge under one protocol of metric.cv (the first by default)."""
+def cross_validated(X, data, metric_cfg, protocol=None, device=None) -> list:
+    """linear / ridge under one protocol of metric.cv (the first by default), on the run's device when
+    metric.backend is torch (or auto on CUDA)."""
     from brainalign.benchmarks.protocols import metric_arguments, protocol_names, protocol_splits
     from brainalign.metrics.protocols import score_protocol
 
     protocol = protocol or protocol_names(metric_cfg)[0]
     return score_protocol(X, data.responses, protocol_splits(protocol, data, metric_cfg),
-                          **metric_arguments(metric_cfg), subjects=_subjects(data))
+                          **metric_arguments(metric_cfg), subjects=_subjects(data), device=device)
 
 
-def similarity(X, data, metric_cfg, protocol=None) -> list:
+def similarity(X, data, metric_cfg, protocol=None, device=None) -> list:
     """Brain-Score's linear CKA or RDM similarity: nothing fitted."""
     from brainalign import metrics
 
@@ -33,7 +34,7 @@ def similarity(X, data, metric_cfg, protocol=None) -> list:
                  test_size=metric_cfg.test_size, random_state=metric_cfg.random_state)
 
 
-def banded(X, data, metric_cfg, protocol=None) -> list:
+def banded(X, data, metric_cfg, protocol=None, device=None) -> list:
     """The layer's unique variance beyond the confound bands (docs/confounds.md)."""
     from brainalign import metrics
     from brainalign.benchmarks.brain import confound_bands

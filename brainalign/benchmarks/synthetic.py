@@ -41,7 +41,7 @@ class SyntheticBenchmark:
         with stages("metric"):
             scored, layers, localizer = with_language_network(  # model.localize: one more pseudo-layer
                 X, feats.layers, model, ctx.cache_dir, lambda names: features_for(data, model, ctx, names)[:2])
-            result = summarize([score_part(data, scored, self.metric_cfg)], layers)
+            result = summarize([score_part(data, scored, self.metric_cfg, device=ctx.device)], layers)
             if localizer:
                 result["localizer"] = localizer
             shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))

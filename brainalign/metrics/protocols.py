@@ -25,10 +25,10 @@ DEFAULTS = {"shuffle": {"n_splits": 10, "train_size": 0.9, "random_state": 1},
 
 
 def score_protocol(X, Y, splits, kind, *, correlation="batched", backend="auto", rcond=None, alphas=None,
-                   subjects=None) -> list:
+                   subjects=None, device=None) -> list:
     """One Score per layer of X [layers, n, d] with the metric `kind` (linear or ridge) on the given
     splits: linear_predictivity / ridge_predictivity with `splits=`. rcond is the linear metric's,
-    alphas the ridge metric's (default DEFAULT_ALPHAS)."""
+    alphas the ridge metric's (default DEFAULT_ALPHAS); backend and device as for linear_predictivity."""
     from .linear import linear_predictivity
     from .ridge import ridge_predictivity
 
@@ -38,10 +38,10 @@ def score_protocol(X, Y, splits, kind, *, correlation="batched", backend="auto",
     X = X[None] if X.ndim == 2 else X   # always one Score per layer
     if kind == "linear":
         return linear_predictivity(X, Y, subjects=subjects, splits=splits, correlation=correlation,
-                                   rcond=rcond, backend=backend)
+                                   rcond=rcond, backend=backend, device=device)
     alphas = np.asarray(DEFAULT_ALPHAS if alphas is None else alphas, dtype=np.float64).ravel()
     return ridge_predictivity(X, Y, subjects=subjects, splits=splits, alphas=alphas, correlation=correlation,
-                              backend=backend)
+                              backend=backend, device=device)
 
 
 def describe_splits(splits) -> dict:

@@ -42,7 +42,7 @@ def nearest_neighbour(X, Y, splits, subjects) -> list:
     return scores
 
 
-def score(X, data, metric_cfg, protocol=None) -> list:
+def score(X, data, metric_cfg, protocol=None, device=None) -> list:
     splits = shuffle_splits(len(data.stimuli), metric_cfg.n_splits, metric_cfg.train_size, metric_cfg.random_state)
     return nearest_neighbour(X, data.responses, splits, np.asarray(data.subjects, dtype=str))
 
