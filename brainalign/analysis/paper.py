@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from brainalign import registry
 from brainalign.analysis.properties import load_model_configs
 from brainalign.plumbing.io import write_text
 
 # Table 6 (brain) and Table 10 (Futrell2018) noise ceilings
 CEILINGS = {"pereira": 0.359, "blank": 0.210, "wehbe": 0.104, "futrell": 0.858}
-BENCHMARK = {"pereira": "Pereira2018 (Table 5)", "blank": "Blank2014 (Table 5)", "wehbe": "Wehbe2014 (Table 5)",
-             "futrell": "Futrell2018 (Table 9)"}
+TABLE = {"pereira": "Pereira2018 (Table 5)", "blank": "Blank2014 (Table 5)", "wehbe": "Wehbe2014 (Table 5)",
+         "futrell": "Futrell2018 (Table 9)"}
 
 
 def read_tables(path) -> pd.DataFrame:
@@ -47,7 +48,8 @@ def write_results(tables_csv, out_dir, model_conf_dir=None) -> dict:
                 "model": {"name": name, "hf_id": cfg.get("hf_id"), "family": cfg.get("family"), "arch": cfg.get("arch"),
                           "instruction_tuned": cfg.get("instruction_tuned"), "pair": cfg.get("pair"),
                           "params": cfg.get("params")},
-                "dataset": dataset, "benchmark": BENCHMARK[dataset], "metric": "paper-table",
+                "dataset": dataset, "benchmark": dataset, "kind": registry.benchmark(dataset).kind,
+                "table": TABLE[dataset], "metric": "paper-table",
                 "settings": {"source": "Aw et al. 2024, arXiv 2312.00575 v2", "score": "raw Pearson r"},
                 "raw": raw, "ceiled": min(raw / ceiling, 1.0), "ceiling": ceiling,
                 "best_layer": None, "best_layer_index": None, "raw_cv": None, "n_layers": cfg.get("n_layers"),
