@@ -101,6 +101,7 @@ def run_if(**needs) -> pytest.MarkDecorator:
 
 def require(**needs) -> None:
     """Skip the calling test now unless every need is met (in a fixture, or once the need is known)."""
+    __tracebackhide__ = True   # the skip is reported at the caller's line
     reasons = missing(**needs)
     if reasons:
         pytest.skip("; ".join(reasons))
@@ -108,5 +109,6 @@ def require(**needs) -> None:
 
 def brainscore_python() -> str:
     """paths.brainscore_python (BRAINSCORE_PYTHON), or skip the calling test saying why."""
+    __tracebackhide__ = True
     require(brainscore=True)
     return str(path("brainscore_python"))
