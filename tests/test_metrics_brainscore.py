@@ -5,19 +5,16 @@ docs/metrics.md). Point BRAINSCORE_PYTHON at that venv's python.
 """
 
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-BS_PYTHON = os.environ.get("BRAINSCORE_PYTHON") or ""
+from runif import brainscore_python, run_if
 
-pytestmark = pytest.mark.skipif(
-    not BS_PYTHON or not Path(BS_PYTHON).exists(),
-    reason=f"no Brain-Score venv at {BS_PYTHON}: set BRAINSCORE_PYTHON to a python with "
-           "brainscore-language installed (recipe in docs/metrics.md)")
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = run_if(brainscore=True)
 
 
 def load_crosscheck():
@@ -35,7 +32,7 @@ def test_agrees_with_brainscore_on_a_small_problem():
     X = rng.standard_normal((2, 40, 60))  # n_train = 36 < d = 60; two layers
     Y = X[1, :, :6] @ rng.standard_normal((6, 10)) + rng.standard_normal((40, 10))
     problem = dict(X=X, Y=Y, groups=np.arange(40) % 10, subjects=np.repeat(["a", "b"], 5))
-    reference = crosscheck.run_reference(BS_PYTHON, problem)
+    reference = crosscheck.run_reference(brainscore_python(), problem)
     for metric in crosscheck.METRICS:
         diff = crosscheck.compare(crosscheck.run_ours(problem, metric), reference["results"][metric])
         assert diff["raw"] < 1e-6 and diff["per_split_neuroid"] < 1e-6, (metric, diff)

@@ -9,21 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from fixtures_data import PEREIRA_CSV, require
+from fixtures_data import PEREIRA_CSV
+from runif import brainscore_python, run_if
 
 REPO = Path(__file__).resolve().parents[1]
-BS_PYTHON = os.environ.get("BRAINSCORE_PYTHON", "")
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not BS_PYTHON or not Path(BS_PYTHON).exists(),
-    reason="set BRAINSCORE_PYTHON to a python with brainscore-language 2.3 installed (docs/metrics.md)")]
+pytestmark = [pytest.mark.slow, run_if(brainscore=True, shared=PEREIRA_CSV)]
 
 
 @pytest.mark.parametrize("extra", [["--skip-blank", "--sigma", "0.5"], []], ids=["pereira", "pereira+blank"])
 def test_baselines_ridge_and_ceiling_equal_brainscore(extra):
-    require(PEREIRA_CSV)
     done = subprocess.run([sys.executable, str(REPO / "bench" / "crosscheck_protocols.py"), "--tol", "1e-6", *extra],
-                          env={**os.environ, "PYTHONPATH": str(REPO), "BRAINSCORE_PYTHON": BS_PYTHON},
+                          env={**os.environ, "PYTHONPATH": str(REPO), "BRAINSCORE_PYTHON": brainscore_python()},
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "within tolerance" in done.stdout

@@ -1,7 +1,6 @@
 """CKA and RDM (Brain-Score's `cka`, `rdm`): properties, and equality with Brain-Score's own code."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ from scipy.stats import spearmanr
 
 from brainalign.metrics import cka, rdm
 from brainalign.metrics.similarity import similarity_splits
+from runif import brainscore_python, run_if
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,14 +57,13 @@ def test_nan_responses_are_refused():
         rdm(X, Y)
 
 
-@pytest.mark.skipif(not Path(os.environ.get("BRAINSCORE_PYTHON", "")).is_file(),
-                    reason="set BRAINSCORE_PYTHON to a python with brainscore-language 2.3 (docs/metrics.md)")
+@run_if(brainscore=True)
 def test_equal_to_brainscore():
     spec = importlib.util.spec_from_file_location("crosscheck_similarity", REPO / "bench" / "crosscheck_similarity.py")
     crosscheck = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(crosscheck)
     X, Y = crosscheck.problem(50, 70, 11, 2, seed=5)  # d > n: the Gram goes through the row basis
-    reference = crosscheck.run_reference(os.environ["BRAINSCORE_PYTHON"], X, Y)
+    reference = crosscheck.run_reference(brainscore_python(), X, Y)
     for name, metric in crosscheck.OURS.items():
         diff = crosscheck.compare(metric(X, Y), reference[name])
         assert diff["raw"] < 1e-6 and diff["per_split"] < 1e-6, (name, diff)

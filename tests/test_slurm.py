@@ -14,7 +14,6 @@ this test holds (brainalign.plumbing.locks): a job SLURM can end at a known mome
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -22,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from brainalign.plumbing.locks import folder_lock
+from runif import run_if
 from tests.sweep_helpers import REPO, SUBSET, main_cmd, run_sweep, summary_line, sweep_env
 
-INSTALL = "apt-get install -y slurmctld slurmd slurm-client munge"
 SCRIPT = REPO / "scripts" / "slurm-cluster.sh"
 SHORT = """\
 # tiny-t5 with a 1-minute time limit and less memory: its own resources, so its own job array
@@ -46,10 +45,6 @@ def _sinfo_ok(env) -> bool:
 
 @pytest.fixture(scope="module")
 def slurm_conf():
-    missing = [c for c in ("sbatch", "squeue", "scancel", "sinfo", "slurmctld", "slurmd", "munged")
-               if shutil.which(c) is None]
-    if missing:
-        pytest.skip(f"needs SLURM ({', '.join(missing)} missing): {INSTALL}; then {SCRIPT.name} start")
     conf = os.environ.get("SLURM_CONF")
     if conf and _sinfo_ok(os.environ):
         yield conf
@@ -95,6 +90,7 @@ def _identity(path: Path):
 
 
 @pytest.mark.slow
+@run_if(slurm=True)
 def test_slurm_sweep_cancel_time_limit_summary_and_resume(tmp_path, tiny_models, slurm_conf, record_property):
     conf = tmp_path / "conf"
     (conf / "model").mkdir(parents=True)

