@@ -106,7 +106,11 @@ def _import(name: str):
             spec = importlib.util.spec_from_file_location(modname, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[modname] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[modname]
+                raise
             return module
         return importlib.import_module(name)
     except ConfigError:
@@ -120,7 +124,7 @@ def plugin_names() -> list:
     names = [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
     from importlib.metadata import entry_points
 
-    names += [ep.value for ep in entry_points(group=ENTRY_POINTS)]
+    names += [ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINTS)]
     return names
 
 
