@@ -132,3 +132,25 @@ def test_layers_of_a_model_without_a_block_list_are_given_by_module_name():
     with pytest.raises(ValueError, match="give its layers as module names"):
         resolve_layers(model, ["blocks"])
     assert model(torch.zeros(1, 4)).shape == (1, 4)
+
+
+def test_an_installed_package_declares_through_its_entry_point(plugin, tmp_path, monkeypatch):
+    """A package naming its module in the `brainalign.plugins` entry point group needs no variable."""
+    from brainalign import registry
+
+    site = tmp_path / "site"
+    (site / "mytoy").mkdir(parents=True)
+    shutil.copy(plugin / "toy.py", site / "mytoy" / "toy.py")
+    (site / "mytoy" / "__init__.py").write_text("")
+    shutil.copytree(plugin / "conf", site / "mytoy" / "conf")
+    info = site / "mytoy-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mytoy\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[brainalign.plugins]\ntoy = mytoy.toy\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("BRAINALIGN_PLUGINS", raising=False)
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "BENCHMARKS", dict(registry.BENCHMARKS))
+    assert "mytoy.toy" in registry.plugin_names()
+    assert registry.benchmark("toy").kind == "brain"
+    assert str(site / "mytoy" / "conf") in registry.plugin_conf_dirs()
