@@ -172,7 +172,7 @@ PEARSONR = declare_metric(MetricSpec("pearsonr", PearsonrMetricConfig, kinds=())
 SPEC = declare(BenchmarkSpec(
     name="futrell", kind="behaviour", schema=FutrellConfig, build=build,
     default_metric="pearsonr", metrics=("pearsonr",), study_metric="pearsonr",
-    subset_keys={"stories": None, "max_words": None},
+    subset_keys={"stories": None, "max_words": None}, folder_keys={"surprisal.mode": "exact"},
     ceiling="computed", ceiling_missing="split-half over subjects' RTs where the data have them, else Brain-Score's "
                                         "stored 0.858 (dataset.ceiling=auto|split_half|stored)",
     locations=("path", "word_means", "subject_rts", "cache_dir"), data_files=("path", "word_means", "subject_rts"),
