@@ -301,6 +301,10 @@ def test_unusable_results_are_listed_on_the_console_with_their_reason(results, t
     assert not {"t5-large", "flan-t5-large", "t5-3b"} & set(out["collected"].rows["model"])
     assert pd.read_csv(tmp_path / "an" / "alignment.csv")["raw"].map(type).eq(float).all()
     assert "skipped " in out["report"].read_text()
+    write(results, "t5-small", "pereira", 0.5, metric="ridge", settings={"metric": {"name": "ridge"}})
+    with pytest.raises(MixedResults):   # listed even when the analysis then refuses
+        run(results, tmp_path / "an2", figures=False)
+    assert f"skipped {high}: raw='high' is not a number" in capsys.readouterr().out
 
 
 def test_protocol_table_lists_what_it_skips_and_prints_a_missing_ceiled_as_na(tmp_path, capsys):

@@ -85,9 +85,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     configs = load_model_configs(conf_dir) if conf_dir.is_dir() else {}
 
     col = collect(results_dir, score=score, mixed=mixed, layer=layer, model_configs=configs,
-                  include=list(include) if include else None, exclude=list(exclude or ()))
-    for line in col.skipped:
-        print(f"[brainalign] skipped {line}")
+                  include=list(include) if include else None, exclude=list(exclude or ()),
+                  on_skipped=lambda line: print(f"[brainalign] skipped {line}"))
     if col.rows.empty and col.failures.empty and col.chat.empty:
         from brainalign.errors import DataUnavailable
 

@@ -213,8 +213,9 @@ def _mad(r: dict, score: str, per_subject_ok: bool) -> tuple[float, int]:
 
 
 def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: str = "best",
-            model_configs: dict | None = None, include=None, exclude=()) -> Collected:
-    """Read every result under `results_dir` into a Collected (see the module doc for the rules)."""
+            model_configs: dict | None = None, include=None, exclude=(), on_skipped=None) -> Collected:
+    """Read every result under `results_dir` into a Collected (see the module doc for the rules);
+    `on_skipped(line)` hears of each result.json left out at once, before any refusal."""
     if score not in SCORES:
         raise ConfigError(f"score={score!r}; choose one of {SCORES}")
     if mixed not in MIXED_CHOICES:
@@ -224,6 +225,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     configs = model_configs or {}
     results, failures, skipped = read_runs(results_dir)
     warnings = [f"skipped {line}" for line in skipped]
+    for line in skipped if on_skipped else ():
+        on_skipped(line)
     excluded = sorted({_model_name(r) for r in results if not _selected(_model_name(r), include, exclude)})
     results = [r for r in results if _selected(_model_name(r), include, exclude)]
     failures = [f for f in failures if f["model"] is None or _selected(str(f["model"]), include, exclude)]
