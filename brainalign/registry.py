@@ -41,6 +41,7 @@ class BenchmarkSpec:
     exclude_metrics: tuple = ()        # metric kinds of its kind it refuses
     study_metric: Optional[str] = None  # metric=study: what Aw et al. (2024) ran
     subset_keys: dict = field(default_factory=dict)  # dataset key -> its full-data value
+    folder_keys: dict = field(default_factory=dict)  # dataset key (dotted) -> its default; another value names the folder
     ceiling: str = "none"              # stored | computed | none (the default metric's)
     ceiling_missing: str = "no ceiling: ceiled is null"  # what happens when the ceiling cannot be had
     locations: tuple = ()              # dataset keys that say where things are, never settings

@@ -16,8 +16,8 @@ from omegaconf import OmegaConf
 
 from brainalign import registry
 from brainalign.benchmarks import ModelProvider, RunContext, build
-from brainalign.config import dataset_config, metric_config, model_config, run_subdir, tag
-from brainalign.config.subset import subset_of, subset_tag
+from brainalign.config import dataset_config, metric_config, model_config, model_dir, run_subdir
+from brainalign.config.subset import dataset_dir, subset_of
 from brainalign.plumbing.datahash import data_hashes
 
 
@@ -29,9 +29,9 @@ def output_dir(cfg) -> Path:
         return Path(HydraConfig.get().runtime.output_dir)
     except ValueError:  # not under Hydra (tests, notebooks)
         fin = (cfg.get("finetune") or {}).get("name")
-        dataset = f"{cfg.dataset.name}{subset_tag(cfg.dataset)}"
-        model = tag(cfg.model.name, OmegaConf.select(cfg, "model.chat_template", default="none"), "none", "chat-")
-        return Path(cfg.results_dir) / run_subdir(cfg.task, model, dataset, cfg.metric.name, fin)
+        model = model_dir(cfg.model.name, OmegaConf.select(cfg, "model.chat_template", default="none"),
+                          OmegaConf.select(cfg, "model.localize", default=None))
+        return Path(cfg.results_dir) / run_subdir(cfg.task, model, dataset_dir(cfg.dataset), cfg.metric.name, fin)
 
 
 def cache_dir(cfg) -> Path:

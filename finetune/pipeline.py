@@ -119,6 +119,10 @@ def run(cfg, out_dir: Path | None = None) -> dict:
             out["table"], out["figure"] = str(csv), str(png)
             if tracker:
                 tracker.log_report(csv, png)
+            print(f"[brainalign] fine-tuning done: table {csv}, figure {png}", flush=True)
+        else:
+            print(f"[brainalign] fine-tuning done: {run_dir}; `python -m finetune.report {run_dir.parent}` writes "
+                  "the table and figure", flush=True)
     finally:
         if tracker:
             tracker.finish()

@@ -284,3 +284,41 @@ def test_model_configs_are_read_again_when_a_file_changes(tmp_path):
     assert list(load_model_configs(conf)) == ["flan-t5-xl-edited"]
     (conf / "t5-xl.yaml").write_text((MODEL_CONF_DIR / "t5-xl.yaml").read_text())
     assert sorted(load_model_configs(conf)) == ["flan-t5-xl-edited", "t5-xl"]
+
+
+def test_unusable_results_are_listed_on_the_console_with_their_reason(results, tmp_path, capsys):
+    truncated = write(results, "t5-large", "pereira", 0.25) / "result.json"
+    truncated.write_text(truncated.read_text()[:40])
+    high = write(results, "flan-t5-large", "pereira", 0.25) / "result.json"
+    high.write_text(high.read_text().replace('"raw": 0.25', '"raw": "high"'))
+    layers = write(results, "t5-3b", "pereira", 0.2, per_layer=[{"layer": "a", "raw": "x", "ceiled": None}])
+    out = run(results, tmp_path / "an", figures=False)
+    printed = capsys.readouterr().out
+    assert f"skipped {truncated}: unreadable (JSONDecodeError" in printed
+    assert f"skipped {high}: raw='high' is not a number" in printed
+    assert f"skipped {layers / 'result.json'}: per_layer is not a list" in printed
+    assert "(3 skipped, listed above)" in printed
+    assert not {"t5-large", "flan-t5-large", "t5-3b"} & set(out["collected"].rows["model"])
+    assert pd.read_csv(tmp_path / "an" / "alignment.csv")["raw"].map(type).eq(float).all()
+    assert "skipped " in out["report"].read_text()
+    write(results, "t5-small", "pereira", 0.5, metric="ridge", settings={"metric": {"name": "ridge"}})
+    with pytest.raises(MixedResults):   # listed even when the analysis then refuses
+        run(results, tmp_path / "an2", figures=False)
+    assert f"skipped {high}: raw='high' is not a number" in capsys.readouterr().out
+
+
+def test_protocol_table_lists_what_it_skips_and_prints_a_missing_ceiled_as_na(tmp_path, capsys):
+    from brainalign.analysis import protocols
+
+    folder = write(tmp_path, "t5-small", "pereira", 0.2)
+    result = json.loads((folder / "result.json").read_text())
+    result["protocols"] = {"shuffle": {"raw": 0.2, "ceiled": None}, "group": {"raw": 0.1, "ceiled": None}}
+    (folder / "result.json").write_text(json.dumps(result))
+    broken = write(tmp_path, "t5-base", "pereira", 0.2) / "result.json"
+    broken.write_text("{")
+    protocols.main([str(tmp_path), "--score", "ceiled"])
+    printed = capsys.readouterr().out
+    assert f"skipped {broken}: unreadable" in printed
+    assert "t5-small" in printed and "n/a" in printed
+    with pytest.raises(SystemExit, match="does not exist"):
+        protocols.main([str(tmp_path / "nothing")])

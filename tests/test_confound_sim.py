@@ -160,3 +160,28 @@ def test_no_unique_variance_without_a_signal(unique):
         for name in ("oasm", "random"):
             assert abs(unique[name, protocol]) < 0.005, (name, protocol)
         assert abs(unique["signal", protocol, "control"]) < 0.005, protocol
+
+
+def test_the_readme_demonstration_prints_the_readme_numbers(make_config, tmp_path, capsys):
+    """README's "Is it language?" commands (as docs/protocols.md's), run: the numbers it quotes."""
+    import re
+    from pathlib import Path
+
+    from brainalign.analysis import protocols
+    from brainalign.app.run import run
+    from brainalign.datasets.confound_sim import main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Is it language?")[1].split("###")[0]
+    assert "--voxels 10" in section and "dataset=synthetic metric.cv" not in section
+    quoted = [float(x) for x in re.findall(r"\d\.\d{4}", section)[:6]]
+    path = tmp_path / "sim" / "assy_confound_sim.nc"
+    main(["--stimuli", str(require(PEREIRA_CSV)), "--out", str(path), "--voxels", "10"])
+    for model in ("randomembedding-100", "oasm"):
+        run(make_config(f"model={model}", "dataset=pereira", f"dataset.path={path}",
+                        "metric.cv=[shuffle,group,contiguous]"))
+    capsys.readouterr()
+    protocols.main([str(tmp_path / "out")])
+    rows = {line.split()[0]: [float(x) for x in line.split()[3:6]]
+            for line in capsys.readouterr().out.splitlines() if line.startswith(("oasm", "randomembedding"))}
+    assert quoted == rows["oasm-sigma1.0"] + rows["randomembedding-100"]

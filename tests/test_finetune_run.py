@@ -265,7 +265,7 @@ def test_report_is_rebuilt_from_stored_files(tmp_path, llama, capsys):
     out = finetune.run(cfg)
     assert "table" not in out
     root = Path(out["run_dir"]).parent
-    capsys.readouterr()
+    assert f"`python -m finetune.report {root}` writes the table and figure" in capsys.readouterr().out
     assert report.main([str(root)]) == 0
     csv, png = capsys.readouterr().out.split()
     df = pd.read_csv(csv)
@@ -392,7 +392,7 @@ def test_benchmarks_named_by_config_compose_with_their_defaults(tmp_path, llama,
     assert benches[1].dataset.benchmark == "finetune_probe"  # from the defaults list
 
 
-def test_the_app_dispatches_task_finetune(make_config, tmp_path, llama):
+def test_the_app_dispatches_task_finetune(make_config, tmp_path, llama, capsys):
     """python main.py task=finetune ... through the app's own run(): composed config, results_dir, and the
     project's own synthetic brain benchmark (activations, linear predictivity) on every checkpoint."""
     from brainalign.app.run import run as app_run
@@ -407,6 +407,7 @@ def test_the_app_dispatches_task_finetune(make_config, tmp_path, llama):
         "finetune.train.epochs=1", "finetune.checkpoints.every_epochs=0.5")
     out = app_run(cfg)
     assert out["run_dir"] == str(tmp_path / "out" / "finetune" / "tiny-llama" / "full" / "no_instruction")
+    assert f"fine-tuning done: table {out['table']}, figure {out['figure']}" in capsys.readouterr().out
     table = pd.read_csv(out["table"])
     assert table["step"].tolist() == [0, 2, 4]
     assert table["brain"].tolist() == table["synthetic-linear"].tolist() and table["brain"].between(-1, 1).all()

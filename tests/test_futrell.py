@@ -271,3 +271,31 @@ def test_smollm2_fast_equals_exact_on_real_words(smollm2, futrell):
     fast = word_surprisal(smollm2, words, mode="fast").bits
     assert np.isnan(exact[0]) and np.isnan(fast[0])  # no BOS: the first word has no prediction
     np.testing.assert_allclose(fast[1:], exact[1:], atol=2e-3)
+
+
+def test_exact_mode_hint_offers_a_subset_only_to_a_full_run(capsys):
+    from types import SimpleNamespace
+
+    from brainalign.benchmarks.futrell import WORDS, announce
+
+    model = SimpleNamespace(device="cpu", name="big", cfg=SimpleNamespace(max_length=2048, params=1e9))
+    settings = {"mode": "exact", "window": None}
+    announce(model, WORDS, settings)
+    full = capsys.readouterr().out
+    assert "dataset.surprisal.mode=fast" in full and "dataset.stories=[1,2]" in full
+    announce(model, WORDS // 2, settings, subset=True)
+    part = capsys.readouterr().out
+    assert "dataset.surprisal.mode=fast" in part and "dataset.stories" not in part
+    announce(model, WORDS, {**settings, "mode": "fast"})
+    assert capsys.readouterr().out == ""
+
+
+def test_documented_futrell_commands_read_no_implicit_copy(tmp_path):
+    """docs/behavior.md: the quick subset is fast, source=auto is path or the download, and offline is dataset.path."""
+    with pytest.raises(DataUnavailable, match="assy_Futrell2018.nc.*dataset.path="):   # offline, no path
+        load_futrell({"source": "auto"}, cache_dir=tmp_path)
+    doc = (REPO / "docs" / "behavior.md").read_text()
+    quick = next(line for line in doc.splitlines() if "# a quick subset" in line)
+    assert "dataset.surprisal.mode=fast" in quick
+    assert "dataset.path=../shared/data/futrell2018" in doc and "when present" not in doc
+    assert "download=true" not in doc

@@ -160,3 +160,47 @@ def test_flat_settings_still_configure_the_metrics_own_protocol():
     assert [t.tolist() for _, t in protocol_splits("group", data, flat)] == \
         [t.tolist() for _, t in group_splits(data.stimuli["story"].to_numpy(), 4, 7)]
     assert len(protocol_splits("shuffle", data, OmegaConf.create({"kind": "linear", "n_splits": 3}))) == 3
+
+
+def test_a_missing_stored_ridge_ceiling_keeps_the_raw_score(make_config, tiny_gpt2, tmp_path, capsys):
+    """A user's own Pereira2018-format file, metric=ridge, offline: scored, ceiled null with the reason
+    and one well-formed key=value to get the ceiling; dataset.ceiling chooses explicitly."""
+    from brainalign.app.run import run
+    from brainalign.errors import DataUnavailable
+    from fixtures_data import write_fake_pereira
+
+    path = write_fake_pereira(tmp_path / "mine.nc", voxels_per_subject=4).path
+
+    def score(*extra):
+        return run(make_config(*tiny_gpt2, "dataset=pereira_243", f"dataset.path={path}", "metric=ridge", *extra))
+
+    result = score()
+    printed = capsys.readouterr().out
+    assert isinstance(result["raw"], float) and result["ceiled"] is None and result["ceiling"] is None
+    assert result["ceiling_source"]["kind"] == "missing" and "offline" in result["ceiling_source"]["reason"]
+    assert "no ceiling ceiling_Pereira2018_243sentences-ridge.nc, ceiled is null" in printed
+    assert "dataset.ridge_ceiling_dir=/path/to/its/folder" in printed and "(its folder)" not in printed
+    assert "dataset.ceiling=compute" in printed
+    score()
+    assert "already done" in (again := capsys.readouterr().out) and "no ceiling" in again
+    with pytest.raises(ConfigError, match="other settings"):   # the ceiling is a setting: force=true replaces
+        score("dataset.ceiling=none")
+    none = score("dataset.ceiling=none", "force=true")
+    assert none["raw"] == result["raw"] and none["ceiled"] is None and none["ceiling_source"]["kind"] == "none"
+    with pytest.raises(DataUnavailable, match="cannot download ceiling_Pereira2018_243sentences-ridge.nc"):
+        score("dataset.ceiling=stored", "force=true")
+    with pytest.raises(ConfigError, match="dataset.ceiling='bogus'"):
+        score("dataset.ceiling=bogus", "force=true")
+    given = score("dataset.ceiling=0.5", "force=true")
+    assert given["ceiled"] == pytest.approx(min(1.0, result["raw"] / 0.5))
+
+
+def test_pereira_ceiling_computed_from_the_data(make_config, tiny_gpt2, tmp_path):
+    from brainalign.app.run import run
+    from fixtures_data import write_fake_pereira
+
+    path = write_fake_pereira(tmp_path / "mine.nc", voxels_per_subject=4).path
+    computed = run(make_config(*tiny_gpt2, "dataset=pereira_243", f"dataset.path={path}", "metric=ridge",
+                               "dataset.ceiling=compute"))
+    assert computed["ceiling_source"]["kind"] == "computed" and "pereira variant" in computed["ceiling_source"]["method"]
+    assert 0 < computed["ceiling"] <= 1 and computed["ceiled"] is not None

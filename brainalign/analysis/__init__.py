@@ -85,7 +85,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     configs = load_model_configs(conf_dir) if conf_dir.is_dir() else {}
 
     col = collect(results_dir, score=score, mixed=mixed, layer=layer, model_configs=configs,
-                  include=list(include) if include else None, exclude=list(exclude or ()))
+                  include=list(include) if include else None, exclude=list(exclude or ()),
+                  on_skipped=lambda line: print(f"[brainalign] skipped {line}"))
     if col.rows.empty and col.failures.empty and col.chat.empty:
         from brainalign.errors import DataUnavailable
 
@@ -148,7 +149,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking)
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
-    print(f"[brainalign] analysis of {len(col.rows)} results{chat_note} -> {report_path}")
+    skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
+    print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
     cost = _sweep_cost(results_dir)
     return {"cost": cost, "out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
             "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,

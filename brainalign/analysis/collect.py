@@ -46,6 +46,7 @@ class Collected:
     layer: str = "best"
     warnings: list = field(default_factory=list)
     excluded: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)   # "<path>: <why>" for each result.json that could not be used
     chat: pd.DataFrame = field(default_factory=pd.DataFrame)  # chat-template results: rows' columns + chat_template
 
     def table(self) -> pd.DataFrame:
@@ -114,12 +115,34 @@ def differing_keys(sigs: list[dict]) -> list[str]:
     return [k for k in keys if len({json.dumps(f.get(k), sort_keys=True, default=str) for f in flat}) > 1]
 
 
+def _number(value) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def invalid(r) -> str | None:
+    """Why a parsed result.json cannot enter the tables, or None when it can."""
+    if not isinstance(r, dict) or "model" not in r or "dataset" not in r:
+        return "not a brainalign result (no model/dataset)"
+    name = r["model"].get("name") if isinstance(r["model"], dict) else r["model"]
+    if not (isinstance(name, str) and name and isinstance(r["dataset"], str) and r["dataset"]):
+        return "its model or dataset is not a name"
+    for key in ("raw", "ceiled", "ceiling"):
+        if not _number(r.get(key)):
+            return f"{key}={r[key]!r} is not a number"
+    layers = r.get("per_layer") or []
+    if not isinstance(layers, list) or not all(isinstance(row, dict) and _number(row.get("raw"))
+                                               and _number(row.get("ceiled")) for row in layers):
+        return "per_layer is not a list of layers with numeric raw/ceiled scores"
+    return None
+
+
 def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
-    """(results, failures, warnings) from every result.json / failed.json under `results_dir`."""
+    """(results, failures, skipped) from every result.json / failed.json under `results_dir`; `skipped`
+    says for each result.json left out why ("<path>: <why>")."""
     root = Path(results_dir)
     if not root.is_dir():
         raise DataUnavailable(f"results folder {root} does not exist")
-    results, failures, warnings = [], [], []
+    results, failures, skipped = [], [], []
     def own(path: Path) -> bool:  # the analysis' own folder (task=analyze records its failures there)
         return ANALYSIS_DIR in path.relative_to(root).parts[:-1]
 
@@ -127,10 +150,11 @@ def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
         try:
             r = json.loads(path.read_text())
         except (OSError, ValueError) as e:
-            warnings.append(f"unreadable result {path}: {e}")
+            skipped.append(f"{path}: unreadable ({type(e).__name__}: {e})")
             continue
-        if not isinstance(r, dict) or "model" not in r or "dataset" not in r:
-            warnings.append(f"{path} is not a brainalign result (no model/dataset); skipped")
+        why = invalid(r)
+        if why:
+            skipped.append(f"{path}: {why}")
             continue
         r["_path"] = str(path)
         results.append(r)
@@ -147,7 +171,7 @@ def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
         failures.append({"model": info.get("model") or model, "dataset": info.get("dataset") or dataset,
                          "metric": info.get("metric") or metric, "error": info.get("error"),
                          "message": str(info.get("message", ""))[:300], "path": str(path)})
-    return results, failures, warnings
+    return results, failures, skipped
 
 
 def _model_name(r: dict) -> str:
@@ -189,8 +213,9 @@ def _mad(r: dict, score: str, per_subject_ok: bool) -> tuple[float, int]:
 
 
 def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: str = "best",
-            model_configs: dict | None = None, include=None, exclude=()) -> Collected:
-    """Read every result under `results_dir` into a Collected (see the module doc for the rules)."""
+            model_configs: dict | None = None, include=None, exclude=(), on_skipped=None) -> Collected:
+    """Read every result under `results_dir` into a Collected (see the module doc for the rules);
+    `on_skipped(line)` hears of each result.json left out at once, before any refusal."""
     if score not in SCORES:
         raise ConfigError(f"score={score!r}; choose one of {SCORES}")
     if mixed not in MIXED_CHOICES:
@@ -198,7 +223,10 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     if layer not in LAYER_CHOICES:
         raise ConfigError(f"layer={layer!r}; choose one of {LAYER_CHOICES}")
     configs = model_configs or {}
-    results, failures, warnings = read_runs(results_dir)
+    results, failures, skipped = read_runs(results_dir)
+    warnings = [f"skipped {line}" for line in skipped]
+    for line in skipped if on_skipped else ():
+        on_skipped(line)
     excluded = sorted({_model_name(r) for r in results if not _selected(_model_name(r), include, exclude)})
     results = [r for r in results if _selected(_model_name(r), include, exclude)]
     failures = [f for f in failures if f["model"] is None or _selected(str(f["model"]), include, exclude)]
@@ -276,7 +304,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     datasets_df.index.name = "dataset"
     failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
     return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,
-                     layer=layer, warnings=warnings, excluded=excluded, chat=chat_df)
+                     layer=layer, warnings=warnings, excluded=excluded, chat=chat_df, skipped=skipped)
 
 
 ROW_COLUMNS = ["model", "dataset", "base_dataset", "kind", "metric", "variant", "value", "raw", "ceiled", "ceiling",

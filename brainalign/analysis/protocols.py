@@ -7,14 +7,17 @@ that protocol (each protocol chooses its own best layer), then the ceiling and h
 """
 
 import argparse
-import json
-from pathlib import Path
+
+from brainalign.analysis.collect import read_runs
+from brainalign.errors import BrainalignError
 
 
 def collect(results_dir) -> list[dict]:
+    results, _, skipped = read_runs(results_dir)
+    for line in skipped:
+        print(f"[brainalign] skipped {line}")
     rows = []
-    for path in sorted(Path(results_dir).glob("**/result.json")):
-        result = json.loads(path.read_text())
+    for result in results:
         protocols = result.get("protocols")
         if not protocols:
             continue
@@ -28,13 +31,17 @@ def collect(results_dir) -> list[dict]:
     return rows
 
 
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def table(rows, score: str = "raw") -> str:
     names = list(dict.fromkeys(p for row in rows for p in row["protocols"]))
     width = max([24] + [len(r["metric"]) for r in rows])
     head = f"{'model':<24} {'dataset':<14} {'metric':<{width}}" + "".join(f" {n:>11}" for n in names) + "  ceiling"
     lines = [head, "-" * len(head)]
     for row in sorted(rows, key=lambda r: (r["dataset"], r["metric"], r["model"])):
-        cells = "".join(f" {row['protocols'][n][score]:>11.4f}" if n in row["protocols"] else f" {'-':>11}"
+        cells = "".join(f" {_fmt(row['protocols'][n].get(score)):>11}" if n in row["protocols"] else f" {'-':>11}"
                         for n in names)
         ceiling = f"{row['ceiling']:.4f} {row['ceiling_source']}" if row["ceiling"] is not None else ""
         lines.append(f"{row['model']:<24} {row['dataset']:<14} {row['metric']:<{width}}{cells}  {ceiling}"
@@ -47,7 +54,10 @@ def main(argv=None):
     parser.add_argument("results_dir", nargs="?", default="outputs")
     parser.add_argument("--score", choices=["raw", "ceiled"], default="raw")
     args = parser.parse_args(argv)
-    rows = collect(args.results_dir)
+    try:
+        rows = collect(args.results_dir)
+    except BrainalignError as e:
+        raise SystemExit(f"[brainalign] error: {e}") from None
     if not rows:
         raise SystemExit(f"no result.json with per-protocol scores under {args.results_dir} "
                          "(score with metric.cv=[shuffle,group])")

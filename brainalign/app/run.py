@@ -27,7 +27,7 @@ def score(cfg) -> dict:
                 raise ConfigError(f"{out / results.RESULT} holds a result computed with other settings; "
                                   "force=true overwrites it, or choose another results_dir")
             print(f"[brainalign] already done (force=true recomputes): {score_line(stored)}\n"
-                  f"  results: {out / results.RESULT}")
+                  + "".join(f"  {note}\n" for note in missing_ceilings(stored)) + f"  results: {out / results.RESULT}")
             sweep.note("skipped")
             return stored
         with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
@@ -54,6 +54,14 @@ def score_line(result: dict) -> str:
     return line
 
 
+def missing_ceilings(result: dict) -> list:
+    """One line per ceiling that could not be had: why, and how to get it."""
+    sources = result.get("ceiling_source")
+    sources = sources if isinstance(sources, list) else [sources]
+    return [f"no ceiling {s.get('file', '')}, ceiled is null: {s['reason']}" for s in sources
+            if isinstance(s, dict) and s.get("kind") == "missing"]
+
+
 def summary_text(result: dict, out: Path) -> str:
     lines = [f"\n{result['model']['name']} on {result['dataset']} ({result['metric']})"
              + ("  [SYNTHETIC data]" if result.get("synthetic") else "")
@@ -73,6 +81,7 @@ def summary_text(result: dict, out: Path) -> str:
         lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
                      f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "
                      f"{'recovered' if result['recovered'] else 'NOT recovered'}")
+    lines += [f"  {note}" for note in missing_ceilings(result)]
     lines.append(f"  results: {out / results.RESULT}")
     return "\n".join(lines)
 

@@ -28,5 +28,5 @@ def cost(d, m, tokens_per_word: float, window: int, causal: bool) -> tuple:
 SPEC = declare(BenchmarkSpec(
     name="blank", kind="brain", schema=BlankConfig, build=build,
     default_metric="linear", study_metric="linear-2023",
-    ceiling="computed", ceiling_missing="computed from the data (dataset.ceiling=brainscore|stored|compute|<value>)",
+    ceiling="computed", ceiling_missing="computed from the data (dataset.ceiling=brainscore|stored|compute|none|<value>)",
     locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost, study_column=1))

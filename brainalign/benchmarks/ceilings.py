@@ -6,6 +6,9 @@ Brain-Score 2.3 pairs each metric with its own ceiling:
   as `ceiling_Pereira2018_<experiment>-ridge.nc` (fetched by version id, SHA-1 checked).
 * Blank2014: the ceiling is always computed from the data with the benchmark's own metric; the
   linear one is 0.21026591 (kept as a constant), the ridge one is computed (about 0.1446).
+
+`dataset.ceiling` chooses, with one vocabulary for both: brainscore (Brain-Score's, the default) |
+stored | compute (from the data, with the metric) | none (ceiled is null) | a number in (0, 1].
 """
 
 import json
@@ -20,7 +23,7 @@ from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 
 log = logging.getLogger(__name__)
 
-BLANK_MODES = ("brainscore", "stored", "compute")
+MODES = ("brainscore", "stored", "compute", "none")
 
 
 def _store_folder(dataset_cfg) -> str:
@@ -42,6 +45,46 @@ def read_ceiling_file(path) -> float:
     return float(values[0])
 
 
+def ceiling_mode(dataset_cfg, metric_cfg):
+    """dataset.ceiling checked: a mode of MODES, or (value, source) for one the user chose outright
+    (a number, or none)."""
+    kind = str(metric_cfg.get("kind"))
+    mode = dataset_cfg.get("ceiling", "brainscore")
+    if isinstance(mode, (int, float)) and not isinstance(mode, bool):  # a value the user gives
+        if not 0 < mode <= 1:
+            raise ConfigError(f"dataset.ceiling={mode}: a given ceiling must be in (0, 1]")
+        return float(mode), {"kind": "given", "metric": kind, "value": float(mode),
+                             "note": "dataset.ceiling set by the user"}
+    mode = str(mode)
+    if mode not in MODES:
+        raise ConfigError(f"dataset.ceiling={mode!r}; choose one of {', '.join(MODES)} or a number")
+    if mode == "none":
+        return None, {"kind": "none", "metric": kind, "note": "dataset.ceiling=none: ceiled is null"}
+    return mode
+
+
+def pereira_ceiling(experiment: str, data, dataset_cfg, metric_cfg) -> tuple[float | None, dict]:
+    """Pereira2018's ceiling for one experiment: (value or None, source). Brain-Score's stored one by default;
+    a stored ridge ceiling that cannot be had leaves the score without one (ceiled null) and says why."""
+    mode = ceiling_mode(dataset_cfg, metric_cfg)
+    if isinstance(mode, tuple):
+        return mode
+    if mode == "compute":
+        return data_ceiling(data, dataset_cfg, metric_cfg, variant="pereira")
+    if metric_cfg.kind != "ridge":
+        return float(data.ceiling), {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
+                                     "note": "Brain-Score's Pereira2018-linear ceiling"}
+    try:
+        return pereira_ridge_ceiling(experiment, dataset_cfg)
+    except DataUnavailable as e:
+        if mode == "stored":
+            raise
+        reason = (f"{e}; or dataset.ceiling=compute to compute it from the data (then force=true)")
+        log.warning("no ridge ceiling for %s: ceiled is null (%s)", experiment, reason)
+        return None, {"kind": "missing", "metric": "ridge", "file": str(dataset_cfg.ridge_ceilings[experiment].file),
+                      "reason": reason}
+
+
 def pereira_ridge_ceiling(experiment: str, dataset_cfg, progress: bool = True) -> tuple[float, dict]:
     """Brain-Score's stored ridge ceiling of one Pereira2018 experiment: (value, source)."""
     from brainalign.datasets.store import fetch
@@ -57,7 +100,7 @@ def pereira_ridge_ceiling(experiment: str, dataset_cfg, progress: bool = True) -
     if spec.get("version_id"):
         url += "?" + urllib.parse.urlencode({"versionId": spec.version_id})
     path = local or fetch(url, spec.sha1, dataset_cfg.get("cache_dir"), filename=spec.file, progress=progress,
-                          config_key="dataset.ridge_ceiling_dir (its folder)")
+                          config_key="dataset.ridge_ceiling_dir", config_value="/path/to/its/folder")
     value = read_ceiling_file(path)
     return value, {"kind": "stored", "metric": "ridge", "file": str(spec.file), "url": url,
                    "version_id": spec.get("version_id"), "sha1": spec.sha1, "local_path": str(local) if local else None,
@@ -76,18 +119,11 @@ def native_metric(data, metric_cfg):
 
 def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
     """Blank2014's ceiling for the configured metric and dataset.ceiling mode: (value, source)."""
-    from brainalign.benchmarks.protocols import metric_kind, protocol_settings
-    from brainalign.metrics.protocols import NATIVE
+    from brainalign.benchmarks.protocols import metric_kind
 
-    mode = dataset_cfg.get("ceiling", "brainscore")
-    if isinstance(mode, (int, float)) and not isinstance(mode, bool):  # a value the user gives
-        if not 0 < mode <= 1:
-            raise ConfigError(f"dataset.ceiling={mode}: a given ceiling must be in (0, 1]")
-        return float(mode), {"kind": "given", "metric": metric_kind(metric_cfg), "value": float(mode),
-                             "note": "dataset.ceiling set by the user"}
-    mode = str(mode)
-    if mode not in BLANK_MODES:
-        raise ConfigError(f"dataset.ceiling={mode!r}; choose one of {BLANK_MODES} or a number")
+    mode = ceiling_mode(dataset_cfg, metric_cfg)
+    if isinstance(mode, tuple):
+        return mode
     kind = metric_kind(metric_cfg)
     if mode == "stored" or (mode == "brainscore" and kind == "linear"):
         if kind != "linear":
@@ -95,20 +131,30 @@ def blank_ceiling(data, dataset_cfg, metric_cfg) -> tuple[float, dict]:
                               "(its Blank2014-ridge computes it); use dataset.ceiling=brainscore or compute")
         return float(data.ceiling), {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
                                      "note": "Brain-Score's Blank2014-linear ceiling, extrapolated with the linear metric"}
-    protocol = NATIVE[kind]
-    settings = protocol_settings(metric_cfg, protocol)
     if kind == "linear":  # the linear ceiling as before (same cache entry)
         value = computed_ceiling(data, dataset_cfg.cache_dir)
-        return value, {"kind": "computed", "metric": "linear", "protocol": protocol, "value": value,
+        return value, {"kind": "computed", "metric": "linear", "protocol": "shuffle", "value": value,
                        "method": "Brain-Score's ExtrapolationCeiling (blank variant), cached"}
+    return data_ceiling(data, dataset_cfg, metric_cfg, variant="blank")
+
+
+def data_ceiling(data, dataset_cfg, metric_cfg, variant: str) -> tuple[float, dict]:
+    """Brain-Score's ExtrapolationCeiling of the data with the metric under its own protocol, cached:
+    (value, source). `variant`: blank (every subject subset) or pereira (random subsets)."""
+    from brainalign.benchmarks.protocols import metric_kind, protocol_settings
+    from brainalign.metrics.protocols import NATIVE
+
+    kind = metric_kind(metric_cfg)
+    protocol = NATIVE[kind]
+    settings = protocol_settings(metric_cfg, protocol)
     name = f"{kind}-{protocol}-" + "-".join(f"{k}={v}" for k, v in sorted(settings.items()))
     if kind == "ridge":
         name += "-alphas=" + ",".join(f"{a:g}" for a in np.asarray(metric_cfg.get("alphas", []), float))
     ceiling = cached_ceiling(dataset_cfg.cache_dir, data.responses, data.subjects, native_metric(data, metric_cfg),
-                             metric_name=name, variant="blank", n_bootstraps=100, fit="curve_fit")
+                             metric_name=name, variant=variant, n_bootstraps=100, fit="curve_fit")
+    method = f"Brain-Score's ExtrapolationCeiling ({variant} variant), cached"
     return float(ceiling.ceiling), {"kind": "computed", "metric": kind, "protocol": protocol, "settings": settings,
-                                    "method": "Brain-Score's ExtrapolationCeiling (blank variant), cached",
-                                    "value": float(ceiling.ceiling)}
+                                    "method": method, "value": float(ceiling.ceiling)}
 
 
 def computed_ceiling(data, cache_dir) -> float:

@@ -51,35 +51,37 @@ def exact_minutes(params: float, n_words: int, window: int) -> float:
     return float(2 * params * context.sum() / CPU_FLOPS / 60)
 
 
-def announce(model: ModelProvider, n_words: int, settings: dict) -> None:
-    """Say so before a job that will take long on CPU, with the faster options."""
+def announce(model: ModelProvider, n_words: int, settings: dict, subset: bool = False) -> None:
+    """Say so before a job that will take long on CPU, with the faster options (a subset only when
+    the run is not one already)."""
     if settings["mode"] != "exact" or model.device != "cpu":
         return
     window = settings["window"] or model.cfg.max_length or 2048
     minutes = exact_minutes(float(model.cfg.params or 1e8), n_words, window)
     if minutes > 5:
+        faster = "dataset.surprisal.mode=fast" + ("" if subset else ", or a story subset (dataset.stories=[1,2])")
         print(f"[brainalign] exact surprisal: {n_words:,} forward passes of up to {window:,} tokens on CPU, roughly "
               f"{minutes:,.0f} min for {model.name} (checkpointed: an interrupted run resumes). Faster: "
-              "dataset.surprisal.mode=fast, or a story subset (dataset.stories=[1,2]).", flush=True)
+              f"{faster}.", flush=True)
 
 
-def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, progress=True):
+def cached_surprisal(model: ModelProvider, words, settings: dict, cache_dir, progress=True, subset=False):
     """(bits, info, file, from_cache): computed only on a cache miss, the model loaded only then; the
     computation checkpoints, so a killed or interrupted run resumes where it stopped."""
     cache = Cache(cache_dir, "surprisal", SURPRISAL_VERSION)
     key = f"{model.name.replace('/', '_')}-" + cache.key(model=model.fingerprint(), text=text_hash(words), **settings)
     with cache.lock(key):  # computed once when two jobs ask for it
-        return _surprisal(model, words, settings, cache, key, progress)
+        return _surprisal(model, words, settings, cache, key, progress, subset)
 
 
-def _surprisal(model, words, settings, cache, key, progress):
+def _surprisal(model, words, settings, cache, key, progress, subset):
     from brainalign.surprisal import word_surprisal
 
     hit = cache.read(key)
     if hit is not None:
         log.info("surprisal from cache %s", cache.path(key))
         return hit["bits"], json.loads(str(hit["info"])), cache.path(key), True
-    announce(model, len(words), settings)
+    announce(model, len(words), settings, subset)
     checkpoint = Checkpoint(cache, key)
     result = word_surprisal(model.get(), words, mode=settings["mode"], stride=settings.get("stride", 64),
                             batch_size=settings.get("batch_size", 1), t5=settings.get("t5", "study"),
@@ -127,7 +129,8 @@ class FutrellBenchmark:
         words = data.words.word.tolist()
         settings = surprisal_settings(self.cfg, model)
         with stages("extraction"):  # per-word surprisal
-            bits, info, file, cached = cached_surprisal(model, words, settings, ctx.cache_dir, ctx.progress)
+            bits, info, file, cached = cached_surprisal(model, words, settings, ctx.cache_dir, ctx.progress,
+                                                        subset=subset_of(self.cfg) is not None)
         with stages("metric"):
             score = reading_time_alignment(bits, data.mean_rt, data.words.word_within_sentence_id.to_numpy())
         with stages("ceiling"):
@@ -172,7 +175,7 @@ PEARSONR = declare_metric(MetricSpec("pearsonr", PearsonrMetricConfig, kinds=())
 SPEC = declare(BenchmarkSpec(
     name="futrell", kind="behaviour", schema=FutrellConfig, build=build,
     default_metric="pearsonr", metrics=("pearsonr",), study_metric="pearsonr",
-    subset_keys={"stories": None, "max_words": None},
+    subset_keys={"stories": None, "max_words": None}, folder_keys={"surprisal.mode": "exact"},
     ceiling="computed", ceiling_missing="split-half over subjects' RTs where the data have them, else Brain-Score's "
                                         "stored 0.858 (dataset.ceiling=auto|split_half|stored)",
     locations=("path", "word_means", "subject_rts", "cache_dir"), data_files=("path", "word_means", "subject_rts"),

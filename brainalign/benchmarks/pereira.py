@@ -11,19 +11,17 @@ SIZES = {"243sentences": dict(groups=24, parts=243, words=3193), "384sentences":
 
 
 def build(dataset_cfg, metric_cfg) -> BrainBenchmark:
-    from brainalign.benchmarks.ceilings import pereira_ridge_ceiling
+    from brainalign.benchmarks.ceilings import ceiling_mode, pereira_ceiling
     from brainalign.datasets.pereira import load_pereira
+
+    ceiling_mode(dataset_cfg, metric_cfg)  # a bad dataset.ceiling stops before any work
 
     def load():
         datas = []
         for exp in dataset_cfg.experiments:
             data = load_pereira(exp, path=dataset_cfg.get("path"), url=dataset_cfg.url, sha1=dataset_cfg.sha1,
                                 cache_dir=dataset_cfg.get("cache_dir"), group_by=dataset_cfg.get("group_by", "passage_label"))
-            if metric_cfg.kind == "ridge":  # Pereira2018.<exp>-ridge: its own stored ceiling
-                data.ceiling, data.ceiling_source = pereira_ridge_ceiling(exp, dataset_cfg)
-            else:
-                data.ceiling_source = {"kind": "stored", "metric": "linear", "value": float(data.ceiling),
-                                       "note": "Brain-Score's Pereira2018-linear ceiling"}
+            data.ceiling, data.ceiling_source = pereira_ceiling(exp, data, dataset_cfg, metric_cfg)
             datas.append(data)
         return datas
     return BrainBenchmark(str(dataset_cfg.name), load, metric_cfg)
@@ -53,5 +51,7 @@ SPEC = declare(BenchmarkSpec(
     name="pereira", kind="brain", schema=PereiraConfig, build=build,
     default_metric="linear", study_metric="linear-2023",
     ceiling="stored", ceiling_missing="linear: Brain-Score's stored ceilings; ridge: its stored ridge ceiling files, "
-                                      "downloaded or from dataset.ridge_ceiling_dir (an error names the file)",
+                                      "downloaded or from dataset.ridge_ceiling_dir; one that cannot be had leaves "
+                                      "the raw score with ceiled null, the reason and how to get it "
+                                      "(dataset.ceiling=brainscore|stored|compute|none|<value>)",
     locations=("path", "url", "cache_dir", "ridge_ceiling_dir"), data_files=("path", "ridge_ceiling_dir"), cost=cost, study_column=0))

@@ -34,6 +34,12 @@ def tag(base: str, value, default, prefix: str = "") -> str:
     return base if str(value) == str(default) else f"{base}-{prefix}{value}"
 
 
+def model_dir(name: str, chat_template="none", localize=None) -> str:
+    """The model's folder name, tagged with each setting that changes what it computes (smollm2-135m-chat-user,
+    smollm2-135m-localize-0.01), so such results never share a folder with the plain model's."""
+    return tag(tag(name, chat_template, "none", "chat-"), localize, None, "localize-")
+
+
 def _metric_dir(metric, kind, benchmark, dataset=None) -> str:
     """The folder of the metric that runs: metric=auto / study resolved by the benchmark's declaration."""
     return select_metric(str(metric), None if kind is None else str(kind), registry.benchmark(str(benchmark)),
@@ -68,13 +74,12 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("run_subdir", run_subdir)
     if not OmegaConf.has_resolver("metric_dir"):
         OmegaConf.register_new_resolver("metric_dir", _metric_dir)
-    for name, fn in (("cv_label", cv_label), ("tag", tag)):
+    from brainalign.config.subset import dataset_dir, subset_tag
+
+    for name, fn in (("cv_label", cv_label), ("tag", tag), ("model_dir", model_dir), ("dataset_dir", dataset_dir),
+                     ("subset_tag", subset_tag)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
-    if not OmegaConf.has_resolver("subset_tag"):
-        from brainalign.config.subset import subset_tag
-
-        OmegaConf.register_new_resolver("subset_tag", subset_tag)
 
 
 def setup() -> None:

@@ -242,6 +242,9 @@ class PereiraConfig(StoreDatasetConfig):
         "384sentences": RidgeCeilingFile("ceiling_Pereira2018_384sentences-ridge.nc", "u1_f1sJvv9J8eVjWFfA4siHsFHH6rMc1",
                                          "167005f57c3f2826a9e6a24ba36d96640fcbf3df")})
     ridge_ceiling_dir: Optional[str] = None
+    # brainscore: Brain-Score's stored ceiling (ridge: none when its file cannot be had, ceiled null) | stored
+    # (an error then) | compute (from the data with the metric) | none | a number
+    ceiling: Any = "brainscore"
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Runs on part of a data set: named, so they never sit beside full-data results under one name.
-Which keys select part of the data is each benchmark's declaration (BenchmarkSpec.subset_keys)."""
+"""Runs on part of a data set, or with a setting that changes the score: named, so they never sit beside
+other results under one name. Which keys select part of the data, and which settings name the folder, is
+each benchmark's declaration (BenchmarkSpec.subset_keys, BenchmarkSpec.folder_keys)."""
 
 import hashlib
 import json
@@ -25,3 +26,24 @@ def subset_tag(dataset) -> str:
     if not picked:
         return ""
     return "-subset-" + hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _select(dataset: dict, key: str):
+    for part in key.split("."):
+        dataset = dataset.get(part) if isinstance(dataset, dict) else None
+    return dataset
+
+
+def settings_tag(dataset) -> str:
+    """'' when every folder key has its default, else '-<name>-<value>' for each that differs (futrell-mode-fast)."""
+    if isinstance(dataset, DictConfig):
+        dataset = OmegaConf.to_container(dataset, resolve=True)
+    benchmark = (dataset or {}).get("benchmark")
+    keys = registry.benchmark(benchmark).folder_keys if benchmark else {}
+    return "".join(f"-{key.rsplit('.', 1)[-1]}-{_select(dataset, key)}" for key, default in keys.items()
+                   if _select(dataset, key) != default)
+
+
+def dataset_dir(dataset) -> str:
+    """The dataset's folder name: its name, its subset's tag and its folder settings' tags."""
+    return f"{dataset['name']}{subset_tag(dataset)}{settings_tag(dataset)}"

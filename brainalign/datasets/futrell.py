@@ -6,8 +6,8 @@ Three ways to get it, all giving the same `ReadingData`:
 - `naturalstories`: files of the public Natural Stories release -- `all_stories.tok` (the stimulus
   as presented) plus per-subject RTs (`processed_RTs.tsv`, long format) and/or per-word means
   (`processed_wordinfo.tsv`) -- from a local folder, or downloaded into the cache.
-- `auto`: `path` if given, else the licensed copy in `../shared/data/futrell2018` when present,
-  else the Brain-Score assembly.
+- `auto`: `path` if given (e.g. the release folder `../shared/data/futrell2018`, the way to run
+  offline), else the Brain-Score assembly.
 
 Words are in story order (story, zone). Sentences are cut with Brain-Score's heuristic
 (`sentence_ids`), which the score needs to drop sentence-initial words.

@@ -46,8 +46,9 @@ def sha1_of(path) -> str:
 
 
 def fetch(url, sha1, cache_dir=None, filename=None, progress=True, config_key="dataset.path",
-          timeout=TIMEOUT_S) -> Path:
+          timeout=TIMEOUT_S, config_value=None) -> Path:
     """Return the path of `url`'s file in `cache_dir`, downloading it if it is absent or corrupt.
+    `config_key`=`config_value` (default /path/to/<file>) is the setting that points to a copy by hand.
 
     Raises `DataUnavailable` (with how to get the file by hand) when it cannot be downloaded, and
     `DataMismatch` when the downloaded file does not have the expected SHA-1.
@@ -55,6 +56,7 @@ def fetch(url, sha1, cache_dir=None, filename=None, progress=True, config_key="d
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     filename = filename or Path(urllib.parse.urlparse(url).path).name
     target = cache_dir / filename
+    setting = f"{config_key}={config_value or f'/path/to/{filename}'}"
     corrupt = False
     if target.exists():
         if sha1 is None or sha1_of(target) == sha1:
@@ -64,7 +66,7 @@ def fetch(url, sha1, cache_dir=None, filename=None, progress=True, config_key="d
 
     if offline():
         reason = "offline mode is on (BRAINALIGN_OFFLINE/HF_HUB_OFFLINE)"
-        raise DataUnavailable(_how_to_get(url, target, config_key, reason, corrupt))
+        raise DataUnavailable(_how_to_get(url, target, setting, reason, corrupt))
     try:
         with atomic_file(target) as out:
             got = _download(url, out, timeout, progress, filename)
@@ -72,7 +74,7 @@ def fetch(url, sha1, cache_dir=None, filename=None, progress=True, config_key="d
                 raise DataMismatch(f"the file downloaded from {url} has SHA-1 {got}, expected {sha1}: the store's "
                                    "copy may have changed or the download was altered; nothing was cached")
     except (OSError, http.client.HTTPException) as e:  # URLError, timeouts and resets are OSErrors
-        raise DataUnavailable(_how_to_get(url, target, config_key, _reason(e), corrupt)) from e
+        raise DataUnavailable(_how_to_get(url, target, setting, _reason(e), corrupt)) from e
     log.info("downloaded %s to %s", url, target)
     return target
 
@@ -102,8 +104,8 @@ def _reason(error) -> str:
     return f"the download failed ({error})"
 
 
-def _how_to_get(url, target, config_key, reason, corrupt=False) -> str:
+def _how_to_get(url, target, setting, reason, corrupt=False) -> str:
     what = (f"the cached {target} is corrupt (SHA-1 mismatch) and cannot be downloaded again: {reason}"
             if corrupt else f"cannot download {target.name}: {reason}")
     return (f"{what}; download it by hand from {url} and put the good copy at {target}, "
-            f"or point to it with {config_key}=/path/to/{target.name}")
+            f"or point to it with {setting}")
