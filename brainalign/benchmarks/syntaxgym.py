@@ -185,6 +185,6 @@ ACCURACY = declare_metric(MetricSpec("accuracy", AccuracyMetricConfig, kinds=())
 SPEC = declare(BenchmarkSpec(
     name="syntaxgym", kind="behaviour", schema=SyntaxGymConfig, build=build,
     default_metric="accuracy", metrics=("accuracy",),
-    subset_keys={"suites": None, "max_items": None},
+    subset_keys={"suites": None, "max_items": None}, folder_keys={"surprisal.mode": "exact"},
     ceiling="none", ceiling_missing="accuracy: the ceiling is 1",
     locations=("path",), data_files=("path",), cost=cost))
