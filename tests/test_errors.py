@@ -51,6 +51,16 @@ def test_unknown_config_lists_the_choices(make_config):
                                              "linear, ridge, cka, rdm, banded"),
     (["dataset=syntaxgym", "metric=linear"], "dataset=syntaxgym cannot be scored with metric=linear; it supports: "
                                              "accuracy"),
+    (["model.batch_size=0"], "model.batch_size=0: must be >= 1"),
+    (["model.localize=-1"], "model.localize=-1.0: must be > 0"),
+    (["results_dir="], "results_dir is empty: results would go under /; give a folder (results_dir=outputs)"),
+    (["results_dir=/"], "results_dir=/: the file system's root; give a folder (results_dir=outputs)"),
+    (["model.name=../../x"], "model.name='../../x': it names a folder of the results and the cache; "
+                             "use a plain name without '/', '\\' or '..'"),
+    (["dataset.name=a\\b"], "dataset.name='a\\\\b': it names a folder of the results and the cache; "
+                            "use a plain name without '/', '\\' or '..'"),
+    (["metric.name=.."], "metric.name='..': it names a folder of the results and the cache; "
+                         "use a plain name without '/', '\\' or '..'"),
 ])
 def test_values_are_checked_before_any_work(make_config, overrides, expected):
     from brainalign.config.checks import check
@@ -58,6 +68,24 @@ def test_values_are_checked_before_any_work(make_config, overrides, expected):
     with pytest.raises(ConfigError) as e:
         check(make_config(*overrides))
     assert str(e.value) == expected
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["results_dir="], "results_dir is empty: results would go under /; give a folder (results_dir=outputs)"),
+    (["model.name=../x"], "model.name='../x': it names a folder"),
+    (["task=finetune", "finetune=alpaca_instruction", "finetune.name=../x"], "finetune.name='../x': it names a folder"),
+    (["metric.cv=[shuffle,bogus]"], "metric.cv: bogus is not a protocol; choose from shuffle, group, contiguous"),
+    (["metric.cv=[]"], "metric.cv=[]: give at least one protocol (shuffle, group, contiguous)"),
+])
+def test_the_job_folder_is_refused_before_hydra_makes_it(make_config, overrides, expected):
+    from omegaconf import OmegaConf
+
+    cfg = make_config(*overrides, hydra=True)
+    for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
+        if overrides == ["results_dir="] or key != "hydra.sweep.dir":
+            with pytest.raises(Exception) as e:
+                OmegaConf.select(cfg, key)
+            assert one_line(e.value).startswith(expected)
 
 
 def test_metric_auto_and_study_pick_the_datasets_metric(make_config):

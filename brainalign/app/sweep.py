@@ -119,8 +119,14 @@ class SweepSummary(Callback):
         self.record_dir: str | None = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        from omegaconf.errors import InterpolationResolutionError
+
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+        except InterpolationResolutionError:   # results_dir refused: the launcher says why, in one line
+            return
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = Path(str(config.hydra.sweep.dir)) / ".sweeps" / f"{stamp}-{os.getpid()}"
+        folder = sweep_dir / ".sweeps" / f"{stamp}-{os.getpid()}"
         (folder / "jobs").mkdir(parents=True, exist_ok=True)
         self.record_dir = str(folder.resolve())
         os.environ[ENV] = self.record_dir
