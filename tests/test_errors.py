@@ -61,6 +61,7 @@ def test_unknown_config_lists_the_choices(make_config):
                             "use a plain name without '/', '\\' or '..'"),
     (["metric.name=.."], "metric.name='..': it names a folder of the results and the cache; "
                          "use a plain name without '/', '\\' or '..'"),
+    (["task=finetune"], "task=finetune needs an arm: finetune=alpaca_instruction or finetune=alpaca_no_instruction"),
 ])
 def test_values_are_checked_before_any_work(make_config, overrides, expected):
     from brainalign.config.checks import check
@@ -76,6 +77,7 @@ def test_values_are_checked_before_any_work(make_config, overrides, expected):
     (["task=finetune", "finetune=alpaca_instruction", "finetune.name=../x"], "finetune.name='../x': it names a folder"),
     (["metric.cv=[shuffle,bogus]"], "metric.cv: bogus is not a protocol; choose from shuffle, group, contiguous"),
     (["metric.cv=[]"], "metric.cv=[]: give at least one protocol (shuffle, group, contiguous)"),
+    (["task=finetune"], "task=finetune needs an arm: finetune=alpaca_instruction or finetune=alpaca_no_instruction"),
 ])
 def test_the_job_folder_is_refused_before_hydra_makes_it(make_config, overrides, expected):
     from omegaconf import OmegaConf
@@ -128,6 +130,16 @@ def test_a_file_that_is_not_a_netcdf_says_so(make_config, tiny_gpt2, tmp_path):
     with pytest.raises(DataMismatch) as e:
         run(make_config(*tiny_gpt2, "dataset=pereira_243", f"dataset.path={bad}"))
     assert str(bad) in str(e.value) and "netCDF" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_unknown_layer_is_one_line_naming_the_key(tiny_models):
+    from transformers import AutoModelForCausalLM
+
+    from brainalign.models.layers import resolve_layers
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_models["gpt2"])
+    with pytest.raises(ConfigError, match=r"^model.layers: unknown layer 'nope'; use a module name or one of: embedding"):
+        resolve_layers(model, ["blocks", "nope"])
 
 
 def test_corrupt_cached_download_offline_says_corrupt_and_where(tmp_path, monkeypatch):

@@ -85,6 +85,11 @@ def check_results_dir(value) -> None:
 def check_paths(cfg) -> None:
     """The results folder and every name that becomes a folder, before anything is written."""
     check_results_dir(_value(cfg, "results_dir"))
+    if _value(cfg, "task") == "finetune" and _value(cfg, "finetune") is None:   # its folder: finetune/<arm>/<model>
+        from brainalign.config import CONF_DIR
+
+        arms = sorted(p.stem for p in (CONF_DIR / "finetune").glob("*.yaml") if not p.stem.startswith("_"))
+        raise ConfigError(f"task=finetune needs an arm: finetune={' or finetune='.join(arms)}")
     for key in FOLDER_NAMES:
         if key != "finetune.name" or _value(cfg, "finetune") is not None:
             check_folder_name(key, _value(cfg, key))
