@@ -118,7 +118,7 @@ def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
     """(results, failures, warnings) from every result.json / failed.json under `results_dir`."""
     root = Path(results_dir)
     if not root.is_dir():
-        raise DataUnavailable(f"results folder {root} does not exist")
+        raise DataUnavailable(f"results folder {root} " + ("is a file, not a folder" if root.exists() else "does not exist"))
     results, failures, warnings = [], [], []
     def own(path: Path) -> bool:  # the analysis' own folder (task=analyze records its failures there)
         return ANALYSIS_DIR in path.relative_to(root).parts[:-1]
