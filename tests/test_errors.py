@@ -177,6 +177,66 @@ def test_tiny_stand_in_is_built_on_first_use(preset, tmp_path, monkeypatch):
     assert (tmp_path / "tiny" / "llama" / "config.json").exists() and lm.max_length > 0
 
 
+def test_a_cache_that_cannot_be_written_is_one_line(make_config, tiny_gpt2, tmp_path, capsys):
+    from brainalign.app.run import main_job
+
+    (tmp_path / "a-file").write_text("")   # as root nothing is read-only: a file where a folder must go
+    with pytest.raises(SystemExit) as e:
+        main_job(make_config(*tiny_gpt2, f"cache_dir={tmp_path / 'a-file' / 'cache'}"))
+    assert e.value.code == 2
+    folder = tmp_path / "a-file" / "cache" / "features" / "tiny-gpt2"
+    assert capsys.readouterr().err == (f"[brainalign] error: {folder}: Not a directory; results_dir and cache_dir "
+                                       "must be folders you can write\n")
+
+
+def test_hydra_failing_to_make_the_job_folder_or_its_log_is_one_line(capsys, monkeypatch):
+    from brainalign.app.cli import guarded
+
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")   # guarded sets it to 1; monkeypatch puts it back
+
+    def log_in_a_read_only_folder():
+        try:
+            raise PermissionError(13, "Permission denied", "/ro/model/dataset/metric/main.log")
+        except PermissionError as e:   # as logging.config reports it
+            raise ValueError("Unable to configure handler 'file'") from e
+
+    with pytest.raises(SystemExit) as e:
+        guarded(log_in_a_read_only_folder)
+    assert e.value.code == 2
+    assert capsys.readouterr().err == ("[brainalign] error: /ro/model/dataset/metric/main.log: Permission denied; "
+                                       "results_dir and cache_dir must be folders you can write\n")
+
+    def a_bug():
+        raise ValueError("not about files")
+
+    with pytest.raises(ValueError, match="not about files"):   # anything else keeps its traceback
+        guarded(a_bug)
+
+
+@pytest.mark.slow
+def test_results_dir_that_cannot_be_written_is_one_line_for_a_new_and_a_finished_run(tmp_path, tiny_models):
+    from tests.sweep_helpers import SMALL, sweep_env
+
+    env = {**sweep_env(tiny_models, tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"}
+    (tmp_path / "a-file").write_text("")
+
+    def main(results):
+        return subprocess.run([sys.executable, "main.py", f"results_dir={results}", "model=tiny-gpt2", *SMALL],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+    proc = main(tmp_path / "a-file" / "out")   # a new run
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1].startswith(
+        f"[brainalign] error: {tmp_path / 'a-file' / 'out'}/tiny-gpt2/"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert main(tmp_path / "out").returncode == 0   # a finished run, whose log file cannot be opened any more
+    log = next((tmp_path / "out").rglob("main.log"))
+    log.unlink()
+    log.mkdir()
+    proc = main(tmp_path / "out")
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1] == (
+        f"[brainalign] error: {log}: Is a directory; results_dir and cache_dir must be folders you can write")
+
+
 @pytest.mark.slow
 def test_command_line_errors_are_one_line_with_exit_2(tmp_path):
     for args, expected in ((["metric.n_splits=ten"], "metric.n_splits=ten: expected an integer"),
