@@ -249,3 +249,23 @@ def test_command_line_errors_are_one_line_with_exit_2(tmp_path):
         lines = [l for l in proc.stderr.splitlines() if l.strip()]
         assert lines[-1].startswith("[brainalign] error: ") and expected in lines[-1], proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_tracking_online_without_network_falls_back_to_offline_in_seconds(monkeypatch, caplog):
+    import socket
+
+    from brainalign.plumbing import network
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="brainalign.plumbing.network"):
+        assert network.wandb_mode("online") == "offline"
+    assert time.monotonic() - started < 5
+    assert caplog.messages == ["W&B unreachable (https://api.wandb.ai); tracking=offline keeps the run: "
+                               "`wandb sync` it later"]
+    assert network.wandb_mode("disabled") == "disabled" and network.wandb_mode("offline") == "offline"
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: socket.socket())   # W&B answers
+    assert network.wandb_mode("online") == "online"
