@@ -256,3 +256,13 @@ def test_cluster_folder_others_may_write_or_own_is_refused(tmp_path):
     new = tmp_path / "new"
     r = _script(tmp_path, "dir", BRAINALIGN_SLURM_DIR=str(new))
     assert r.stdout.strip() == str(new) and new.stat().st_mode & 0o777 == 0o700
+
+
+def test_slurm_launcher_without_slurm_is_one_line(tmp_path, tiny_models):
+    env = {**sweep_env(tiny_models, tmp_path / "cache"), "HYDRA_FULL_ERROR": "0", "PATH": str(tmp_path)}  # no srun
+    r = subprocess.run(main_cmd(tmp_path / "out", "model=tiny-gpt2", "hydra/launcher=slurm"), cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].startswith("[brainalign] error: hydra/launcher=slurm: no SLURM cluster took the "
+                                                "jobs (Could not detect \"srun\"")
+    assert "sweep of" not in r.stdout   # no job ran: no summary

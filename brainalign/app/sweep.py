@@ -118,6 +118,8 @@ def summary_if_stopped() -> None:
     record_dir = _running.pop()
     records = [r if r.get("status") in ("finished", "skipped", "failed") else
                {**r, "status": "failed", "reason": "interrupted"} for r in read_records(record_dir)]
+    if not records:   # no job started (the launcher refused them): nothing to sum up
+        return
     print_summary(record_dir, records)
     print("[brainalign] the sweep stopped before its end; rerun the same command to resume: finished results "
           "are skipped", file=sys.stderr, flush=True)
