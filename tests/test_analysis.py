@@ -291,3 +291,17 @@ def test_model_configs_are_read_again_when_a_file_changes(tmp_path):
     assert list(load_model_configs(conf)) == ["flan-t5-xl-edited"]
     (conf / "t5-xl.yaml").write_text((MODEL_CONF_DIR / "t5-xl.yaml").read_text())
     assert sorted(load_model_configs(conf)) == ["flan-t5-xl-edited", "t5-xl"]
+
+
+def test_a_result_whose_per_subject_is_not_scores_is_one_line(results, tmp_path):
+    from brainalign.analysis import run
+    from brainalign.errors import DataMismatch
+
+    path = next(results.rglob("result.json"))
+    for bad, what in (("high", "a str"), ({"s1": "high"}, "'high' for s1")):
+        r = json.loads(path.read_text())
+        r["per_subject"] = bad
+        path.write_text(json.dumps(r))
+        with pytest.raises(DataMismatch) as e:
+            run(results, tmp_path / "an", figures=False, force=True)
+        assert str(e.value) == f"{path}: per_subject holds {what}, not {{subject: score}}; fix or remove the file"
