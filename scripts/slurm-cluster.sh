@@ -153,7 +153,8 @@ case ${1:-} in
   start) use_dir create; start ;;
   stop) use_dir find; [[ -z $DIR ]] || stop ;;
   status) use_dir find
-    if [[ -n $DIR ]] && up; then SLURM_CONF=$CONF sinfo; else echo "slurm cluster not up (${DIR:-no folder in $STATE})"; exit 1; fi ;;
+    if [[ -n $DIR ]] && up; then SLURM_CONF=$CONF sinfo
+    else echo "slurm cluster not up (${DIR:-no folder in $STATE})"; exit 1; fi ;;
   env) use_dir create; echo "export SLURM_CONF=$CONF" ;;
   dir) use_dir create; echo "$DIR" ;;
   *) echo "usage: $0 start|stop|status|env|dir" >&2; exit 2 ;;

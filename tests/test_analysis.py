@@ -213,7 +213,8 @@ def test_cli_and_errors(results, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "a-file").write_text("")
     assert main(["--results", str(tmp_path / "a-file")]) == 2
-    assert capsys.readouterr().err == f"[brainalign] error: results folder {tmp_path / 'a-file'} is a file, not a folder\n"
+    assert capsys.readouterr().err == (
+        f"[brainalign] error: results folder {tmp_path / 'a-file'} is a file, not a folder\n")
 
 
 def test_run_from_a_hydra_config(results, tmp_path):

@@ -138,7 +138,7 @@ def test_an_unknown_layer_is_one_line_naming_the_key(tiny_models):
     from brainalign.models.layers import resolve_layers
 
     model = AutoModelForCausalLM.from_pretrained(tiny_models["gpt2"])
-    with pytest.raises(ConfigError, match=r"^model.layers: unknown layer 'nope'; use a module name or one of: embedding"):
+    with pytest.raises(ConfigError, match=r"^model.layers: unknown layer 'nope'; use a module name or one of: emb"):
         resolve_layers(model, ["blocks", "nope"])
 
 

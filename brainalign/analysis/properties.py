@@ -98,7 +98,8 @@ def read_properties(path) -> pd.DataFrame:
     """A user's properties: CSV with a `model` column, or JSON {model: {property: value}}."""
     path = Path(path)
     if not path.is_file():
-        raise DataUnavailable(f"properties file {path} " + ("is a folder, not a file" if path.is_dir() else "does not exist"))
+        raise DataUnavailable(f"properties file {path} "
+                              + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     if path.suffix == ".json":
         df = pd.DataFrame.from_dict(json.loads(path.read_text()), orient="index")
     else:

@@ -37,8 +37,8 @@ def check_protocols(names: list[str]) -> list[str]:
         raise ConfigError(f"metric.cv=[]: give at least one protocol ({', '.join(PROTOCOLS)})")
     bad = [n for n in names if n not in PROTOCOLS]
     if bad:
-        raise ConfigError(f"metric.cv: {', '.join(bad)} {'is not a protocol' if len(bad) == 1 else 'are not protocols'}; "
-                          f"choose from {', '.join(PROTOCOLS)}")
+        verb = "is not a protocol" if len(bad) == 1 else "are not protocols"
+        raise ConfigError(f"metric.cv: {', '.join(bad)} {verb}; choose from {', '.join(PROTOCOLS)}")
     return names
 
 
