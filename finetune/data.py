@@ -28,7 +28,8 @@ def load_records(data_cfg) -> list[dict]:
     if data_cfg.get("path"):
         path = Path(os.path.expanduser(str(data_cfg.path)))
         if not path.is_file():
-            raise DataUnavailable(f"finetune.data.path={path} does not exist")
+            raise DataUnavailable(f"finetune.data.path={path} " + ("is a folder, not a file" if path.is_dir()
+                                                                     else "does not exist"))
         records = _read_json(path)
         where = str(path)
     else:
@@ -40,7 +41,10 @@ def load_records(data_cfg) -> list[dict]:
 
 
 def _read_json(path: Path) -> list:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: give the Alpaca data as a JSON list or JSONL file") from None
     try:
         if path.suffix == ".jsonl":
             return [json.loads(line) for line in text.splitlines() if line.strip()]

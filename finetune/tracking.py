@@ -19,6 +19,9 @@ class Tracker:
             return
         import wandb
 
+        from brainalign.plumbing.network import wandb_mode
+
+        self.mode = wandb_mode(self.mode)
         id_file = run_dir / "wandb_id.txt"
         run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
         write_text(id_file, run_id)

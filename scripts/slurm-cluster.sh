@@ -5,19 +5,61 @@
 #   scripts/slurm-cluster.sh status   # sinfo, or exit 1 when the cluster is not up
 #   scripts/slurm-cluster.sh stop     # stops the three daemons this script started (their PIDs only)
 #   eval "$(scripts/slurm-cluster.sh env)"   # SLURM_CONF for sbatch/sinfo/squeue in this shell
+#   scripts/slurm-cluster.sh dir      # the cluster's folder (made if there is none)
 #
 # Needs root and Debian's packages:  apt-get install -y slurmctld slurmd slurm-client munge
-# Everything (config, munge key, state, spool, logs, PID files) lives in $BRAINALIGN_SLURM_DIR
-# (default /tmp/brainalign-slurm); ports $BRAINALIGN_SLURM_PORT and +1 (default 6917, 6918).
+# Everything (config, munge key, state, spool, logs, PID files) lives in one folder private to the caller:
+# made by mktemp -d (mode 0700) and recorded in $BRAINALIGN_SLURM_STATE (default
+# ${XDG_RUNTIME_DIR:-~/.cache}/brainalign-slurm.dir) for the next command, or $BRAINALIGN_SLURM_DIR.
+# A folder or state file that someone else owns, or that others may write, is refused: its munge key and
+# slurm.conf would be theirs. Ports $BRAINALIGN_SLURM_PORT and +1 (default 6917, 6918).
 # Accounting is off (no slurmdbd): brainalign's SLURM launcher then polls jobs with squeue, not sacct.
 set -euo pipefail
 
-DIR=${BRAINALIGN_SLURM_DIR:-/tmp/brainalign-slurm}
+STATE=${BRAINALIGN_SLURM_STATE:-${XDG_RUNTIME_DIR:-$HOME/.cache}/brainalign-slurm.dir}
 PORT=${BRAINALIGN_SLURM_PORT:-6917}
 CPUS=${BRAINALIGN_SLURM_CPUS:-8}   # slots, not cores: tiny jobs share the machine's cores
-CONF=$DIR/slurm.conf
-SOCKET=$DIR/munge/munge.socket
 NODE=$(hostname -s)
+
+# exit 1 unless $1 is ours, not a symbolic link, and not writable by group or others
+check_private() {
+  local owner mode
+  if [[ -L $1 ]]; then echo "refusing $1: a symbolic link; remove it" >&2; exit 1; fi
+  owner=$(stat -c %u -- "$1")
+  mode=$(stat -c %a -- "$1")
+  if [[ $owner != "$(id -u)" ]]; then
+    echo "refusing $1: owned by uid $owner, not by you ($(id -u)); remove it or set BRAINALIGN_SLURM_DIR" >&2
+    exit 1
+  fi
+  if ((8#$mode & 8#022)); then echo "refusing $1: group or others may write it (mode $mode)" >&2; exit 1; fi
+}
+
+# the cluster's folder: $BRAINALIGN_SLURM_DIR, else the one $STATE records; with $1 = create, a new private
+# one when there is none. Prints nothing when there is none.
+cluster_dir() {
+  local dir=""
+  if [[ -n ${BRAINALIGN_SLURM_DIR:-} ]]; then
+    dir=$BRAINALIGN_SLURM_DIR
+    [[ -e $dir || $1 != create ]] || mkdir -m 700 -- "$dir"   # no -p: fails if someone made it meanwhile
+  elif [[ -e $STATE ]]; then
+    check_private "$STATE"
+    dir=$(cat -- "$STATE")
+    [[ -d $dir ]] || dir=""   # removed since (a reboot cleans /tmp)
+  fi
+  if [[ -z $dir && $1 == create ]]; then
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/brainalign-slurm.XXXXXX")
+    mkdir -p -- "$(dirname -- "$STATE")"
+    printf '%s\n' "$dir" >"$STATE.$$" && mv -f -- "$STATE.$$" "$STATE"
+  fi
+  if [[ -e $dir ]]; then check_private "$dir"; fi
+  echo "$dir"
+}
+
+use_dir() {
+  DIR=$(cluster_dir "$1")
+  CONF=$DIR/slurm.conf
+  SOCKET=$DIR/munge/munge.socket
+}
 
 # pid of a daemon named $2 from pid file $1, if it is alive and is ours (its command line names $DIR)
 own_pid() {
@@ -108,9 +150,12 @@ stop() {
 }
 
 case ${1:-} in
-  start) start ;;
-  stop) stop ;;
-  status) if up; then SLURM_CONF=$CONF sinfo; else echo "slurm cluster not up ($CONF)"; exit 1; fi ;;
-  env) echo "export SLURM_CONF=$CONF" ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  start) use_dir create; start ;;
+  stop) use_dir find; [[ -z $DIR ]] || stop ;;
+  status) use_dir find
+    if [[ -n $DIR ]] && up; then SLURM_CONF=$CONF sinfo
+    else echo "slurm cluster not up (${DIR:-no folder in $STATE})"; exit 1; fi ;;
+  env) use_dir create; echo "export SLURM_CONF=$CONF" ;;
+  dir) use_dir create; echo "$DIR" ;;
+  *) echo "usage: $0 start|stop|status|env|dir" >&2; exit 2 ;;
 esac

@@ -166,13 +166,17 @@ def test_properties_file_overrides_the_configs(results, tmp_path):
         run(results, tmp_path / "an2", properties=bad, figures=False)
 
 
-def test_lm_eval_hook(monkeypatch):
+def test_lm_eval_hook(monkeypatch, tmp_path, capsys):
     from brainalign.analysis import properties as P
     from brainalign.errors import DataUnavailable
 
     monkeypatch.setitem(sys.modules, "lm_eval", None)
     with pytest.raises(DataUnavailable, match="pip install lm-eval"):
         P.lm_eval_properties({"name": "x", "hf_id": "org/x"})
+    # the command: one line, exit 2
+    assert P.main(["--models", "gpt2", "--out", str(tmp_path / "p.json")]) == 2
+    assert capsys.readouterr().err == ("[brainalign] error: computing MMLU/BBH needs EleutherAI's harness: "
+                                       "pip install lm-eval\n")
     bbh = {}
     for group, tasks in P.BBH_TASK_GROUPS.items():
         for t in tasks:
@@ -207,6 +211,10 @@ def test_cli_and_errors(results, tmp_path, capsys):
     assert "Excluded on request: flan-t5-xl, t5-xl" in (tmp_path / "cli" / "report.md").read_text()
     assert main(["--results", str(tmp_path / "nothing-here")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("")
+    assert main(["--results", str(tmp_path / "a-file")]) == 2
+    assert capsys.readouterr().err == (
+        f"[brainalign] error: results folder {tmp_path / 'a-file'} is a file, not a folder\n")
 
 
 def test_run_from_a_hydra_config(results, tmp_path):
@@ -322,3 +330,17 @@ def test_protocol_table_lists_what_it_skips_and_prints_a_missing_ceiled_as_na(tm
     assert "t5-small" in printed and "n/a" in printed
     with pytest.raises(SystemExit, match="does not exist"):
         protocols.main([str(tmp_path / "nothing")])
+
+
+def test_a_result_whose_per_subject_is_not_scores_is_one_line(results, tmp_path):
+    from brainalign.analysis import run
+    from brainalign.errors import DataMismatch
+
+    path = next(results.rglob("result.json"))
+    for bad, what in (("high", "a str"), ({"s1": "high"}, "'high' for s1")):
+        r = json.loads(path.read_text())
+        r["per_subject"] = bad
+        path.write_text(json.dumps(r))
+        with pytest.raises(DataMismatch) as e:
+            run(results, tmp_path / "an", figures=False, force=True)
+        assert str(e.value) == f"{path}: per_subject holds {what}, not {{subject: score}}; fix or remove the file"

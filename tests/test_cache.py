@@ -65,3 +65,23 @@ def test_killed_run_resumes_from_checkpointed_passages(tiny_models, tmp_path, mo
     assert seen == [1] and not hit
     np.testing.assert_allclose(resumed.values, full.values, rtol=1e-6)
     assert not list((tmp_path / "run" / "features" / "tiny").glob("*.partial.npz"))
+
+
+def test_atomic_writes_follow_the_umask_without_changing_it(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from brainalign.plumbing import io
+
+    old = os.umask(0o027)
+    try:
+        def no_umask(mask):
+            raise AssertionError("the umask was changed")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        path = io.write_text(tmp_path / "a" / "result.json", "{}")
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in path.parent.iterdir()] == ["result.json"]

@@ -172,6 +172,11 @@ def test_not_a_list_or_not_json(tmp_path):
         load_records(data_cfg(tmp_path / "broken.json"))
     with pytest.raises(DataUnavailable, match="does not exist"):
         load_records(data_cfg(tmp_path / "nope.json"))
+    with pytest.raises(DataUnavailable, match=r"finetune.data.path=.* is a folder, not a file"):
+        load_records(data_cfg(tmp_path))
+    (tmp_path / "binary.json").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ConfigError, match=r"binary.json is not UTF-8 text: give the Alpaca data as a JSON list"):
+        load_records(data_cfg(tmp_path / "binary.json"))
 
 
 def test_without_datasets_the_error_says_what_to_do(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from brainalign.datasets.wikitext import load_wikitext2
-from brainalign.errors import ConfigError, DataUnavailable
+from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 from brainalign.surprisal.loss import nwp_loss
 from brainalign.config.presets import load_preset
 
@@ -82,6 +82,20 @@ def test_wikitext_from_local_files(tmp_path):
         load_wikitext2({"path": str(tmp_path / "nope.raw")})
     with pytest.raises(ConfigError):
         load_wikitext2({"path": str(raw), "split": "dev"})
+    (tmp_path / "empty.raw").write_text(" \n\n")
+    with pytest.raises(DataMismatch, match=r"empty.raw holds no text"):
+        load_wikitext2({"path": str(tmp_path / "empty.raw")})
+    (tmp_path / "binary.raw").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(DataMismatch, match=r"binary.raw is not UTF-8 text"):
+        load_wikitext2({"path": str(tmp_path / "binary.raw")})
+
+
+def test_a_text_too_short_to_score_is_one_line(tiny_models):
+    for family in ("gpt2", "llama"):   # gpt2 has no start token: one token leaves nothing to predict
+        with pytest.raises(DataMismatch, match=r"the text has 0 token\(s\) for .*: too short to score a next word"):
+            nwp_loss(lm_for(tiny_models, family), "")
+    with pytest.raises(DataMismatch, match=r"the text has 1 token\(s\)"):
+        nwp_loss(lm_for(tiny_models, "gpt2"), "Hello world", max_tokens=1)
 
 
 def test_wikitext_offline_without_a_file_says_how():

@@ -14,6 +14,7 @@ this test holds (brainalign.plumbing.locks): a job SLURM can end at a known mome
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -199,3 +200,66 @@ def test_ended_reason_names_slurms_state_and_the_fix():
         "SLURM job 3 ended CANCELLED: cancelled (scancel)")
     assert ended_reason(_Job("4", {"State": "COMPLETED"}), err) == \
         "SLURM job 4: RuntimeError: has not produced any output"
+
+
+# --- the cluster's folder (scripts/slurm-cluster.sh dir), without SLURM ---------------------------------
+
+def _script(tmp_path, *args, **env):
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path / "tmp"),
+            "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return subprocess.run(["bash", str(SCRIPT), *args], env={**base, **env}, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_script_parses():
+    assert subprocess.run(["bash", "-n", str(SCRIPT)]).returncode == 0
+
+
+def test_cluster_folder_is_private_recorded_and_found_again(tmp_path):
+    r = _script(tmp_path, "dir")
+    assert r.returncode == 0, r.stderr
+    folder = Path(r.stdout.strip())
+    assert folder.parent == tmp_path / "tmp" and folder.name.startswith("brainalign-slurm.")
+    st = folder.stat()
+    assert st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o700
+    assert (tmp_path / "run" / "brainalign-slurm.dir").read_text().strip() == str(folder)
+    assert _script(tmp_path, "dir").stdout.strip() == str(folder)   # found again, not made again
+    assert _script(tmp_path, "env").stdout.strip() == f"export SLURM_CONF={folder}/slurm.conf"
+    r = _script(tmp_path, "status")
+    assert r.returncode == 1 and "not up" in r.stdout
+    shutil.rmtree(folder)   # a /tmp cleaned since: a new private folder
+    again = Path(_script(tmp_path, "dir").stdout.strip())
+    assert again != folder and again.stat().st_mode & 0o777 == 0o700
+
+
+def test_cluster_folder_others_may_write_or_own_is_refused(tmp_path):
+    folder = Path(_script(tmp_path, "dir").stdout.strip())
+    folder.chmod(0o777)
+    for command in ("dir", "start", "status", "stop", "env"):
+        r = _script(tmp_path, command)
+        assert r.returncode == 1 and r.stderr.strip() == f"refusing {folder}: group or others may write it (mode 777)"
+    made = tmp_path / "made-by-someone"
+    made.mkdir(mode=0o700)
+    if os.geteuid() == 0:   # as root, a folder another user owns (root can give it away)
+        os.chown(made, 65534, 65534)
+        r = _script(tmp_path, "start", BRAINALIGN_SLURM_DIR=str(made))
+        assert r.returncode == 1 and f"refusing {made}: owned by uid 65534, not by you (0)" in r.stderr
+        assert list(made.iterdir()) == []   # nothing written into it
+    state = tmp_path / "run" / "brainalign-slurm.dir"
+    state.chmod(0o666)
+    r = _script(tmp_path, "dir")
+    assert r.returncode == 1 and r.stderr.strip() == f"refusing {state}: group or others may write it (mode 666)"
+    new = tmp_path / "new"
+    r = _script(tmp_path, "dir", BRAINALIGN_SLURM_DIR=str(new))
+    assert r.stdout.strip() == str(new) and new.stat().st_mode & 0o777 == 0o700
+
+
+def test_slurm_launcher_without_slurm_is_one_line(tmp_path, tiny_models):
+    env = {**sweep_env(tiny_models, tmp_path / "cache"), "HYDRA_FULL_ERROR": "0", "PATH": str(tmp_path)}  # no srun
+    r = subprocess.run(main_cmd(tmp_path / "out", "model=tiny-gpt2", "hydra/launcher=slurm"), cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].startswith("[brainalign] error: hydra/launcher=slurm: no SLURM cluster took the "
+                                                "jobs (Could not detect \"srun\"")
+    assert "sweep of" not in r.stdout   # no job ran: no summary

@@ -58,6 +58,54 @@ def test_sweep_fail_ignore_exits_zero_and_bad_values_are_refused(tmp_path, capsy
         sweep.SweepSummary(fail="sometimes")
 
 
+def test_a_sweep_stopped_by_ctrl_c_prints_its_summary(tmp_path, capsys, monkeypatch):
+    from hydra.core.utils import JobStatus
+
+    from brainalign.app.cli import guarded
+
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")   # guarded sets it to 1; monkeypatch puts it back
+    monkeypatch.setattr(sweep, "_running", [])
+
+    def stopped_sweep():
+        cb = sweep.SweepSummary()
+        cfg = _config(tmp_path)
+        cb.on_multirun_start(cfg)
+        cb.on_job_start(cfg)
+        cb.on_job_end(cfg, _Return(JobStatus.COMPLETED))
+        cfg.hydra.job.num = 1
+        cb.on_job_start(cfg)
+        raise KeyboardInterrupt   # Ctrl-C during job 1: on_multirun_end never comes
+
+    with pytest.raises(SystemExit) as exit_:
+        guarded(stopped_sweep)
+    assert exit_.value.code == 130
+    out, err = capsys.readouterr()
+    assert "[brainalign] sweep of 2 job(s): 1 finished, 0 skipped, 1 failed" in out
+    assert "failed #1 model=a: interrupted" in out
+    assert "interrupted; rerun the same command to resume" in err and "the sweep stopped before its end" in err
+    assert not sweep._running
+    guarded(lambda: None)   # a later run prints no summary of its own
+    assert capsys.readouterr().out == ""
+
+
+def test_a_job_that_crashes_in_a_sweep_is_one_line_and_keeps_its_traceback(make_config, tmp_path, capsys,
+                                                                          monkeypatch):
+    import json
+
+    from brainalign.app import run as app_run
+
+    def crash(cfg):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(app_run, "run", crash)
+    monkeypatch.setattr(app_run, "_is_multirun", lambda: True)
+    cfg = make_config()
+    assert app_run.main_job(cfg) is None   # the sweep goes on
+    failed = app_run.output_dir(cfg) / "failed.json"
+    assert capsys.readouterr().err == f"[brainalign] error: RuntimeError: boom ... (its traceback: {failed})\n"
+    assert "Traceback" in json.loads(failed.read_text())["traceback"]
+
+
 def test_submitit_time_out_is_explained():
     from submitit.core.utils import UncompletedJobError
 

@@ -57,6 +57,15 @@ def test_missing_suites_say_where_to_get_them(tmp_path):
         load_suites(tmp_path)
 
 
+def test_without_a_path_or_brainscore_the_error_says_so(monkeypatch):
+    from brainalign.datasets import syntaxgym
+
+    monkeypatch.setattr(syntaxgym, "candidate_dirs", lambda path=None: [])   # brainscore-language not installed
+    with pytest.raises(DataUnavailable, match=r"^no SyntaxGym suites found \(dataset.path is unset, "
+                                              r"brainscore-language not installed\)\. Download"):
+        syntaxgym.suites_dir(None)
+
+
 def test_batched_fast_equals_per_sentence_fast_and_exact(tiny_models, shared_data):
     suite = load_suites(shared_data / "syntaxgym", ["cleft"], max_items=3)[0]  # empty regions, punctuation
     sentences = [suite.sentences[i][c] for i in range(3) for c in suite.condition_names]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from brainalign.datasets.wehbe import WehbeTiming, load_release, load_wehbe
+from brainalign.datasets.wehbe import WehbeTiming, load_release, load_rois, load_wehbe
 from brainalign.errors import DataMismatch, DataUnavailable
 from fixtures_wehbe import write_release
 
@@ -57,13 +57,63 @@ def test_run_and_roi_mismatches_are_named(release):
 
 
 def test_roi_mask_of_the_wrong_length(release):
-    rois = np.load(release / "HP_subj_roi_inds.npy", allow_pickle=True).item()
+    rois = load_rois(release / "HP_subj_roi_inds.npy")
     rois["I"]["all"] = np.ones(5, dtype=bool)
     np.save(release / "HP_subj_roi_inds.npy", np.array(rois, dtype=object), allow_pickle=True)
     with pytest.raises(DataMismatch, match=r"\['I'\]\['all'\]: the ROI mask has 5 entries but the data have 9"):
         load_release(release, subjects=SUBJ)
     with pytest.raises(DataMismatch, match="no ROI 'IFG' for subject F"):
         load_release(release, subjects=SUBJ, roi="IFG")
+
+
+class _WritesAFile:
+    """A pickled object whose unpickling writes `path` (what a crafted data file can do)."""
+
+    def __init__(self, path, how):
+        self.path, self.how = str(path), how
+
+    def __reduce__(self):
+        import os
+
+        return (open, (self.path, "w")) if self.how == "open" else (os.system, (f"touch {self.path}",))
+
+
+@pytest.mark.parametrize("how", ["open", "system"])
+def test_a_roi_file_that_runs_code_is_refused_and_nothing_runs(release, tmp_path, how):
+    marker = tmp_path / "written-by-the-data-file"
+    rois = release / "HP_subj_roi_inds.npy"
+    np.save(rois, np.array({"F": {"all": _WritesAFile(marker, how)}}, dtype=object), allow_pickle=True)
+    for load in (lambda: load_rois(rois), lambda: load_release(release, subjects=SUBJ)):
+        with pytest.raises(DataMismatch) as e:
+            load()
+        assert str(e.value).startswith(f"{rois}: refused: its pickle calls ") and "\n" not in str(e.value)
+        assert not marker.exists()
+    if how == "open":   # the same file through np.load(allow_pickle=True) would have written it
+        np.load(rois, allow_pickle=True)
+        assert marker.exists()
+
+
+def test_roi_files_of_numpy_1_and_python_2_still_load(tmp_path):
+    import pickle
+
+    rois = {"F": {"all": np.array([True, False, True]), "idx": np.arange(3), "n": np.int64(3)}}
+    # numpy 1.x wrote numpy.core.multiarray where numpy 2 writes numpy._core.multiarray; protocol 2 = Python 2
+    body = pickle.dumps(np.array(rois, dtype=object), protocol=2).replace(b"numpy._core.", b"numpy.core.")
+    assert b"numpy.core.multiarray" in body
+    header = {"descr": "|O", "fortran_order": False, "shape": ()}
+    with open(tmp_path / "HP_subj_roi_inds.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(body)
+    loaded = load_rois(tmp_path / "HP_subj_roi_inds.npy")
+    np.testing.assert_array_equal(loaded["F"]["all"], rois["F"]["all"])
+    np.testing.assert_array_equal(loaded["F"]["idx"], np.arange(3))
+    assert loaded["F"]["n"] == 3
+    np.save(tmp_path / "plain.npy", np.arange(4))   # not pickled: refused as a dict, named
+    with pytest.raises(DataMismatch, match=r"plain.npy: expected a dict"):
+        load_rois(tmp_path / "plain.npy")
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    with pytest.raises(DataMismatch, match=r"junk.npy: not a readable .npy file"):
+        load_rois(tmp_path / "junk.npy")
 
 
 def test_missing_release_says_where_to_get_it(tmp_path):

@@ -131,12 +131,12 @@ def test_recovers_planted_signal_and_shuffled_control_is_zero(words, tmp_path):
 
 
 def test_non_language_voxels_carry_no_signal(words, tmp_path):
-    from brainalign.datasets.wehbe import load_release
+    from brainalign.datasets.wehbe import load_release, load_rois
 
     root = write_release(tmp_path / "release", words, subjects=("F", "H"), noise=1.0, n_voxels=10, n_language=5)
     data = load_release(root, subjects=("F", "H"), roi=None)
     scores = score_layer(word_type_features(words), data.responses, data.timing, WehbeSettings(r_over="concatenated"))
     r = scores.per_voxel()
     assert scores.r.shape == (1, 20)
-    mask = np.concatenate([np.load(root / "HP_subj_roi_inds.npy", allow_pickle=True).item()[s]["all"] for s in "FH"])
+    mask = np.concatenate([load_rois(root / "HP_subj_roi_inds.npy")[s]["all"] for s in "FH"])
     assert r[mask].min() > 0.4 and np.abs(r[~mask]).max() < 0.15

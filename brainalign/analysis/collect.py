@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from brainalign import registry
-from brainalign.errors import BrainalignError, ConfigError, DataUnavailable
+from brainalign.errors import BrainalignError, ConfigError, DataMismatch, DataUnavailable
 
 RESULT, FAILED = "result.json", "failed.json"
 ANALYSIS_DIR = "analysis"   # <results>/analysis: where the analysis writes, never read as results
@@ -141,7 +141,8 @@ def read_runs(results_dir) -> tuple[list[dict], list[dict], list[str]]:
     says for each result.json left out why ("<path>: <why>")."""
     root = Path(results_dir)
     if not root.is_dir():
-        raise DataUnavailable(f"results folder {root} does not exist")
+        raise DataUnavailable(f"results folder {root} "
+                              + ("is a file, not a folder" if root.exists() else "does not exist"))
     results, failures, skipped = [], [], []
     def own(path: Path) -> bool:  # the analysis' own folder (task=analyze records its failures there)
         return ANALYSIS_DIR in path.relative_to(root).parts[:-1]
@@ -195,12 +196,26 @@ def value_at(r: dict, layer: str, study_layer, score: str):
     return math.nan, math.nan, study_layer, False
 
 
+def _subject_scores(r: dict, subj) -> list:
+    """The per-subject scores of result `r`, or DataMismatch naming its file."""
+    def refuse(what):
+        return DataMismatch(f"{r.get('_path', 'a result')}: per_subject holds {what}, not {{subject: score}}; "
+                            "fix or remove the file")
+
+    if not isinstance(subj, dict):
+        raise refuse(f"a {type(subj).__name__}")
+    for name, v in subj.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise refuse(f"{v!r} for {name}")
+    return list(subj.values())
+
+
 def _mad(r: dict, score: str, per_subject_ok: bool) -> tuple[float, int]:
     """Median absolute deviation over participants (scipy's, unscaled) of the per-subject scores."""
     from scipy.stats import median_abs_deviation
 
     subj = r.get("per_subject") or {}
-    vals = [float(v) for v in subj.values() if v is not None and math.isfinite(float(v))]
+    vals = [float(v) for v in _subject_scores(r, subj) if v is not None and math.isfinite(float(v))]
     if not per_subject_ok or len(vals) < 2:
         return math.nan, len(vals) if per_subject_ok else 0
     vals = np.asarray(vals)

@@ -59,7 +59,8 @@ def load_model_configs(conf_dir=None, resolve: bool = False) -> dict[str, dict]:
 
     conf_dir = Path(conf_dir or MODEL_CONF_DIR)
     if not conf_dir.is_dir():
-        raise ConfigError(f"model config folder {conf_dir} does not exist")
+        raise ConfigError(f"model config folder {conf_dir} "
+                          + ("is a file, not a folder" if conf_dir.exists() else "does not exist"))
     files = sorted(conf_dir.glob("*.yaml"))
     stats = [f.stat() for f in files]
     key = (str(conf_dir.resolve()), resolve, tuple((f.name, s.st_mtime_ns, s.st_size) for f, s in zip(files, stats)))
@@ -96,8 +97,9 @@ def study_properties(configs: dict[str, dict]) -> pd.DataFrame:
 def read_properties(path) -> pd.DataFrame:
     """A user's properties: CSV with a `model` column, or JSON {model: {property: value}}."""
     path = Path(path)
-    if not path.exists():
-        raise DataUnavailable(f"properties file {path} does not exist")
+    if not path.is_file():
+        raise DataUnavailable(f"properties file {path} "
+                              + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     if path.suffix == ".json":
         df = pd.DataFrame.from_dict(json.loads(path.read_text()), orient="index")
     else:
@@ -191,9 +193,12 @@ def lm_eval_properties(model_cfg, *, mmlu_shots: int = 5, bbh_shots: int = 3, ba
     return properties_from_lm_eval({"results": merged})
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     """python -m brainalign.analysis.properties --models flan-t5-xl vicuna-7b --out properties.json"""
     import argparse
+    import sys
+
+    from brainalign.errors import BrainalignError
 
     parser = argparse.ArgumentParser(prog="python -m brainalign.analysis.properties",
                                      description="Compute MMLU/BBH properties with lm-eval; the file feeds --properties.")
@@ -203,16 +208,23 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--limit", type=int, default=None, help="examples per task (a quick check, not a score)")
     args = parser.parse_args(argv)
-    configs = load_model_configs(args.conf, resolve=True)
-    out = Path(args.out)
-    table = json.loads(out.read_text()) if out.exists() else {}
-    for name in args.models:
-        if name not in configs:
-            raise ConfigError(f"no model config {name!r} in {args.conf}")
-        table[name] = lm_eval_properties(configs[name], device=args.device, limit=args.limit)
-        write_text(out, json.dumps(table, indent=2))
-        print(name, table[name])
+    try:
+        configs = load_model_configs(args.conf, resolve=True)
+        out = Path(args.out)
+        table = json.loads(out.read_text()) if out.exists() else {}
+        for name in args.models:
+            if name not in configs:
+                raise ConfigError(f"no model config {name!r} in {args.conf}")
+            table[name] = lm_eval_properties(configs[name], device=args.device, limit=args.limit)
+            write_text(out, json.dumps(table, indent=2))
+            print(name, table[name])
+    except BrainalignError as e:
+        print(f"[brainalign] error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

@@ -162,6 +162,9 @@ def log_to_wandb(out: Path, tables: dict[str, pd.DataFrame], figures: list[Path]
         mode = tracking.get("mode") or "disabled"
         if mode == "disabled":
             return None
+        from brainalign.plumbing.network import wandb_mode
+
+        mode = wandb_mode(mode)
         run = wandb.init(project=tracking.get("project") or "brainalign", entity=tracking.get("entity"),
                          group=tracking.get("group"), tags=list(tracking.get("tags") or []), job_type="analysis",
                          name="analysis", dir=str(out), mode=mode, reinit="finish_previous",

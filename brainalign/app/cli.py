@@ -61,14 +61,24 @@ def setup_or_exit() -> None:
 
 
 def guarded(main) -> None:
-    """Run the Hydra entry point; composition errors become one line (HYDRA_FULL_ERROR=1 keeps Hydra's)."""
+    """Run the Hydra entry point; composition errors become one line (HYDRA_FULL_ERROR=1 keeps Hydra's). A sweep
+    stopped before its end (Ctrl-C) still prints its summary."""
+    from brainalign.app.sweep import summary_if_stopped
+
+    try:
+        _one_line_errors(main)
+    finally:
+        summary_if_stopped()
+
+
+def _one_line_errors(main) -> None:
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         return main()
     os.environ["HYDRA_FULL_ERROR"] = "1"   # let errors reach us instead of Hydra's multi-line report
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from brainalign.errors import BrainalignError
+    from brainalign.errors import BrainalignError, not_writable
 
     from brainalign.plumbing import interrupt
 
@@ -77,6 +87,11 @@ def guarded(main) -> None:
         main()
     except (HydraException, OmegaConfBaseException, BrainalignError) as e:
         print(PREFIX + (str(e) if isinstance(e, BrainalignError) else one_line(e)), file=sys.stderr)
+        sys.exit(2)
+    except (OSError, ValueError) as e:   # Hydra making the job's folder or its log file there
+        if (user := not_writable(e)) is None:
+            raise
+        print(PREFIX + str(user), file=sys.stderr)
         sys.exit(2)
     except (KeyboardInterrupt, interrupt.Interrupted) as e:  # before or between jobs
         stopped = interrupt.as_interrupted(e)

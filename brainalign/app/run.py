@@ -1,19 +1,17 @@
 """What `python main.py` runs: task dispatch and what the user sees. The scoring itself is
 brainalign/scoring.py; the checks before any work are brainalign/config/checks.py."""
 
-import logging
 import sys
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
 from brainalign.app import results, sweep, tracking
-from brainalign.errors import BrainalignError, ConfigError
+from brainalign.errors import BrainalignError, ConfigError, not_writable
 from brainalign.plumbing.locks import folder_lock
 from brainalign.app.comparison_files import save_comparison_arrays
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
-log = logging.getLogger("brainalign")
 
 
 def score(cfg) -> dict:
@@ -124,16 +122,25 @@ def main_job(cfg):
         print(f"[brainalign] {stopped.message()}", file=sys.stderr)
         sys.exit(stopped.code)
     except BrainalignError as e:
-        _record(cfg, e, with_traceback=False)
-        print(f"[brainalign] error: {e}", file=sys.stderr)
-        if not multirun:
-            sys.exit(2)
+        _user_error(cfg, e, multirun)
     except Exception as e:
+        if (user := not_writable(e)) is not None:
+            _user_error(cfg, user, multirun)
+            return None
         _record(cfg, e, with_traceback=True)
         if not multirun:
             raise
-        log.exception("job failed; the sweep goes on")
+        # the sweep goes on; its summary names this job, failed.json keeps the traceback
+        print(f"[brainalign] error: {sweep.explain(e)} (its traceback: {output_dir(cfg) / results.FAILED})",
+              file=sys.stderr)
     return None
+
+
+def _user_error(cfg, err: BrainalignError, multirun: bool) -> None:
+    _record(cfg, err, with_traceback=False)
+    print(f"[brainalign] error: {err}", file=sys.stderr)
+    if not multirun:
+        sys.exit(2)
 
 
 def _is_multirun() -> bool:

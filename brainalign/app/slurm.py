@@ -104,3 +104,13 @@ def record_ended_job(job, err: Exception, idx: int, overrides: str, out_dir: Pat
         sweep.write_record(record, idx, status="failed", reason=reason, overrides=overrides,
                            output_dir=str(out_dir), slurm_job_id=str(job.job_id))
     return reason
+
+
+def no_cluster(err: Exception):
+    """The one-line error for a submission that SLURM refused or that found no SLURM here."""
+    from brainalign.app.sweep import one_line
+    from brainalign.errors import ConfigError
+
+    return ConfigError(f"hydra/launcher=slurm: no SLURM cluster took the jobs ({one_line(err)}); start one "
+                       "(scripts/slurm-cluster.sh start; eval \"$(scripts/slurm-cluster.sh env)\") or use "
+                       "hydra/launcher=joblib")

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 ENV = "BRAINALIGN_SWEEP_RECORD"  # the record folder, for the launchers in the sweep's own process
 FAIL_MODES = ("error", "ignore")
 _job: dict = {}  # how the current job of this process ended, from note()
+_running: list = []  # the record folder of the sweep this process runs, until its summary is printed
 
 
 def note(status: str, reason: str | None = None) -> None:
@@ -100,6 +101,30 @@ def summarize(records: list[dict]) -> dict:
     return {"jobs": len(jobs), **counts, "failures": [j for j in jobs if j["status"] == "failed"]}
 
 
+def print_summary(record_dir, records: list[dict]) -> dict:
+    """Write summary.json and print the summary."""
+    summary = summarize(records)
+    with atomic_file(Path(record_dir) / "summary.json", "w") as f:
+        json.dump(summary, f, indent=1, default=str)
+    print(summary_text(summary, record_dir), flush=True)
+    return summary
+
+
+def summary_if_stopped() -> None:
+    """The sweep of this process stopped before its end (Ctrl-C, SIGTERM, an error out of the launcher): the
+    summary of the jobs that started, those without an end record counted as interrupted."""
+    if not _running:
+        return
+    record_dir = _running.pop()
+    records = [r if r.get("status") in ("finished", "skipped", "failed") else
+               {**r, "status": "failed", "reason": "interrupted"} for r in read_records(record_dir)]
+    if not records:   # no job started (the launcher refused them): nothing to sum up
+        return
+    print_summary(record_dir, records)
+    print("[brainalign] the sweep stopped before its end; rerun the same command to resume: finished results "
+          "are skipped", file=sys.stderr, flush=True)
+
+
 def summary_text(summary: dict, record_dir) -> str:
     lines = [f"[brainalign] sweep of {summary['jobs']} job(s): {summary['finished']} finished, "
              f"{summary['skipped']} skipped, {summary['failed']} failed"]
@@ -119,11 +144,18 @@ class SweepSummary(Callback):
         self.record_dir: str | None = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        from omegaconf.errors import InterpolationResolutionError
+
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+        except InterpolationResolutionError:   # results_dir refused: the launcher says why, in one line
+            return
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = Path(str(config.hydra.sweep.dir)) / ".sweeps" / f"{stamp}-{os.getpid()}"
+        folder = sweep_dir / ".sweeps" / f"{stamp}-{os.getpid()}"
         (folder / "jobs").mkdir(parents=True, exist_ok=True)
         self.record_dir = str(folder.resolve())
         os.environ[ENV] = self.record_dir
+        _running[:] = [self.record_dir]
 
     def on_job_start(self, config, **kwargs) -> None:
         _job.clear()
@@ -143,10 +175,8 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         if not self.record_dir:
             return
-        summary = summarize(read_records(self.record_dir))
-        with atomic_file(Path(self.record_dir) / "summary.json", "w") as f:
-            json.dump(summary, f, indent=1, default=str)
-        print(summary_text(summary, self.record_dir), flush=True)
+        _running.clear()
+        summary = print_summary(self.record_dir, read_records(self.record_dir))
         if summary["failed"] and self.fail == "error":
             print("[brainalign] some jobs failed (sweep_fail=ignore exits 0 anyway); rerun the same command "
                   "to retry them: finished results are skipped", file=sys.stderr, flush=True)

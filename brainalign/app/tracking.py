@@ -68,10 +68,12 @@ def start(cfg, out_dir: Path, job_type: str = "score", run_id: str | None = None
         raise ConfigError(f"tracking.mode={t.mode!r}; choose one of {', '.join(MODES)}")
     import wandb
 
+    from brainalign.plumbing.network import wandb_mode
+
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     name = f"{cfg.model.name}/{cfg.dataset.name}/{cfg.metric.name}"
     run = wandb.init(project=t.project, entity=t.entity, group=t.group, name=name, job_type=job_type,
-                     tags=list(t.tags), dir=str(out_dir), mode=t.mode, config=run_config(cfg),
+                     tags=list(t.tags), dir=str(out_dir), mode=wandb_mode(t.mode), config=run_config(cfg),
                      id=run_id, resume="allow" if run_id else None, reinit="finish_previous")
     try:
         yield Tracker(run)

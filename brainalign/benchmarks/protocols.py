@@ -31,14 +31,21 @@ def metric_arguments(metric_cfg) -> dict:
             "alphas": _get(metric_cfg, "alphas")}
 
 
+def check_protocols(names: list[str]) -> list[str]:
+    """metric.cv's protocol names, refused when empty or when one is not a protocol."""
+    if not names:
+        raise ConfigError(f"metric.cv=[]: give at least one protocol ({', '.join(PROTOCOLS)})")
+    bad = [n for n in names if n not in PROTOCOLS]
+    if bad:
+        verb = "is not a protocol" if len(bad) == 1 else "are not protocols"
+        raise ConfigError(f"metric.cv: {', '.join(bad)} {verb}; choose from {', '.join(PROTOCOLS)}")
+    return names
+
+
 def protocol_names(metric_cfg) -> list[str]:
     """The protocols to score, first one first (its scores are the result's top-level keys)."""
-    cv = _get(metric_cfg, "cv") or NATIVE[metric_kind(metric_cfg)]
-    names = [str(cv)] if isinstance(cv, str) else [str(c) for c in cv]
-    bad = [n for n in names if n not in PROTOCOLS]
-    if bad or not names:
-        raise ConfigError(f"metric.cv={names}; each must be one of {PROTOCOLS}")
-    return list(dict.fromkeys(names))
+    cv = _get(metric_cfg, "cv", NATIVE[metric_kind(metric_cfg)])
+    return list(dict.fromkeys(check_protocols([str(cv)] if isinstance(cv, str) else [str(c) for c in cv])))
 
 
 FLAT = {"shuffle": {"n_splits": "n_splits", "train_size": "train_size", "random_state": "random_state"},

@@ -14,8 +14,14 @@ from brainalign.config.select import select_metric
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"   # the repository's conf/ (Hydra's config_path)
 
 
-def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str | None = None) -> str:
-    """The output folder of a job, deterministic so that a repeated sweep finds its finished runs."""
+def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str | None = None, _root_=None) -> str:
+    """The output folder of a job, deterministic so that a repeated sweep finds its finished runs. As Hydra's
+    resolver (`_root_`: the whole config) it first checks the results folder and the names that become folders,
+    before Hydra makes the job's folder."""
+    if _root_ is not None:
+        from brainalign.config.checks import check_paths
+
+        check_paths(_root_)
     if task == "score":
         return f"{model}/{dataset}/{metric}"
     if task == "finetune":
@@ -23,9 +29,19 @@ def run_subdir(task: str, model: str, dataset: str, metric: str, finetune: str |
     return "analysis" if task == "analyze" else task
 
 
+def results_root(results_dir: str) -> str:
+    """results_dir, checked (hydra.sweep.dir: Hydra writes there before any job starts)."""
+    from brainalign.config.checks import check_results_dir
+
+    check_results_dir(results_dir)
+    return results_dir
+
+
 def cv_label(metric: str, native: str, cv) -> str:
     """The metric's name with its protocols when they are not its own: linear, linear-group, linear-shuffle+group."""
-    names = [str(cv)] if isinstance(cv, str) else [str(c) for c in cv]
+    from brainalign.benchmarks.protocols import check_protocols
+
+    names = check_protocols([str(cv)] if isinstance(cv, str) else [str(c) for c in cv])
     return metric if names == [native] else f"{metric}-{'+'.join(names)}"
 
 
@@ -77,7 +93,7 @@ def register_resolvers() -> None:
     from brainalign.config.subset import dataset_dir, subset_tag
 
     for name, fn in (("cv_label", cv_label), ("tag", tag), ("model_dir", model_dir), ("dataset_dir", dataset_dir),
-                     ("subset_tag", subset_tag)):
+                     ("subset_tag", subset_tag), ("results_root", results_root)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 

@@ -103,7 +103,9 @@ def suites_dir(path=None) -> Path:
             return d
     if path:
         raise DataUnavailable(f"dataset.path={path}: no SyntaxGym suite files (*.json) there")
-    raise DataUnavailable("no SyntaxGym suites found (looked in " + ", ".join(map(str, dirs)) + "). "
+    where = (f"looked in {', '.join(map(str, dirs))}" if dirs
+             else "dataset.path is unset, brainscore-language not installed")
+    raise DataUnavailable(f"no SyntaxGym suites found ({where}). "
                           f"Download the 2020 suites ({SOURCE_URL}, or brainscore-language 2.3's "
                           "benchmarks/syntaxgym/suites/syntaxgym-2020) and set dataset.path=/that/folder")
 

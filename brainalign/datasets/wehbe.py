@@ -8,8 +8,8 @@ folder `dataset.path` laid out as in `mtoneva/brain_language_nlp`'s `data/` fold
     fMRI/time_fmri.npy          onset (s) of each of the 1,351 untrimmed TRs
     fMRI/runs_fmri.npy          run (1..4) of each untrimmed TR
     fMRI/time_words_fmri.npy    onset (s) of each of the 5,176 presented words
-    HP_subj_roi_inds.npy        {subject: {'all': voxel mask, 'PostTemp': ..., ...}} (pickled dict;
-                                also looked for in fMRI/); 'all' is the language network
+    HP_subj_roi_inds.npy        {subject: {'all': voxel mask, 'PostTemp': ..., ...}} (pickled dict, read
+                                without running code; also looked for in fMRI/); 'all' is the language network
 
 The presented word sequence (`stimuli_words.npy`, 5,176 entries, '+' = fixation) is copyrighted
 book text: it is read from `dataset.words_path`, the release folder, or ../shared/data/wehbe2014/.
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
+from brainalign.plumbing.npy import load_pickled
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,7 @@ def _need(path: Path, what: str) -> Path:
 
 
 def load_rois(path: Path) -> dict:
-    rois = np.load(path, allow_pickle=True)  # the release's format: a pickled dict
-    rois = rois.item() if rois.dtype == object and rois.shape == () else rois
+    rois = load_pickled(path)  # the release's format: a pickled dict
     if not isinstance(rois, dict):
         raise DataMismatch(f"{path}: expected a dict {{subject: {{roi: mask}}}}, got {type(rois).__name__}")
     return rois

@@ -9,7 +9,7 @@ usual perplexity recipe; a local raw file is read as it is.
 import os
 from pathlib import Path
 
-from brainalign.errors import ConfigError, DataUnavailable
+from brainalign.errors import ConfigError, DataMismatch, DataUnavailable
 
 HUB = ("wikitext", "wikitext-2-raw-v1")
 RAW_NAMES = {"test": "wiki.test.raw", "validation": "wiki.valid.raw", "train": "wiki.train.raw"}
@@ -27,8 +27,15 @@ def read_text_file(path, split: str = "test") -> str:
     if path.suffix == ".parquet":
         import pandas as pd
 
-        return "\n\n".join(pd.read_parquet(path)["text"].astype(str))
-    return path.read_text(encoding="utf-8")
+        text = "\n\n".join(pd.read_parquet(path)["text"].astype(str))
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataMismatch(f"dataset.path={path} is not UTF-8 text (WikiText-2 raw, wiki.test.raw)") from None
+    if not text.strip():
+        raise DataMismatch(f"dataset.path={path} holds no text")
+    return text
 
 
 def load_wikitext2(cfg=None) -> tuple[str, str]:

@@ -10,6 +10,8 @@ import re
 import torch
 from torch import nn
 
+from brainalign.errors import ConfigError
+
 BLOCK_LIST = re.compile(r"^(.*\.)?(h|layers|layer|block|blocks)$")
 
 
@@ -56,7 +58,7 @@ def resolve_layers(model: nn.Module, selectors) -> list[str]:
                              f"module names (model.layers=[...]), not {sel!r}")
         else:
             choices = ", ".join(k for k in avail if k in ("embedding", "blocks") or "norm" in k or "attn" in k)
-            raise ValueError(f"unknown layer {sel!r}; use a module name or one of: {choices}")
+            raise ConfigError(f"model.layers: unknown layer {sel!r}; use a module name or one of: {choices}")
     prefixes = [p for p, _ in block_stacks(model)]
 
     def stack(name):  # keep each stack together: encoder layers before decoder layers

@@ -184,26 +184,10 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
 
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the HuggingFace hub answers within `timeout_s` (DNS and TCP; run in a thread, so a
-    resolver that hangs cannot hold the job)."""
-    import socket
-    import threading
-    import urllib.parse
+    """Whether the HuggingFace hub answers within `timeout_s`."""
+    from brainalign.plumbing.network import reachable
 
-    host = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname
-    ok = []
-
-    def probe():
-        try:
-            socket.create_connection((host, 443), timeout=timeout_s).close()
-            ok.append(True)
-        except OSError:
-            pass
-
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(timeout_s)
-    return bool(ok)
+    return reachable(os.environ.get("HF_ENDPOINT") or "https://huggingface.co", timeout_s)
 
 
 def hub_offline_up_front() -> None:

@@ -2,14 +2,20 @@
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_beside(path: Path) -> Path:
+    """A new empty file beside `path` with a random name, created with mode 0666 so that the kernel applies
+    the process umask (and any default ACL) itself: the umask is never read or changed."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -19,11 +25,9 @@ def atomic_path(path):
     The file gets the permissions a plain open() would give (0644 under umask 022), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _create_beside(path)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from brainalign.errors import ConfigError
+from brainalign.errors import ConfigError, DataMismatch
 from brainalign.surprisal.fast import token_surprisal, token_windows
 from brainalign.surprisal.readout import make_scorer
 
@@ -43,6 +43,9 @@ def nwp_loss(lm, text: str, context: int | None = None, stride: int | None = Non
     if max_tokens:
         tokens = replace(tokens, ids=tokens.ids[:tokens.n_prefix] + tokens.content[:int(max_tokens)], n_suffix=0,
                          offsets=tokens.offsets[:int(max_tokens)])
+    if len(tokens.content) < (1 if tokens.n_prefix else 2):   # without a start token the first is never scored
+        raise DataMismatch(f"the text has {len(tokens.content)} token(s) for {lm.name}: too short to score a next "
+                           "word")
     room = scorer.window - tokens.n_prefix
     stride = int(stride or max(1, room // 2))
     if stride > room:

@@ -143,7 +143,12 @@ class PerModelSlurmLauncher(SlurmLauncher):
                 idx = initial_job_idx + i
                 log.info(f"\t#{idx} : {' '.join(filter_overrides(job_overrides[i]))}")
                 args.append((list(job_overrides[i]), "hydra.sweep.dir", idx, f"job_id_for_{idx}", state))
-            jobs = self._executor(p).map_array(self, *zip(*args))
+            try:
+                jobs = self._executor(p).map_array(self, *zip(*args))
+            except (RuntimeError, OSError) as e:   # no srun / sbatch here, or sbatch refused (FailedJobError)
+                from brainalign.app.slurm import no_cluster
+
+                raise no_cluster(e) from e
             for i, job in zip(group["jobs"], jobs):
                 submitted[i] = job
             record.append({"resources": {k: p.get(k) for k in ("gpus_per_node", "mem_gb", "timeout_min", "cpus_per_task",
