@@ -54,4 +54,5 @@ SPEC = declare(BenchmarkSpec(
                                       "downloaded or from dataset.ridge_ceiling_dir; one that cannot be had leaves "
                                       "the raw score with ceiled null, the reason and how to get it "
                                       "(dataset.ceiling=brainscore|stored|compute|none|<value>)",
-    locations=("path", "url", "cache_dir", "ridge_ceiling_dir"), data_files=("path", "ridge_ceiling_dir"), cost=cost, study_column=0))
+    locations=("path", "url", "cache_dir", "ridge_ceiling_dir"), data_files=("path", "ridge_ceiling_dir"),
+    cost=cost, study_column=0))
