@@ -28,7 +28,12 @@ def score(cfg) -> dict:
                   + "".join(f"  {note}\n" for note in missing_ceilings(stored)) + f"  results: {out / results.RESULT}")
             sweep.note("skipped")
             return stored
-        with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
+        run_id, replaces = info["settings_key"], None
+        if stored is not None:   # force=true: a new W&B run that names the one it replaces
+            replaces = stored.get("wandb_id") or stored.get("settings_key")
+            run_id = f"{run_id}-{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
+        info["wandb_id"] = run_id
+        with tracking.start(cfg, out, job_type="score", run_id=run_id, replaces=replaces) as tracker:
             result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
             for arrays in (result.pop("comparison", None) or {}).values():   # comparison_<protocol>.npz
                 save_comparison_arrays(out, **arrays)

@@ -1,0 +1,75 @@
+"""W&B as a user reads it: offline runs read back from their .wandb logs (tests/wandb_records.py)."""
+
+import pytest
+
+from brainalign.app import run as app
+from brainalign.app.results import layer_depths
+from brainalign.plumbing.interrupt import Interrupted
+from wandb_records import offline_runs
+
+
+CV = "linear-shuffle+group"
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    return "tracking=offline"
+
+
+def _out(tmp_path, metric="linear"):
+    return tmp_path / "out" / "tiny-gpt2" / "synthetic" / metric
+
+
+def test_layer_depths_put_sub_modules_inside_their_block():
+    names = ["model.embed_tokens", "model.layers.0", "model.layers.1", "model.layers.0.post_attention_layernorm",
+             "model.layers.1.post_attention_layernorm", "language_network"]
+    assert [r["depth"] for r in layer_depths(names)] == [0.0, 0.5, 1.0, 0.25, 0.75, None]
+    assert [r["kind"] for r in layer_depths(names)][2:4] == ["block", "post_attention_layernorm"]
+    # an encoder-decoder's stacks one after the other
+    assert [r["depth"] for r in layer_depths(["encoder.block.0", "encoder.block.1", "decoder.block.0"])] == \
+        [pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0]
+
+
+@pytest.mark.slow  # W&B start-up, twice: ~15 s
+def test_scored_run_reads_back_with_layers_protocols_and_identity(make_config, tiny_gpt2, tmp_path, offline, capsys):
+    cfg = make_config(*tiny_gpt2, offline, "metric.cv=[shuffle,group]")
+    result = app.run(cfg)
+    run, = offline_runs(_out(tmp_path, CV))
+    assert run.exit_code == 0 and "failed" not in run.tags
+    assert run.name == "tiny-gpt2/synthetic/linear-shuffle+group"
+    assert {"gpt2", "vanilla", "synthetic"} <= set(run.tags)
+    assert run.config["pair_key"] == "tiny-gpt2" and run.config["settings_key"] == result["settings_key"]
+    assert "paths" not in run.config["config"] and "results_dir" not in run.config["config"]
+    assert "path" not in run.config["config"]["model"] and run.config["version"]
+    # one history row per layer, in depth order, stepped on layer/depth, with each protocol's raw score
+    rows = [r for r in run.history if "layer/depth" in r]
+    assert [r["layer/depth"] for r in rows] == [0.0, 0.5, 1.0]
+    assert [r["layer/raw"] for r in rows] == [row["raw"] for row in result["per_layer"]]
+    assert [r["layer/group/raw"] for r in rows] == [row["raw"] for row in result["protocols"]["group"]["per_layer"]]
+    assert any(m.glob_name == "layer/*" and m.step_metric == "layer/depth" for m in run.metrics)
+    for name in ("shuffle", "group"):
+        assert run.summary[f"protocol/{name}/raw"] == result["protocols"][name]["raw"]
+        assert run.summary[f"protocol/{name}/best_layer"] == result["protocols"][name]["best_layer"]
+    assert run.summary["n_stimuli"] == 200 and "ceiling_source" in run.summary
+    # force=true: a new run that names the one it replaces
+    app.run(make_config(*tiny_gpt2, offline, "metric.cv=[shuffle,group]", "force=true"))
+    first, second = offline_runs(_out(tmp_path, CV))
+    assert second.config["replaces"] == result["settings_key"] != second.config["settings_key"] + "x"
+    assert second.name == first.name and len({p.name for p in _out(tmp_path, CV).glob("wandb/offline-run-*")}) == 2
+
+
+@pytest.mark.slow  # W&B start-up: ~5 s
+@pytest.mark.parametrize("err, code, tag", [(RuntimeError("no weights"), 1, "failed"),
+                                            (Interrupted(143), 143, "interrupted"),
+                                            (KeyboardInterrupt(), 130, "interrupted")])
+def test_failed_or_interrupted_job_ends_its_run_so(make_config, tiny_gpt2, tmp_path, offline, monkeypatch,
+                                                   err, code, tag):
+    def broken(*args, **kwargs):
+        raise err
+    monkeypatch.setattr(app, "score_model", broken)
+    with pytest.raises(type(err)):
+        app.score(make_config(*tiny_gpt2, offline))
+    run, = offline_runs(_out(tmp_path))
+    assert run.exit_code == code and tag in run.tags
+    assert run.summary["error"].startswith(type(err).__name__)
