@@ -52,6 +52,11 @@ def test_scored_run_reads_back_with_layers_protocols_and_identity(make_config, t
         assert run.summary[f"protocol/{name}/raw"] == result["protocols"][name]["raw"]
         assert run.summary[f"protocol/{name}/best_layer"] == result["protocols"][name]["best_layer"]
     assert run.summary["n_stimuli"] == 200 and "ceiling_source" in run.summary
+    # the console ends with every protocol's best score, the confound-controlled one included
+    printed = capsys.readouterr().out
+    for name in ("shuffle", "group"):
+        p = result["protocols"][name]
+        assert f"protocol {name}: best layer {p['best_layer']} (raw {p['raw']:.4f}, ceiled {p['ceiled']:.4f})" in printed
     # force=true: a new run that names the one it replaces
     app.run(make_config(*tiny_gpt2, offline, "metric.cv=[shuffle,group]", "force=true"))
     first, second = offline_runs(_out(tmp_path, CV))
@@ -73,3 +78,14 @@ def test_failed_or_interrupted_job_ends_its_run_so(make_config, tiny_gpt2, tmp_p
     run, = offline_runs(_out(tmp_path))
     assert run.exit_code == code and tag in run.tags
     assert run.summary["error"].startswith(type(err).__name__)
+
+
+def test_one_layer_baseline_has_no_layer_choice_to_recover(tmp_path):
+    result = {"model": {"name": "oasm"}, "dataset": "synthetic", "metric": "linear", "synthetic": True,
+              "per_layer": [], "raw": 0.3, "ceiled": 0.4, "ceiling": 0.7, "planted_layer": "oasm",
+              "planted_layer_index": 0, "planted_raw": 0.3, "best_raw_before_planted": float("nan"),
+              "shuffled_control_raw": 0.01, "recovered": True}
+    text = app.summary_text(result, tmp_path)
+    assert "planted signal in oasm, its only layer (raw 0.3000; shuffled responses 0.0100): no layer choice to " \
+           "recover" in text
+    assert "nan" not in text and "recovered" not in text

@@ -80,7 +80,14 @@ def summary_text(result: dict, out: Path) -> str:
     else:
         lines.append(f"  raw {_fmt(result['raw'])}, ceiled {_fmt(result.get('ceiled'))}, ceiling {_fmt(result.get('ceiling'))}"
                      + (f"  ({result['unit']})" if result.get("unit") else ""))
-    if "planted_layer" in result:
+    protocols = result.get("protocols") or {}
+    if len(protocols) > 1:   # the flat keys above are the first protocol's; each one's best, confound-controlled too
+        lines += [f"  protocol {name}: best layer {p['best_layer']} (raw {_fmt(p['raw'])}, ceiled {_fmt(p['ceiled'])}); "
+                  f"cross-validated choice: raw {_fmt(p['raw_cv'])}" for name, p in protocols.items()]
+    if "planted_layer" in result and result["planted_layer_index"] == 0:   # a one-layer baseline: no choice to make
+        lines.append(f"  planted signal in {result['planted_layer']}, its only layer (raw {result['planted_raw']:.4f}; "
+                     f"shuffled responses {result['shuffled_control_raw']:.4f}): no layer choice to recover")
+    elif "planted_layer" in result:
         lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
                      f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "
                      f"{'recovered' if result['recovered'] else 'NOT recovered'}")
