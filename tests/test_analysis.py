@@ -232,6 +232,13 @@ def test_logged_to_wandb_offline(results, tmp_path):
     run(results, tmp_path / "an", figures=True, tracking={"mode": "offline", "project": "brainalign", "group": "g"})
     runs = list((tmp_path / "an" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    from wandb_records import offline_runs
+
+    an, = offline_runs(tmp_path / "an")
+    used = sorted(a.name for a in an.artifacts if a.use_after_commit)   # lineage: the result artifacts it read
+    assert len(used) == 18 and "result-flan-t5-xl-pereira-linear" in used
+    assert all(a.type == "result" for a in an.artifacts if a.use_after_commit)
+    assert [a.type for a in an.artifacts if a.type not in ("run_table", "result")] == ["analysis"]
 
 
 def test_both_entry_points_write_beside_the_results_and_never_overwrite(results, make_config, capsys):

@@ -1,5 +1,7 @@
 """W&B as a user reads it: offline runs read back from their .wandb logs (tests/wandb_records.py)."""
 
+import json
+
 import pytest
 
 from brainalign.app import run as app
@@ -52,6 +54,11 @@ def test_scored_run_reads_back_with_layers_protocols_and_identity(make_config, t
         assert run.summary[f"protocol/{name}/raw"] == result["protocols"][name]["raw"]
         assert run.summary[f"protocol/{name}/best_layer"] == result["protocols"][name]["best_layer"]
     assert run.summary["n_stimuli"] == 200 and "ceiling_source" in run.summary
+    # the result travels with the run: result.json, layers.csv and each protocol's comparison arrays
+    art, = [a for a in run.artifacts if a.type == "result"]
+    assert art.type == "result" and art.name == "result-tiny-gpt2-synthetic-linear-shuffle_group"
+    assert sorted(e.path for e in art.manifest.contents) == ["layers.csv", "result.json"]
+    assert json.loads(art.metadata)["settings_key"] == result["settings_key"]
     # the console ends with every protocol's best score, the confound-controlled one included
     printed = capsys.readouterr().out
     for name in ("shuffle", "group"):
@@ -89,3 +96,15 @@ def test_one_layer_baseline_has_no_layer_choice_to_recover(tmp_path):
     assert "planted signal in oasm, its only layer (raw 0.3000; shuffled responses 0.0100): no layer choice to " \
            "recover" in text
     assert "nan" not in text and "recovered" not in text
+
+
+def test_result_artifact_carries_the_comparison_arrays(tmp_path):
+    from brainalign.app.tracking import result_artifact
+
+    out = tmp_path / "m" / "futrell" / "pearsonr"
+    out.mkdir(parents=True)
+    for name in ("result.json", "comparison_group.npz", "comparison_shuffle.npz", "comparison_x.tmp.npz"):
+        (out / name).write_text("{}")
+    art = result_artifact(out)
+    assert art.name == "result-m-futrell-pearsonr" and art.type == "result"
+    assert sorted(art.manifest.entries) == ["comparison_group.npz", "comparison_shuffle.npz", "result.json"]

@@ -147,7 +147,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     numbers = report.summary_numbers(ctx)
     report.dump_json(out / "summary.json", numbers)
     report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},
-                        figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking)
+                        figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking,
+                        sources=sorted({Path(p).parent for p in [*col.rows["path"], *col.chat["path"]]}))
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")

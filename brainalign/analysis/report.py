@@ -148,8 +148,9 @@ def render(ctx: dict) -> str:
 
 
 def log_to_wandb(out: Path, tables: dict[str, pd.DataFrame], figures: list[Path], report: Path, summary: dict,
-                 tracking: dict | None):
-    """Log tables, figures, the report (as an artifact) and headline numbers to W&B.
+                 tracking: dict | None, sources=()):
+    """Log tables, figures, the report (as an artifact) and headline numbers to W&B; the run uses the
+    result artifact of each folder in `sources`, so W&B's lineage shows which runs the tables came from.
 
     Uses the active run if there is one, else starts one (job_type=analysis) with `tracking`
     ({mode, project, entity, group, tags}); mode disabled (the default) logs nothing.
@@ -171,6 +172,9 @@ def log_to_wandb(out: Path, tables: dict[str, pd.DataFrame], figures: list[Path]
                          config={"task": "analyze", **{k: v for k, v in summary.items() if k.startswith("setting/")}})
         own = True
     try:
+        from brainalign.app.tracking import use_results
+
+        use_results(run, sources)
         payload = {}
         for name, df in tables.items():
             d = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df

@@ -39,7 +39,7 @@ def score(cfg) -> dict:
                 save_comparison_arrays(out, **arrays)
             result = {**info, **result}
             results.write(out, result)
-            tracker.log_result(result)
+            tracker.log_result(result, out)
     print(summary_text(result, out))
     return result
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from brainalign.app import results
+from brainalign.app.comparison_files import comparison_files
 from brainalign.app.results import SUMMARY_KEYS, layer_depths
 
 log = logging.getLogger(__name__)
@@ -141,11 +143,42 @@ def summary(result: dict) -> dict:
     return out
 
 
+def result_artifact(out_dir: Path, result: dict | None = None):
+    """The files of one result (result.json, layers.csv, comparison_<protocol>.npz) as a W&B artifact named
+    for its folder (<model>/<dataset>/<metric>): a recomputation is its next version."""
+    import re
+
+    import wandb
+
+    out_dir = Path(out_dir)
+    result = result if result is not None else results.read(out_dir) or {}
+    name = "result-" + re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(out_dir.parts[-3:]))
+    meta = {"settings_key": result.get("settings_key"), "wandb_id": result.get("wandb_id"),
+            "model": (result.get("model") or {}).get("name"), "dataset": result.get("dataset"),
+            "metric": result.get("metric"), "subset": result.get("subset"), "synthetic": result.get("synthetic")}
+    art = wandb.Artifact(name, type="result", metadata=meta)
+    for path in [out_dir / results.RESULT, out_dir / results.LAYERS, *comparison_files(out_dir).values()]:
+        if path.exists():
+            art.add_file(str(path))
+    return art
+
+
+def use_results(run, folders) -> None:
+    """Record that `run` read these results: W&B's lineage graph then links it to the runs that made them."""
+    for folder in folders:
+        art = result_artifact(folder)
+        if run.offline:   # offline, use_artifact refuses; this is what it does for a new artifact, kept for sync
+            run._log_artifact(art, is_user_created=True, use_after_commit=True)
+        else:
+            run.use_artifact(art)
+
+
 class Tracker:
     def __init__(self, run):
         self.run = run
 
-    def log_result(self, result: dict) -> None:
+    def log_result(self, result: dict, out_dir: Path | None = None) -> None:
+        """Summary, per-layer rows and table; the result's files as an artifact when out_dir is given."""
         import wandb
 
         if self.run is None:
@@ -163,6 +196,8 @@ class Tracker:
                 [m["name"], m.get("family"), m.get("instruction_tuned"), r["layer"], r["depth"], r["block"], r["kind"],
                  result.get("ceiling"), *[r[c] for c in columns[8:]]] for r in rows])
             self.run.log({"per_layer": table})
+        if out_dir is not None:
+            self.run.log_artifact(result_artifact(out_dir, result))
 
     def fail(self, err: BaseException) -> int:
         """Mark the run failed (or interrupted) and return its exit code."""
