@@ -351,3 +351,47 @@ def test_a_result_whose_per_subject_is_not_scores_is_one_line(results, tmp_path)
         with pytest.raises(DataMismatch) as e:
             run(results, tmp_path / "an", figures=False, force=True)
         assert str(e.value) == f"{path}: per_subject holds {what}, not {{subject: score}}; fix or remove the file"
+
+
+def _subset_futrell(results, models):
+    """A 300-word Futrell run beside each model's full one (its own folder, as the app names it)."""
+    for model in models:
+        folder = write(results, model, "futrell-subset-1a2b3c4d", 0.5, ceiling=0.858, metric="pearsonr",
+                       settings={"metric": {"name": "pearsonr"}, "dataset": {"name": "futrell", "n_words": 300}})
+        data = json.loads((folder / "result.json").read_text())
+        (folder / "result.json").write_text(json.dumps({**data, "dataset": "futrell", "subset": {"n_words": 300}}))
+
+
+def test_a_subset_is_never_averaged_with_the_full_benchmark(results, tmp_path):
+    _subset_futrell(results, ["t5-small", "flan-t5-small"])
+    out = run(results, tmp_path / "an", mixed="group", figures=False)
+    columns = list(out["alignment"].columns)
+    subset_col, = [c for c in columns if c.startswith("futrell-subset@")]
+    assert "behavior_average" not in columns   # one full behavioral benchmark: nothing to average
+    assert out["alignment"].loc["t5-small", subset_col] == 0.5
+    warning = [w for w in out["collected"].warnings if w.startswith("SUBSET")]
+    assert warning == [f"SUBSET of the data in: {subset_col} (flan-t5-small, t5-small) (part of the benchmark: its "
+                       "own column, left out of every average)"]
+    assert warning[0] in out["report"].read_text()
+
+
+def test_a_subset_only_result_is_flagged(tmp_path):
+    root = tmp_path / "results"
+    write(root, "t5-small", "pereira", 0.2)
+    _subset_futrell(root, ["t5-small"])
+    col = collect(root)
+    assert list(col.datasets.index) == ["pereira", "futrell"]   # one kind of futrell result: no label to say so
+    assert "SUBSET of the data in: futrell (t5-small)" in " ".join(col.warnings)
+
+
+def test_a_baseline_is_not_a_vanilla_model(results, tmp_path):
+    write(results, "oasm", "pereira", 0.27, meta={"family": "baseline", "instruction_tuned": False})
+    sets = run(results, tmp_path / "an", figures=False, mixed="group")["report"].read_text()
+    vanilla = next(line for line in sets.splitlines() if line.startswith("- **vanilla**"))
+    assert "oasm" not in vanilla and "t5-small" in vanilla
+    assert "- **all/baseline** (1): oasm" in sets
+
+
+def test_sweep_cost_counts_only_the_analysed_runs(results, tmp_path, capsys):
+    out = run(results, tmp_path / "an", figures=False, exclude=["flan-*"])
+    assert out["cost"]["runs"] == 9 and "sweep cost: 9 runs" in capsys.readouterr().out

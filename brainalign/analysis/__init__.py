@@ -45,7 +45,7 @@ def _brain_average_columns(col: Collected, wanted) -> list[str]:
 
             raise ConfigError(f"brain_datasets {missing} are not among the brain datasets here: {brain}")
         return list(wanted)
-    real = [d for d in brain if not col.datasets.loc[d, "synthetic"]]
+    real = [d for d in brain if not col.datasets.loc[d, "synthetic"] and not col.datasets.loc[d, "subset"]]
     return real or brain
 
 
@@ -100,11 +100,14 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
         wide["brain_average"] = wide[brain_cols].mean(axis=1, skipna=False)
         measures.insert(len([c for c in measures if c in col.columns("brain")]), "brain_average")
     brain_measure = "brain_average" if len(brain_cols) >= 2 else (brain_cols[0] if brain_cols else None)
-    if len(behavior_cols) >= 2:
-        wide["behavior_average"] = wide[behavior_cols].mean(axis=1, skipna=False)
+    behavior_full = [c for c in behavior_cols if not col.datasets.loc[c, "subset"]]   # a subset is never averaged
+    if len(behavior_full) >= 2:
+        wide["behavior_average"] = wide[behavior_full].mean(axis=1, skipna=False)
         measures.append("behavior_average")
-    behavior_measures = behavior_cols + (["behavior_average"] if len(behavior_cols) >= 2 else [])
-    headline = [m for m in [brain_measure, behavior_measures[-1] if behavior_measures else None] if m]
+    behavior_measures = behavior_cols + (["behavior_average"] if len(behavior_full) >= 2 else [])
+    usable = [m for m in behavior_measures if m not in behavior_cols or m in behavior_full] or behavior_measures
+    behavior_measure = usable[-1] if usable else None
+    headline = [m for m in [brain_measure, behavior_measure] if m]
 
     # properties: the model configs' (the study's Table 7), overridden by a file where given
     props = study_properties(configs) if configs else pd.DataFrame()
@@ -125,8 +128,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
 
-    figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr,
-                    score) if figures else []
+    figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props,
+                    corr, score) if figures else []
     info = col.models[["family", "instruction_tuned", "pair", "params"]]
     wide_out = info.join(wide, how="right").join(mad.add_suffix(" MAD")).join(props.drop(columns=["params"], errors="ignore"))
     tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out, "pairs": changes,
@@ -152,24 +155,26 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
-    cost = _sweep_cost(results_dir)
+    cost = _sweep_cost(results_dir, {*col.rows["path"], *col.chat["path"]})
     return {"cost": cost, "out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
             "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,
             "properties": props, "collected": col, "overall_gain": overall, "significance": tested,
             "chat_template": chat_table}
 
 
-def _sweep_cost(results_dir) -> dict:
-    """Print and return the wall time and peak memory of every run under results_dir (brainalign.analysis.cost)."""
+def _sweep_cost(results_dir, paths) -> dict:
+    """Print and return the wall time and peak memory of the runs analysed (their result.json paths;
+    brainalign.analysis.cost): those --exclude left out do not count."""
     from brainalign.analysis.collect import read_runs
     from brainalign.analysis.cost import cost_line, sweep_cost
 
-    cost = sweep_cost(read_runs(results_dir)[0])
+    cost = sweep_cost([r for r in read_runs(results_dir)[0] if r["_path"] in paths])
     print(f"[brainalign] {cost_line(cost)}")
     return cost
 
 
-def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr, score) -> list:
+def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props, corr,
+             score) -> list:
     from brainalign.analysis import figures
 
     figs = []
@@ -187,8 +192,8 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
         f = figures.scatter_panels(wide, props, col.models, corr, brain_measure, panels, out / "fig2_brain.png",
                                    f"Brain alignment ({brain_measure}) vs model properties")
         figs += [f] if f else []
-    if behavior_measures:
-        f = figures.scatter_panels(wide, props, col.models, corr, behavior_measures[-1], panels,
-                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measures[-1]}) vs model properties")
+    if behavior_measure:
+        f = figures.scatter_panels(wide, props, col.models, corr, behavior_measure, panels,
+                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measure}) vs model properties")
         figs += [f] if f else []
     return figs
