@@ -395,3 +395,21 @@ def test_a_baseline_is_not_a_vanilla_model(results, tmp_path):
 def test_sweep_cost_counts_only_the_analysed_runs(results, tmp_path, capsys):
     out = run(results, tmp_path / "an", figures=False, exclude=["flan-*"])
     assert out["cost"]["runs"] == 9 and "sweep cost: 9 runs" in capsys.readouterr().out
+
+
+def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path):
+    from PIL import Image
+
+    for model, shift in (("t5-small", 0.0), ("flan-t5-small", 0.03)):
+        layers = [{"layer": "embedding", "raw": 0.05 + shift, "ceiled": None}] + [
+            {"layer": f"encoder.block.{i}", "raw": 0.1 + 0.02 * i + shift, "ceiled": None} for i in range(4)]
+        write(results, model, "pereira", 0.16 + shift, per_layer=layers, per_subject={"s1": 0.1, "s2": 0.2})
+    out = run(results, tmp_path / "figs")
+    names = sorted(p.name for p in out["files"] if p.suffix == ".png")
+    assert names == ["alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png", "fig3_behavior.png",
+                     "fig4_layers.png"]
+    for name in names:
+        png = tmp_path / "figs" / name
+        image = Image.open(png)
+        assert [round(d) for d in image.info["dpi"]] == [300, 300] and min(image.size) > 600, name
+        assert png.with_suffix(".pdf").stat().st_size > 1000

@@ -178,7 +178,7 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
     from brainalign.analysis import figures
 
     figs = []
-    score_label = f"{score} Pearson r"
+    score_label = "raw score (Pearson r)" if score == "raw" else "ceiled score (Pearson r / ceiling)"
     for f in (figures.scores(wide, mad, col.models, measures, out / "alignment.png", score_label),
               figures.pair_changes(changes, col.models, [m for m in measures if m not in behavior_measures],
                                    out / "fig1b_pairs_brain.png", "Brain alignment: instruction-tuned vs vanilla"),
@@ -190,10 +190,32 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
               ("bbh", "instruction-tuned"), ("bbh_world_knowledge", "instruction-tuned"), ("nwp", "instruction-tuned")]
     if brain_measure:
         f = figures.scatter_panels(wide, props, col.models, corr, brain_measure, panels, out / "fig2_brain.png",
-                                   f"Brain alignment ({brain_measure}) vs model properties")
+                                   f"Brain alignment ({brain_measure}) vs model properties",
+                                   f"brain alignment, {score_label}" + ("\nmean over brain datasets"
+                                                                        if brain_measure == "brain_average" else ""))
         figs += [f] if f else []
     if behavior_measure:
         f = figures.scatter_panels(wide, props, col.models, corr, behavior_measure, panels,
-                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measure}) vs model properties")
+                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measure}) vs model properties",
+                                   f"behavioral alignment, {score}\n({behavior_measure})")
         figs += [f] if f else []
-    return figs
+    f = figures.layer_curves(_layer_curves(col, score), col.models, out / "fig4_layers.png", score_label)
+    return figs + ([f] if f else [])
+
+
+def _layer_curves(col, score: str) -> dict:
+    """{(dataset, model): (relative depths, per-layer scores, ceiling)} of every brain result with layers."""
+    import json
+
+    from brainalign.app.results import layer_depths
+
+    curves = {}
+    for row in col.rows[col.rows["kind"] == "brain"].itertuples():
+        r = json.loads(Path(row.path).read_text())
+        layers = r.get("per_layer") or []
+        points = sorted((p["depth"], layer[score]) for layer, p in zip(layers, layer_depths([x["layer"] for x in layers]))
+                        if p["depth"] is not None and layer.get(score) is not None)
+        if len(points) >= 2:
+            ceiling = r.get("ceiling") if score == "raw" else 1.0
+            curves[(row.dataset, row.model)] = ([d for d, _ in points], [v for _, v in points], ceiling)
+    return curves
