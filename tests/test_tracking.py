@@ -108,3 +108,20 @@ def test_result_artifact_carries_the_comparison_arrays(tmp_path):
     art = result_artifact(out)
     assert art.name == "result-m-futrell-pearsonr" and art.type == "result"
     assert sorted(art.manifest.entries) == ["comparison_group.npz", "comparison_shuffle.npz", "result.json"]
+
+
+def test_names_tags_and_pair_keys_tell_runs_apart(make_config, monkeypatch):
+    from brainalign.app.tracking import pair_key, run_name, run_tags, sweep_group
+
+    fast = make_config("model=flan-t5-small", "dataset=futrell", "dataset.stories=[1,2]",
+                       "dataset.surprisal.mode=fast")
+    assert run_name(fast) == "flan-t5-small/futrell[stories=[1, 2]]/pearsonr/fast"
+    assert run_tags(fast) == ["t5", "instruction-tuned", "subset"]
+    exact = make_config("model=t5-small", "dataset=futrell")
+    assert run_name(exact) == "t5-small/futrell/pearsonr/exact" and run_tags(exact) == ["t5", "vanilla"]
+    assert pair_key(fast.model) == pair_key(exact.model) == "t5-small"   # both members of the pair
+    oasm = make_config("model=oasm")
+    assert pair_key(oasm.model) is None and run_tags(oasm) == ["baseline", "synthetic"]
+    assert sweep_group() is None
+    monkeypatch.setenv("BRAINALIGN_SWEEP_RECORD", "/x/.sweeps/20260101-120000-42")
+    assert sweep_group() == "sweep-20260101-120000-42"

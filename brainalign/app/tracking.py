@@ -91,7 +91,7 @@ def run_tags(cfg) -> list[str]:
 
         if subset_of(cfg.dataset) is not None:
             tags.append("subset")
-    return tags
+    return list(dict.fromkeys(tags))   # a baseline's family is "baseline"
 
 
 def sweep_group() -> str | None:
