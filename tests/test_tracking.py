@@ -28,6 +28,7 @@ def test_layer_depths_put_sub_modules_inside_their_block():
              "model.layers.1.post_attention_layernorm", "language_network"]
     assert [r["depth"] for r in layer_depths(names)] == [0.0, 0.5, 1.0, 0.25, 0.75, None]
     assert [r["kind"] for r in layer_depths(names)][2:4] == ["block", "post_attention_layernorm"]
+    assert layer_depths(["oasm_sigma1.0"]) == [{"depth": None, "block": None, "kind": "other"}]   # a baseline
     # an encoder-decoder's stacks one after the other
     assert [r["depth"] for r in layer_depths(["encoder.block.0", "encoder.block.1", "decoder.block.0"])] == \
         [pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0]

@@ -66,7 +66,7 @@ def layer_depths(names: list[str]) -> list[dict]:
     units: list[tuple] = []   # (stack, block) in order of first appearance, blocks ascending per stack
     parsed = []
     for name in names:
-        m = re.search(r"^(.*?)\.(\d+)(?:\.(.+))?$", name)
+        m = re.search(r"^(.*?[A-Za-z_])\.(\d+)(?:\.(.+))?$", name)   # <stack>.<n>[.<sub-module>]; not oasm_sigma1.0
         if m is None:
             parsed.append((None, None, "embedding" if "embed" in name else "other"))
             continue
