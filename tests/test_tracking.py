@@ -85,7 +85,8 @@ def test_failed_or_interrupted_job_ends_its_run_so(make_config, tiny_gpt2, tmp_p
         app.score(make_config(*tiny_gpt2, offline))
     run, = offline_runs(_out(tmp_path))
     assert run.exit_code == code and tag in run.tags
-    assert run.summary["error"].startswith(type(err).__name__)
+    assert run.summary["error"] == ("RuntimeError: no weights" if code == 1
+                                    else "interrupted; rerun the same command to resume")
 
 
 def test_one_layer_baseline_has_no_layer_choice_to_recover(tmp_path):

@@ -204,10 +204,11 @@ class Tracker:
         from brainalign.plumbing import interrupt
 
         if isinstance(err, (KeyboardInterrupt, interrupt.Interrupted)):
-            code, tag = interrupt.as_interrupted(err).code, "interrupted"
+            stopped = interrupt.as_interrupted(err)
+            code, tag, message = stopped.code, "interrupted", stopped.message()
         else:
-            code, tag = 1, "failed"
-        self.run.summary["error"] = f"{type(err).__name__}: {err}"
+            code, tag, message = 1, "failed", f"{type(err).__name__}: {err}"
+        self.run.summary["error"] = message
         self.run.tags = tuple(self.run.tags or ()) + (tag,)
         return code
 
