@@ -127,3 +127,14 @@ def test_names_tags_and_pair_keys_tell_runs_apart(make_config, monkeypatch):
     assert sweep_group() is None
     monkeypatch.setenv("BRAINALIGN_SWEEP_RECORD", "/x/.sweeps/20260101-120000-42")
     assert sweep_group() == "sweep-20260101-120000-42"
+
+
+def test_a_failed_fine_tuning_run_says_so_too(tmp_path, offline):
+    from brainalign.app.tracking import FinetuneTracker
+
+    tracker = FinetuneTracker({"mode": "offline", "group": "ft"}, tmp_path, name="arm", config={"lr": 1e-4})
+    tracker.log_score(step=2, epoch=1.0, values={"probe": 0.5})
+    tracker.finish(Interrupted(143))
+    run, = offline_runs(tmp_path)
+    assert (run.exit_code, run.group, run.tags) == (143, "ft", ["interrupted"])
+    assert run.history[0]["score/probe"] == 0.5

@@ -199,18 +199,86 @@ class Tracker:
         if out_dir is not None:
             self.run.log_artifact(result_artifact(out_dir, result))
 
-    def fail(self, err: BaseException) -> int:
-        """Mark the run failed (or interrupted) and return its exit code."""
-        from brainalign.plumbing import interrupt
 
-        if isinstance(err, (KeyboardInterrupt, interrupt.Interrupted)):
-            stopped = interrupt.as_interrupted(err)
-            code, tag, message = stopped.code, "interrupted", stopped.message()
-        else:
-            code, tag, message = 1, "failed", f"{type(err).__name__}: {err}"
-        self.run.summary["error"] = message
-        self.run.tags = tuple(self.run.tags or ()) + (tag,)
-        return code
+
+def mark_failed(run, err: BaseException) -> int:
+    """Say in the run why it stopped (`error`, tag failed or interrupted); returns its exit code."""
+    from brainalign.plumbing import interrupt
+
+    if isinstance(err, (KeyboardInterrupt, interrupt.Interrupted)):
+        stopped = interrupt.as_interrupted(err)
+        code, tag, message = stopped.code, "interrupted", stopped.message()
+    else:
+        code, tag, message = 1, "failed", f"{type(err).__name__}: {err}"
+    run.summary["error"] = message
+    run.tags = tuple(run.tags or ()) + (tag,)
+    return code
+
+
+class FinetuneTracker:
+    """W&B mirror of a fine-tuning run: the Trainer logs its curves into the run opened here, and the
+    per-checkpoint scores, the table and the figure are added to it. The files in run_dir stay the record.
+
+    One run per arm, with its id kept in run_dir/wandb_id.txt, so a resumed or follow-up command
+    continues the same W&B run."""
+
+    def __init__(self, tracking_cfg, run_dir: Path, name: str, config: dict):
+        import uuid
+
+        from brainalign.plumbing.io import write_text
+
+        self.mode = str((tracking_cfg or {}).get("mode", "disabled"))
+        self.run = None
+        if self.mode == "disabled" or int(os.environ.get("RANK", "0")) != 0:
+            return
+        import wandb
+
+        from brainalign.plumbing.network import wandb_mode
+
+        self.mode = wandb_mode(self.mode)
+        id_file = run_dir / "wandb_id.txt"
+        run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
+        write_text(id_file, run_id)
+        # resume="allow" continues an online run; offline (wandb 0.31) it leaves an empty log, so an
+        # offline restart writes a second offline-run-*-<id> folder, and `wandb sync` joins them in order.
+        resume = {"resume": "allow"} if self.mode == "online" else {}
+        self.run = wandb.init(project=tracking_cfg.get("project", "brainalign"), entity=tracking_cfg.get("entity"),
+                              mode=self.mode, dir=str(run_dir), name=name, id=run_id, job_type="finetune",
+                              group=tracking_cfg.get("group") or sweep_group(),
+                              tags=list(tracking_cfg.get("tags") or []), config=config, **resume)
+        self.run.define_metric("train/global_step")
+        self.run.define_metric("score/*", step_metric="train/global_step")
+        self.run.define_metric("score_epoch", step_metric="train/global_step")
+
+    @property
+    def enabled(self) -> bool:
+        return self.run is not None
+
+    def report_to(self) -> list[str]:
+        """For TrainingArguments: the Trainer's WandbCallback reuses the run opened here."""
+        return ["wandb"] if self.enabled else []
+
+    def log_score(self, step: int, epoch: float, values: dict) -> None:
+        if self.enabled:
+            self.run.log({**{f"score/{k}": v for k, v in values.items()}, "score_epoch": epoch,
+                          "train/global_step": step})
+
+    def log_report(self, table_csv: Path | None, figure_png: Path | None) -> None:
+        if not self.enabled:
+            return
+        import pandas as pd
+        import wandb
+
+        if table_csv and table_csv.exists():
+            self.run.log({"finetune/table": wandb.Table(dataframe=pd.read_csv(table_csv))})
+        if figure_png and figure_png.exists():
+            self.run.log({"finetune/figure": wandb.Image(str(figure_png))})
+
+    def finish(self, err: BaseException | None = None) -> None:
+        """End the run; with the error that stopped the job, non-zero and saying why."""
+        if self.run is not None:
+            self.run.finish(exit_code=mark_failed(self.run, err) if err is not None else 0)
+            self.run = None
 
 
 @contextlib.contextmanager
@@ -243,7 +311,7 @@ def start(cfg, out_dir: Path, job_type: str = "score", run_id: str | None = None
     try:
         yield tracker
     except BaseException as err:
-        code = tracker.fail(err)
+        code = mark_failed(run, err)
         raise
     finally:
         run.finish(exit_code=code)
