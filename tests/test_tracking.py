@@ -55,6 +55,8 @@ def test_scored_run_reads_back_with_layers_protocols_and_identity(make_config, t
         assert run.summary[f"protocol/{name}/raw"] == result["protocols"][name]["raw"]
         assert run.summary[f"protocol/{name}/best_layer"] == result["protocols"][name]["best_layer"]
     assert run.summary["n_stimuli"] == 200 and "ceiling_source" in run.summary
+    header = (_out(tmp_path, CV) / "layers.csv").read_text().splitlines()[0]
+    assert header == "index,layer,raw,ceiled,shuffle_raw,group_raw"
     # the result travels with the run: result.json, layers.csv and each protocol's comparison arrays
     art, = [a for a in run.artifacts if a.type == "result"]
     assert art.type == "result" and art.name == "result-tiny-gpt2-synthetic-linear-shuffle_group"
@@ -138,3 +140,25 @@ def test_a_failed_fine_tuning_run_says_so_too(tmp_path, offline):
     run, = offline_runs(tmp_path)
     assert (run.exit_code, run.group, run.tags) == (143, "ft", ["interrupted"])
     assert run.history[0]["score/probe"] == 0.5
+
+
+def test_reading_times_say_what_the_number_is_and_send_their_words(tmp_path, offline):
+    import wandb
+
+    from brainalign.app.tracking import Tracker
+
+    words = tmp_path / "surprisal.csv"
+    words.write_text("story,word,surprisal_bits,mean_rt\n1,The,3.5,300.0\n1,cat,9.0,340.0\n")
+    result = {"model": {"name": "m"}, "dataset": "futrell", "metric": "pearsonr", "per_layer": [], "raw": 0.21,
+              "ceiled": 0.25, "ceiling": 0.858, "rvalue": 0.21, "pvalue": 1e-9, "n_words": 9512,
+              "ceiling_source": "stored (Brain-Score's split-half value on its assembly, 0.858)",
+              "surprisal_file": str(words), "per_suite": {"npi": 0.5}}
+    assert ("raw = |r| of surprisal with mean reading time over 9,512 words (r = +0.2100, p = 1e-09); ceiling: "
+            "stored (Brain-Score's split-half value on its assembly, 0.858)") in app.summary_text(result, tmp_path)
+    run = wandb.init(project="brainalign", mode="offline", dir=str(tmp_path))
+    Tracker(run).log_result(result)
+    run.finish()
+    logged, = offline_runs(tmp_path)
+    keys = {k.split("/")[0] for row in logged.history for k in row}
+    assert {"words", "surprisal_rt_table", "per_suite"} <= keys
+    assert logged.summary["n_words"] == 9512

@@ -30,12 +30,14 @@ def write(out_dir: Path, result: dict) -> Path:
     if missing:
         raise ValueError(f"result lacks the shared keys {missing}")
     layers = result.get("per_layer") or []
+    protocols = result.get("protocols") or {}
+    protocols = protocols if len(protocols) > 1 else {}   # with several, each one's raw score: <protocol>_raw
     if layers:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=["index", *layers[0].keys()])
+        writer = csv.DictWriter(buf, fieldnames=["index", *layers[0].keys(), *(f"{p}_raw" for p in protocols)])
         writer.writeheader()
         for i, row in enumerate(layers):
-            writer.writerow({"index": i, **row})
+            writer.writerow({"index": i, **row, **{f"{p}_raw": s["per_layer"][i]["raw"] for p, s in protocols.items()}})
         write_text(out_dir / LAYERS, buf.getvalue())
     write_text(out_dir / RESULT, json.dumps(result, indent=2, default=_plain))
     (out_dir / FAILED).unlink(missing_ok=True)

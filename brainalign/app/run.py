@@ -80,6 +80,10 @@ def summary_text(result: dict, out: Path) -> str:
     else:
         lines.append(f"  raw {_fmt(result['raw'])}, ceiled {_fmt(result.get('ceiled'))}, ceiling {_fmt(result.get('ceiling'))}"
                      + (f"  ({result['unit']})" if result.get("unit") else ""))
+        if result.get("n_words") and result.get("rvalue") is not None:   # what a reading-time score is
+            lines.append(f"  raw = |r| of surprisal with mean reading time over {result['n_words']:,} words "
+                         f"(r = {result['rvalue']:+.4f}, p = {result['pvalue']:.2g}); ceiling: "
+                         f"{result.get('ceiling_source') or 'none'}")
     protocols = result.get("protocols") or {}
     if len(protocols) > 1:   # the flat keys above are the first protocol's; each one's best, confound-controlled too
         lines += [f"  protocol {name}: best layer {p['best_layer']} (raw {_fmt(p['raw'])}, ceiled {_fmt(p['ceiled'])}); "

@@ -196,8 +196,25 @@ class Tracker:
                 [m["name"], m.get("family"), m.get("instruction_tuned"), r["layer"], r["depth"], r["block"], r["kind"],
                  result.get("ceiling"), *[r[c] for c in columns[8:]]] for r in rows])
             self.run.log({"per_layer": table})
+        self._log_tables(result)
         if out_dir is not None:
             self.run.log_artifact(result_artifact(out_dir, result))
+
+    def _log_tables(self, result: dict) -> None:
+        """A reading-time result's per-word table and surprisal-RT scatter; a per-suite table."""
+        import pandas as pd
+        import wandb
+
+        words = Path(result.get("surprisal_file") or "")
+        if words.suffix == ".csv" and words.exists():
+            table = wandb.Table(dataframe=pd.read_csv(words))
+            self.run.log({"words": table})
+            if {"surprisal_bits", "mean_rt"} <= set(table.columns):
+                self.run.log({"surprisal_rt": wandb.plot.scatter(table, "surprisal_bits", "mean_rt",
+                                                                 title="surprisal (bits) vs mean reading time")})
+        suites = result.get("per_suite") or {}
+        if suites:
+            self.run.log({"per_suite": wandb.Table(columns=["suite", "accuracy"], data=[[k, v] for k, v in suites.items()])})
 
 
 
