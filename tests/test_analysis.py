@@ -390,6 +390,7 @@ def test_a_baseline_is_not_a_vanilla_model(results, tmp_path):
     vanilla = next(line for line in sets.splitlines() if line.startswith("- **vanilla**"))
     assert "oasm" not in vanilla and "t5-small" in vanilla
     assert "- **all/baseline** (1): oasm" in sets
+    assert "- BASELINE models (no language model; in no pair and in no vanilla set): oasm" in sets
 
 
 def test_sweep_cost_counts_only_the_analysed_runs(results, tmp_path, capsys):
@@ -413,3 +414,17 @@ def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path
         image = Image.open(png)
         assert [round(d) for d in image.info["dpi"]] == [300, 300] and min(image.size) > 600, name
         assert png.with_suffix(".pdf").stat().st_size > 1000
+
+
+def test_report_opens_with_the_study_claims_and_this_analysis_numbers(results, tmp_path):
+    text = run(results, tmp_path / "an", figures=False)["report"].read_text()
+    head = text.split("## Headline findings")[1].split("\n## ")[0]
+    assert text.index("## Headline findings") < text.index("- Results read")
+    assert ("- Instruction tuning raises brain alignment (Aw et al. 2024: +6.2 % on average). Here, brain_average: "
+            "mean change **+10.0 %** (95 % CI -5.7 to +25.7 %, n = 3 pairs).") in head
+    assert "- Instruction tuning does not raise behavioral alignment. Here, futrell: mean change **-60.9 %**" in head
+    assert "- Brain alignment grows with model size. Here, brain_average in instruction-tuned models: **r = +1.00** " \
+           "(p = 0.051 n.s., n = 3)." in head   # three models: no interval
+    from brainalign.analysis.report import _r_interval
+
+    assert [round(x, 3) for x in _r_interval(0.5, 28)] == [0.156, 0.735]   # Fisher z, 1.96 / sqrt(n - 3)
