@@ -427,4 +427,4 @@ def test_report_opens_with_the_study_claims_and_this_analysis_numbers(results, t
            "(p = 0.051 n.s., n = 3)." in head   # three models: no interval
     from brainalign.analysis.report import _r_interval
 
-    assert [round(x, 3) for x in _r_interval(0.5, 28)] == [0.156, 0.735]   # Fisher z, 1.96 / sqrt(n - 3)
+    assert [round(x, 3) for x in _r_interval(0.5, 28)] == [0.156, 0.736]   # Fisher z, 1.96 / sqrt(n - 3)
