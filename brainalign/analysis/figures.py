@@ -11,6 +11,7 @@ from brainalign.analysis.properties import LABELS
 
 FAMILY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
 DPI = 300
+BASELINE = "baseline"   # model.family of the baselines (OASM, word counts)
 FONT = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
         "legend.fontsize": 8}
 
@@ -71,21 +72,29 @@ def scores(wide: pd.DataFrame, mad: pd.DataFrame, models: pd.DataFrame, measures
                              sharey=True, squeeze=False)
     y = np.arange(len(names))
     it = models.reindex(names)["instruction_tuned"].fillna(False).astype(bool).to_numpy()
-    col = [to_rgba(colors.get(str(models.loc[n, "family"]), "grey"), 1.0 if i else 0.35) for n, i in zip(names, it)]
+    family = [str(models.loc[n, "family"]) for n in names]
+    baseline = np.array([f == BASELINE for f in family])   # no language model: grey, hatched, neither IT nor vanilla
+    col = [to_rgba("0.75") if b else to_rgba(colors.get(f, "grey"), 1.0 if i else 0.35)
+           for f, i, b in zip(family, it, baseline)]
     for ax, m in zip(axes[0], measures):
         vals = wide.reindex(names)[m].to_numpy(float)
         err = mad.reindex(names)[m].to_numpy(float) if m in mad else np.full(len(names), np.nan)
-        ax.barh(y, np.nan_to_num(vals), xerr=np.where(np.isfinite(err), err, 0), color=col,
-                edgecolor="black", linewidth=0.4, error_kw={"linewidth": 0.8})
+        bars = ax.barh(y, np.nan_to_num(vals), xerr=np.where(np.isfinite(err), err, 0), color=col,
+                       edgecolor="black", linewidth=0.4, error_kw={"linewidth": 0.8})
+        for bar, b in zip(bars, baseline):
+            bar.set_hatch("//" if b else None)
         ax.set_title(m)
         ax.set_xlabel(score_label)
         ax.axvline(0, color="black", linewidth=0.6)
     axes[0][0].set_yticks(y, names)
     axes[0][0].invert_yaxis()
-    present = {(str(models.loc[n, "family"]), bool(i)) for n, i in zip(names, it)}
+    present = {(f, bool(i)) for f, i in zip(family, it)}
     handles = [Patch(facecolor=to_rgba(c, 1.0 if tuned else 0.35), edgecolor="black", linewidth=0.4,
                      label=f"{f}, {'instruction-tuned' if tuned else 'vanilla'}")
-               for f, c in colors.items() for tuned in (False, True) if (f, tuned) in present]
+               for f, c in colors.items() if f != BASELINE for tuned in (False, True) if (f, tuned) in present]
+    if baseline.any():
+        handles.append(Patch(facecolor="0.75", edgecolor="black", linewidth=0.4, hatch="//",
+                             label="baseline (no language model)"))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
     fig.suptitle("Alignment per model (error bars: MAD over participants, where per-participant scores exist)")
     fig.tight_layout()
