@@ -404,11 +404,14 @@ def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path
     for model, shift in (("t5-small", 0.0), ("flan-t5-small", 0.03)):
         layers = [{"layer": "embedding", "raw": 0.05 + shift, "ceiled": None}] + [
             {"layer": f"encoder.block.{i}", "raw": 0.1 + 0.02 * i + shift, "ceiled": None} for i in range(4)]
-        write(results, model, "pereira", 0.16 + shift, per_layer=layers, per_subject={"s1": 0.1, "s2": 0.2})
+        folder = write(results, model, "pereira", 0.16 + shift, per_layer=layers, per_subject={"s1": 0.1, "s2": 0.2})
+        data = json.loads((folder / "result.json").read_text())
+        data["protocols"] = {"shuffle": {"raw": 0.16 + shift}, "group": {"raw": 0.04 + shift}}
+        (folder / "result.json").write_text(json.dumps(data))
     out = run(results, tmp_path / "figs")
     names = sorted(p.name for p in out["files"] if p.suffix == ".png")
     assert names == ["alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png", "fig3_behavior.png",
-                     "fig4_layers.png"]
+                     "fig4_layers.png", "fig5_protocols.png"]
     for name in names:
         png = tmp_path / "figs" / name
         image = Image.open(png)

@@ -200,7 +200,20 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
                                    f"behavioral alignment, {score}\n({behavior_measure})")
         figs += [f] if f else []
     f = figures.layer_curves(_layer_curves(col, score), col.models, out / "fig4_layers.png", score_label)
+    figs += [f] if f else []
+    f = figures.protocol_bars(_protocol_scores(col, score), col.models, out / "fig5_protocols.png", score_label)
     return figs + ([f] if f else [])
+
+
+def _protocol_scores(col, score: str) -> pd.DataFrame:
+    """(dataset, model, protocol, value): each result's best-layer score under each of its protocols."""
+    import json
+
+    rows = []
+    for row in col.rows.itertuples():
+        for protocol, p in (json.loads(Path(row.path).read_text()).get("protocols") or {}).items():
+            rows.append({"dataset": row.dataset, "model": row.model, "protocol": protocol, "value": p.get(score)})
+    return pd.DataFrame(rows, columns=["dataset", "model", "protocol", "value"])
 
 
 def _layer_curves(col, score: str) -> dict:

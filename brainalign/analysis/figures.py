@@ -216,3 +216,34 @@ def layer_curves(curves: dict, models: pd.DataFrame, path: Path, score_label: st
     fig.suptitle("Alignment per layer, instruction-tuned vs vanilla")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def protocol_bars(scores: pd.DataFrame, models: pd.DataFrame, path: Path, score_label: str) -> Path | None:
+    """A bar per (model, protocol) per dataset, baselines beside the models: how much of a score survives
+    the confound-controlled splits. scores: rows (dataset, model, protocol, value)."""
+    if scores.empty or scores["protocol"].nunique() < 2:
+        return None
+    plt = _plt()
+    datasets = sorted(scores["dataset"].unique())
+    protocols = list(dict.fromkeys(scores["protocol"]))
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(max(4.0, 0.9 * scores["model"].nunique() + 2.5),
+                                                        2.8 * len(datasets)), squeeze=False)
+    width = 0.8 / len(protocols)
+    shades = plt.get_cmap("Greys")(np.linspace(0.35, 0.85, len(protocols)))
+    for ax, dataset in zip(axes[:, 0], datasets):
+        d = scores[scores["dataset"] == dataset]
+        names = _order(models, list(d["model"].unique()))
+        names = sorted(names, key=lambda n: models.reindex([n])["family"].iloc[0] == BASELINE)   # baselines last
+        for k, (protocol, shade) in enumerate(zip(protocols, shades)):
+            vals = [d[(d["model"] == n) & (d["protocol"] == protocol)]["value"].mean() for n in names]
+            ax.bar(np.arange(len(names)) + (k - (len(protocols) - 1) / 2) * width, np.nan_to_num(vals), width,
+                   color=shade, edgecolor="black", linewidth=0.4, label=protocol)
+        ax.set_xticks(range(len(names)), names, rotation=30 if len(names) > 3 else 0,
+                      ha="right" if len(names) > 3 else "center")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_ylabel(score_label)
+        ax.set_title(dataset)
+        ax.legend(title="protocol (metric.cv)", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle("Best-layer score under each cross-validation protocol")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -60,7 +60,7 @@ def render(ctx: dict) -> str:
             show[f"{c} MAD"] = ctx["mad"][c]
     info = col.models[["family", "instruction_tuned", "pair", "params"]]
     L += ["", "## Alignment per model", "", md_table(info.join(show, how="right").sort_values(["family", "params"]))]
-    L += img("alignment.png") + img("fig4_layers.png")
+    L += img("alignment.png") + img("fig4_layers.png", "fig5_protocols.png")
 
     # instruction tuning
     s = ctx["pair_summary"]
