@@ -410,8 +410,8 @@ def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path
         (folder / "result.json").write_text(json.dumps(data))
     out = run(results, tmp_path / "figs")
     names = sorted(p.name for p in out["files"] if p.suffix == ".png")
-    assert names == ["alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png", "fig3_behavior.png",
-                     "fig4_layers.png", "fig5_protocols.png"]
+    assert names == ["alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png",
+                     "fig3_behavior.png", "fig4_layers.png", "fig5_protocols.png"]
     for name in names:
         png = tmp_path / "figs" / name
         image = Image.open(png)

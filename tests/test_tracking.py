@@ -66,7 +66,8 @@ def test_scored_run_reads_back_with_layers_protocols_and_identity(make_config, t
     printed = capsys.readouterr().out
     for name in ("shuffle", "group"):
         p = result["protocols"][name]
-        assert f"protocol {name}: best layer {p['best_layer']} (raw {p['raw']:.4f}, ceiled {p['ceiled']:.4f})" in printed
+        assert (f"protocol {name}: best layer {p['best_layer']} (raw {p['raw']:.4f}, "
+                f"ceiled {p['ceiled']:.4f})") in printed
     # force=true: a new run that names the one it replaces
     app.run(make_config(*tiny_gpt2, offline, "metric.cv=[shuffle,group]", "force=true"))
     first, second = offline_runs(_out(tmp_path, CV))

@@ -196,7 +196,8 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
         figs += [f] if f else []
     if behavior_measure:
         f = figures.scatter_panels(wide, props, col.models, corr, behavior_measure, panels,
-                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measure}) vs model properties",
+                                   out / "fig3_behavior.png",
+                                   f"Behavioral alignment ({behavior_measure}) vs model properties",
                                    f"behavioral alignment, {score}\n({behavior_measure})")
         figs += [f] if f else []
     f = figures.layer_curves(_layer_curves(col, score), col.models, out / "fig4_layers.png", score_label)
@@ -226,7 +227,8 @@ def _layer_curves(col, score: str) -> dict:
     for row in col.rows[col.rows["kind"] == "brain"].itertuples():
         r = json.loads(Path(row.path).read_text())
         layers = r.get("per_layer") or []
-        points = sorted((p["depth"], layer[score]) for layer, p in zip(layers, layer_depths([x["layer"] for x in layers]))
+        places = layer_depths([x["layer"] for x in layers])
+        points = sorted((p["depth"], layer[score]) for layer, p in zip(layers, places)
                         if p["depth"] is not None and layer.get(score) is not None)
         if len(points) >= 2:
             ceiling = r.get("ceiling") if score == "raw" else 1.0

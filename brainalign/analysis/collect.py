@@ -321,7 +321,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
                         + " (part of the benchmark: its own column, left out of every average)")
     baselines = sorted(n for n, m in models.items() if m.get("family") == "baseline")
     if baselines:
-        warnings.append(f"BASELINE models (no language model; in no pair and in no vanilla set): {', '.join(baselines)}")
+        warnings.append("BASELINE models (no language model; in no pair and in no vanilla set): "
+                        + ", ".join(baselines))
     models_df = pd.DataFrame.from_dict(models, orient="index", columns=[*MODEL_KEYS, "config"])
     models_df.index.name = "model"
     datasets_df = pd.DataFrame.from_dict(datasets, orient="index")

@@ -176,7 +176,8 @@ def headline_findings(ctx: dict) -> list[str]:
             lines.append(f"- {claim}. Here, {measure}: mean change **{pct.mean():+.1f} %** (95 % CI "
                          f"{pct.mean() - half:+.1f} to {pct.mean() + half:+.1f} %, n = {len(pct)} pairs).")
             continue
-        hit = corr[(corr["measure"] == measure) & (corr["property"] == what) & (corr["model_set"] == "instruction-tuned")]
+        hit = corr[(corr["measure"] == measure) & (corr["property"] == what)
+                   & (corr["model_set"] == "instruction-tuned")]
         if hit.empty or not hit.iloc[0]["n"] >= 3 or not math.isfinite(hit.iloc[0]["r"]):
             continue
         r, n = float(hit.iloc[0]["r"]), int(hit.iloc[0]["n"])

@@ -86,8 +86,9 @@ def summary_text(result: dict, out: Path) -> str:
                          f"{result.get('ceiling_source') or 'none'}")
     protocols = result.get("protocols") or {}
     if len(protocols) > 1:   # the flat keys above are the first protocol's; each one's best, confound-controlled too
-        lines += [f"  protocol {name}: best layer {p['best_layer']} (raw {_fmt(p['raw'])}, ceiled {_fmt(p['ceiled'])}); "
-                  f"cross-validated choice: raw {_fmt(p['raw_cv'])}" for name, p in protocols.items()]
+        lines += [f"  protocol {name}: best layer {p['best_layer']} (raw {_fmt(p['raw'])}, "
+                  f"ceiled {_fmt(p['ceiled'])}); cross-validated choice: raw {_fmt(p['raw_cv'])}"
+                  for name, p in protocols.items()]
     if "planted_layer" in result and result["planted_layer_index"] == 0:   # a one-layer baseline: no choice to make
         lines.append(f"  planted signal in {result['planted_layer']}, its only layer (raw {result['planted_raw']:.4f}; "
                      f"shuffled responses {result['shuffled_control_raw']:.4f}): no layer choice to recover")

@@ -214,7 +214,8 @@ class Tracker:
                                                                  title="surprisal (bits) vs mean reading time")})
         suites = result.get("per_suite") or {}
         if suites:
-            self.run.log({"per_suite": wandb.Table(columns=["suite", "accuracy"], data=[[k, v] for k, v in suites.items()])})
+            self.run.log({"per_suite": wandb.Table(columns=["suite", "accuracy"],
+                                                   data=[[k, v] for k, v in suites.items()])})
 
 
 
