@@ -5,7 +5,7 @@
     train.py        transformers.Trainer set-up, checkpoints, resume
     checkpoints.py  every checkpoint scored by the configured benchmarks, one result file each
     report.py       one table + one figure over epochs for all arms
-    tracking.py     the W&B mirror
+    (W&B)          brainalign/app/tracking.py FinetuneTracker, the same module as a scoring run's
     dequantize.py   GGUF weights -> a plain folder that can be trained (transformers trains no GGUF model)
     sample.py       a 16-sample Alpaca-format file written for this project
     pipeline.py     run(cfg, out_dir): all of the above for one arm (`task=finetune`)

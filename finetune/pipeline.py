@@ -8,10 +8,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from brainalign.app.tracking import FinetuneTracker
 from brainalign.errors import ConfigError
 from finetune import checkpoints, checks, report
 from finetune.data import Collator, PromptFormat, SupervisedDataset, build_examples, load_records
-from finetune.tracking import Tracker
 from finetune.train import checkpoint_dirs, train
 from brainalign.plumbing.io import write_text
 
@@ -98,7 +98,7 @@ def run(cfg, out_dir: Path | None = None) -> dict:
         raise ConfigError(f"no fine-tuning run in {run_dir}: run finetune.stage=train (or all) first")
 
     settings = trained_settings(cfg)
-    tracker = Tracker(cfg.get("tracking"), run_dir, name=f"{cfg.model.name}-{ft.mode}-{ft.arm}",
+    tracker = FinetuneTracker(cfg.get("tracking"), run_dir, name=f"{cfg.model.name}-{ft.mode}-{ft.arm}",
                       config=settings) if _is_main_process() else None
     try:
         if prepared is not None:
@@ -123,9 +123,12 @@ def run(cfg, out_dir: Path | None = None) -> dict:
         else:
             print(f"[brainalign] fine-tuning done: {run_dir}; `python -m finetune.report {run_dir.parent}` writes "
                   "the table and figure", flush=True)
-    finally:
+    except BaseException as err:   # the W&B run says the job failed or was interrupted
         if tracker:
-            tracker.finish()
+            tracker.finish(err)
+        raise
+    if tracker:
+        tracker.finish()
     return out
 
 

@@ -232,6 +232,13 @@ def test_logged_to_wandb_offline(results, tmp_path):
     run(results, tmp_path / "an", figures=True, tracking={"mode": "offline", "project": "brainalign", "group": "g"})
     runs = list((tmp_path / "an" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    from wandb_records import offline_runs
+
+    an, = offline_runs(tmp_path / "an")
+    used = sorted(a.name for a in an.artifacts if a.use_after_commit)   # lineage: the result artifacts it read
+    assert len(used) == 18 and "result-flan-t5-xl-pereira-linear" in used
+    assert all(a.type == "result" for a in an.artifacts if a.use_after_commit)
+    assert [a.type for a in an.artifacts if a.type not in ("run_table", "result")] == ["analysis"]
 
 
 def test_both_entry_points_write_beside_the_results_and_never_overwrite(results, make_config, capsys):
@@ -344,3 +351,83 @@ def test_a_result_whose_per_subject_is_not_scores_is_one_line(results, tmp_path)
         with pytest.raises(DataMismatch) as e:
             run(results, tmp_path / "an", figures=False, force=True)
         assert str(e.value) == f"{path}: per_subject holds {what}, not {{subject: score}}; fix or remove the file"
+
+
+def _subset_futrell(results, models):
+    """A 300-word Futrell run beside each model's full one (its own folder, as the app names it)."""
+    for model in models:
+        folder = write(results, model, "futrell-subset-1a2b3c4d", 0.5, ceiling=0.858, metric="pearsonr",
+                       settings={"metric": {"name": "pearsonr"}, "dataset": {"name": "futrell", "n_words": 300}})
+        data = json.loads((folder / "result.json").read_text())
+        (folder / "result.json").write_text(json.dumps({**data, "dataset": "futrell", "subset": {"n_words": 300}}))
+
+
+def test_a_subset_is_never_averaged_with_the_full_benchmark(results, tmp_path):
+    _subset_futrell(results, ["t5-small", "flan-t5-small"])
+    out = run(results, tmp_path / "an", mixed="group", figures=False)
+    columns = list(out["alignment"].columns)
+    subset_col, = [c for c in columns if c.startswith("futrell-subset@")]
+    assert "behavior_average" not in columns   # one full behavioral benchmark: nothing to average
+    assert out["alignment"].loc["t5-small", subset_col] == 0.5
+    warning = [w for w in out["collected"].warnings if w.startswith("SUBSET")]
+    assert warning == [f"SUBSET of the data in: {subset_col} (flan-t5-small, t5-small) (part of the benchmark: its "
+                       "own column, left out of every average)"]
+    assert warning[0] in out["report"].read_text()
+
+
+def test_a_subset_only_result_is_flagged(tmp_path):
+    root = tmp_path / "results"
+    write(root, "t5-small", "pereira", 0.2)
+    _subset_futrell(root, ["t5-small"])
+    col = collect(root)
+    assert list(col.datasets.index) == ["pereira", "futrell"]   # one kind of futrell result: no label to say so
+    assert "SUBSET of the data in: futrell (t5-small)" in " ".join(col.warnings)
+
+
+def test_a_baseline_is_not_a_vanilla_model(results, tmp_path):
+    write(results, "oasm", "pereira", 0.27, meta={"family": "baseline", "instruction_tuned": False})
+    sets = run(results, tmp_path / "an", figures=False, mixed="group")["report"].read_text()
+    vanilla = next(line for line in sets.splitlines() if line.startswith("- **vanilla**"))
+    assert "oasm" not in vanilla and "t5-small" in vanilla
+    assert "- **all/baseline** (1): oasm" in sets
+    assert "- BASELINE models (no language model; in no pair and in no vanilla set): oasm" in sets
+
+
+def test_sweep_cost_counts_only_the_analysed_runs(results, tmp_path, capsys):
+    out = run(results, tmp_path / "an", figures=False, exclude=["flan-*"])
+    assert out["cost"]["runs"] == 9 and "sweep cost: 9 runs" in capsys.readouterr().out
+
+
+def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path):
+    from PIL import Image
+
+    for model, shift in (("t5-small", 0.0), ("flan-t5-small", 0.03)):
+        layers = [{"layer": "embedding", "raw": 0.05 + shift, "ceiled": None}] + [
+            {"layer": f"encoder.block.{i}", "raw": 0.1 + 0.02 * i + shift, "ceiled": None} for i in range(4)]
+        folder = write(results, model, "pereira", 0.16 + shift, per_layer=layers, per_subject={"s1": 0.1, "s2": 0.2})
+        data = json.loads((folder / "result.json").read_text())
+        data["protocols"] = {"shuffle": {"raw": 0.16 + shift}, "group": {"raw": 0.04 + shift}}
+        (folder / "result.json").write_text(json.dumps(data))
+    out = run(results, tmp_path / "figs")
+    names = sorted(p.name for p in out["files"] if p.suffix == ".png")
+    assert names == ["alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png",
+                     "fig3_behavior.png", "fig4_layers.png", "fig5_protocols.png"]
+    for name in names:
+        png = tmp_path / "figs" / name
+        image = Image.open(png)
+        assert [round(d) for d in image.info["dpi"]] == [300, 300] and min(image.size) > 600, name
+        assert png.with_suffix(".pdf").stat().st_size > 1000
+
+
+def test_report_opens_with_the_study_claims_and_this_analysis_numbers(results, tmp_path):
+    text = run(results, tmp_path / "an", figures=False)["report"].read_text()
+    head = text.split("## Headline findings")[1].split("\n## ")[0]
+    assert text.index("## Headline findings") < text.index("- Results read")
+    assert ("- Instruction tuning raises brain alignment (Aw et al. 2024: +6.2 % on average). Here, brain_average: "
+            "mean change **+10.0 %** (95 % CI -5.7 to +25.7 %, n = 3 pairs).") in head
+    assert "- Instruction tuning does not raise behavioral alignment. Here, futrell: mean change **-60.9 %**" in head
+    assert "- Brain alignment grows with model size. Here, brain_average in instruction-tuned models: **r = +1.00** " \
+           "(p = 0.051 n.s., n = 3)." in head   # three models: no interval
+    from brainalign.analysis.report import _r_interval
+
+    assert [round(x, 3) for x in _r_interval(0.5, 28)] == [0.156, 0.736]   # Fisher z, 1.96 / sqrt(n - 3)

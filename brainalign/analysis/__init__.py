@@ -45,7 +45,7 @@ def _brain_average_columns(col: Collected, wanted) -> list[str]:
 
             raise ConfigError(f"brain_datasets {missing} are not among the brain datasets here: {brain}")
         return list(wanted)
-    real = [d for d in brain if not col.datasets.loc[d, "synthetic"]]
+    real = [d for d in brain if not col.datasets.loc[d, "synthetic"] and not col.datasets.loc[d, "subset"]]
     return real or brain
 
 
@@ -100,11 +100,14 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
         wide["brain_average"] = wide[brain_cols].mean(axis=1, skipna=False)
         measures.insert(len([c for c in measures if c in col.columns("brain")]), "brain_average")
     brain_measure = "brain_average" if len(brain_cols) >= 2 else (brain_cols[0] if brain_cols else None)
-    if len(behavior_cols) >= 2:
-        wide["behavior_average"] = wide[behavior_cols].mean(axis=1, skipna=False)
+    behavior_full = [c for c in behavior_cols if not col.datasets.loc[c, "subset"]]   # a subset is never averaged
+    if len(behavior_full) >= 2:
+        wide["behavior_average"] = wide[behavior_full].mean(axis=1, skipna=False)
         measures.append("behavior_average")
-    behavior_measures = behavior_cols + (["behavior_average"] if len(behavior_cols) >= 2 else [])
-    headline = [m for m in [brain_measure, behavior_measures[-1] if behavior_measures else None] if m]
+    behavior_measures = behavior_cols + (["behavior_average"] if len(behavior_full) >= 2 else [])
+    usable = [m for m in behavior_measures if m not in behavior_cols or m in behavior_full] or behavior_measures
+    behavior_measure = usable[-1] if usable else None
+    headline = [m for m in [brain_measure, behavior_measure] if m]
 
     # properties: the model configs' (the study's Table 7), overridden by a file where given
     props = study_properties(configs) if configs else pd.DataFrame()
@@ -125,8 +128,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
 
-    figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr,
-                    score) if figures else []
+    figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props,
+                    corr, score) if figures else []
     info = col.models[["family", "instruction_tuned", "pair", "params"]]
     wide_out = info.join(wide, how="right").join(mad.add_suffix(" MAD")).join(props.drop(columns=["params"], errors="ignore"))
     tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out, "pairs": changes,
@@ -147,32 +150,35 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     numbers = report.summary_numbers(ctx)
     report.dump_json(out / "summary.json", numbers)
     report.log_to_wandb(out, {k: v for k, v in tables.items() if k in ("alignment_wide", "pairs", "pair_summary", "correlations")},
-                        figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking)
+                        figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking,
+                        sources=sorted({Path(p).parent for p in [*col.rows["path"], *col.chat["path"]]}))
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
-    cost = _sweep_cost(results_dir)
+    cost = _sweep_cost(results_dir, {*col.rows["path"], *col.chat["path"]})
     return {"cost": cost, "out_dir": out, "report": report_path, "files": files, "numbers": numbers, "alignment": wide,
             "mad": mad, "pairs": changes, "pair_summary": summary, "unpaired": unpaired, "correlations": corr,
             "properties": props, "collected": col, "overall_gain": overall, "significance": tested,
             "chat_template": chat_table}
 
 
-def _sweep_cost(results_dir) -> dict:
-    """Print and return the wall time and peak memory of every run under results_dir (brainalign.analysis.cost)."""
+def _sweep_cost(results_dir, paths) -> dict:
+    """Print and return the wall time and peak memory of the runs analysed (their result.json paths;
+    brainalign.analysis.cost): those --exclude left out do not count."""
     from brainalign.analysis.collect import read_runs
     from brainalign.analysis.cost import cost_line, sweep_cost
 
-    cost = sweep_cost(read_runs(results_dir)[0])
+    cost = sweep_cost([r for r in read_runs(results_dir)[0] if r["_path"] in paths])
     print(f"[brainalign] {cost_line(cost)}")
     return cost
 
 
-def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, props, corr, score) -> list:
+def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props, corr,
+             score) -> list:
     from brainalign.analysis import figures
 
     figs = []
-    score_label = f"{score} Pearson r"
+    score_label = "raw score (Pearson r)" if score == "raw" else "ceiled score (Pearson r / ceiling)"
     for f in (figures.scores(wide, mad, col.models, measures, out / "alignment.png", score_label),
               figures.pair_changes(changes, col.models, [m for m in measures if m not in behavior_measures],
                                    out / "fig1b_pairs_brain.png", "Brain alignment: instruction-tuned vs vanilla"),
@@ -184,10 +190,47 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
               ("bbh", "instruction-tuned"), ("bbh_world_knowledge", "instruction-tuned"), ("nwp", "instruction-tuned")]
     if brain_measure:
         f = figures.scatter_panels(wide, props, col.models, corr, brain_measure, panels, out / "fig2_brain.png",
-                                   f"Brain alignment ({brain_measure}) vs model properties")
+                                   f"Brain alignment ({brain_measure}) vs model properties",
+                                   f"brain alignment, {score_label}" + ("\nmean over brain datasets"
+                                                                        if brain_measure == "brain_average" else ""))
         figs += [f] if f else []
-    if behavior_measures:
-        f = figures.scatter_panels(wide, props, col.models, corr, behavior_measures[-1], panels,
-                                   out / "fig3_behavior.png", f"Behavioral alignment ({behavior_measures[-1]}) vs model properties")
+    if behavior_measure:
+        f = figures.scatter_panels(wide, props, col.models, corr, behavior_measure, panels,
+                                   out / "fig3_behavior.png",
+                                   f"Behavioral alignment ({behavior_measure}) vs model properties",
+                                   f"behavioral alignment, {score}\n({behavior_measure})")
         figs += [f] if f else []
-    return figs
+    f = figures.layer_curves(_layer_curves(col, score), col.models, out / "fig4_layers.png", score_label)
+    figs += [f] if f else []
+    f = figures.protocol_bars(_protocol_scores(col, score), col.models, out / "fig5_protocols.png", score_label)
+    return figs + ([f] if f else [])
+
+
+def _protocol_scores(col, score: str) -> pd.DataFrame:
+    """(dataset, model, protocol, value): each result's best-layer score under each of its protocols."""
+    import json
+
+    rows = []
+    for row in col.rows.itertuples():
+        for protocol, p in (json.loads(Path(row.path).read_text()).get("protocols") or {}).items():
+            rows.append({"dataset": row.dataset, "model": row.model, "protocol": protocol, "value": p.get(score)})
+    return pd.DataFrame(rows, columns=["dataset", "model", "protocol", "value"])
+
+
+def _layer_curves(col, score: str) -> dict:
+    """{(dataset, model): (relative depths, per-layer scores, ceiling)} of every brain result with layers."""
+    import json
+
+    from brainalign.app.results import layer_depths
+
+    curves = {}
+    for row in col.rows[col.rows["kind"] == "brain"].itertuples():
+        r = json.loads(Path(row.path).read_text())
+        layers = r.get("per_layer") or []
+        places = layer_depths([x["layer"] for x in layers])
+        points = sorted((p["depth"], layer[score]) for layer, p in zip(layers, places)
+                        if p["depth"] is not None and layer.get(score) is not None)
+        if len(points) >= 2:
+            ceiling = r.get("ceiling") if score == "raw" else 1.0
+            curves[(row.dataset, row.model)] = ([d for d, _ in points], [v for _, v in points], ceiling)
+    return curves

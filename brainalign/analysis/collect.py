@@ -298,6 +298,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
                                         "kind": dataset_kind(r),
                                         "metric": r.get("metric"), "variant": r["_variant"],
                                         "ceiling": _round(r.get("ceiling")), "synthetic": bool(r.get("synthetic")),
+                                        "subset": bool(r.get("subset")),
                                         "settings": json.dumps(r.get("settings"), sort_keys=True, default=str)})
         d["n_models"] = d.get("n_models", 0) + 1
     if layer == "study":
@@ -310,6 +311,18 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     if rows_df["synthetic"].any():
         warnings.append("SYNTHETIC data in: " + ", ".join(sorted(rows_df.loc[rows_df["synthetic"], "dataset"].unique()))
                         + " (simulated responses, not human data)")
+    subsets = {}
+    for r in results:
+        if r.get("subset") and chat_mode(r) == "none":
+            subsets.setdefault(labels[(str(r["dataset"]), r["_variant"])], []).append(_model_name(r))
+    if subsets:
+        warnings.append("SUBSET of the data in: " + ", ".join(f"{d} ({', '.join(sorted(set(m)))})"
+                                                              for d, m in sorted(subsets.items()))
+                        + " (part of the benchmark: its own column, left out of every average)")
+    baselines = sorted(n for n, m in models.items() if m.get("family") == "baseline")
+    if baselines:
+        warnings.append("BASELINE models (no language model; in no pair and in no vanilla set): "
+                        + ", ".join(baselines))
     models_df = pd.DataFrame.from_dict(models, orient="index", columns=[*MODEL_KEYS, "config"])
     models_df.index.name = "model"
     datasets_df = pd.DataFrame.from_dict(datasets, orient="index")

@@ -22,12 +22,14 @@ MIN_N = 3
 def model_sets(models: pd.DataFrame) -> dict[str, list[str]]:
     """'all', 'instruction-tuned', 'vanilla', and each of them within a family ('instruction-tuned/t5', ...)."""
     it = models["instruction_tuned"].fillna(False).astype(bool)
-    sets = {"all": list(models.index), "instruction-tuned": list(models.index[it]), "vanilla": list(models.index[~it])}
+    vanilla = ~it & (models["family"].astype(str) != "baseline")   # a baseline (OASM) is no vanilla language model
+    sets = {"all": list(models.index), "instruction-tuned": list(models.index[it]),
+            "vanilla": list(models.index[vanilla])}
     for family in sorted(models["family"].dropna().astype(str).unique()):
         fam = models["family"].astype(str) == family
         sets[f"all/{family}"] = list(models.index[fam])
         sets[f"instruction-tuned/{family}"] = list(models.index[fam & it])
-        sets[f"vanilla/{family}"] = list(models.index[fam & ~it])
+        sets[f"vanilla/{family}"] = list(models.index[fam & vanilla])
     return {k: v for k, v in sets.items() if v}
 
 

@@ -30,6 +30,7 @@ def render(ctx: dict) -> str:
         return [" ".join(shown), ""] if shown else []
 
     L = [f"# Brain and behavioral alignment: analysis of {ctx['results_dir']}", ""]
+    L += headline_findings(ctx)
     L += [f"- Results read: {len(col.rows)} (models x datasets), {col.rows['model'].nunique() if len(col.rows) else 0} "
           f"models, {len(col.datasets)} dataset columns; failed runs without a result: {len(col.failures)}.",
           f"- Score: **{col.score}** Pearson r{' (the study reports raw r; Aw et al. 2024)' if col.score == 'raw' else ' / ceiling'}; "
@@ -59,7 +60,7 @@ def render(ctx: dict) -> str:
             show[f"{c} MAD"] = ctx["mad"][c]
     info = col.models[["family", "instruction_tuned", "pair", "params"]]
     L += ["", "## Alignment per model", "", md_table(info.join(show, how="right").sort_values(["family", "params"]))]
-    L += img("alignment.png")
+    L += img("alignment.png") + img("fig4_layers.png", "fig5_protocols.png")
 
     # instruction tuning
     s = ctx["pair_summary"]
@@ -147,9 +148,63 @@ def render(ctx: dict) -> str:
     return "\n".join(L)
 
 
+CLAIMS = [  # (the study's claim, its kind: "pairs" or a property to correlate with)
+    ("Instruction tuning raises brain alignment (Aw et al. 2024: +6.2 % on average)", "brain", "pairs"),
+    ("Instruction tuning does not raise behavioral alignment", "behavior", "pairs"),
+    ("Brain alignment grows with model size", "brain", "log10_params"),
+    ("Brain alignment grows with world knowledge (MMLU)", "brain", "mmlu"),
+]
+
+
+def headline_findings(ctx: dict) -> list[str]:
+    """Each claim of the study beside this analysis' number, its 95 % interval and n (nothing where no number)."""
+    from brainalign.analysis.figures import mean_interval
+
+    measures = dict(zip(("brain", "behavior"), (None, None)))
+    for m in ctx["headline_measures"]:
+        measures["behavior" if m in ctx["behavior_measures"] else "brain"] = m
+    changes, corr, lines = ctx["changes"], ctx["correlations"], []
+    for claim, kind, what in CLAIMS:
+        measure = measures[kind]
+        if measure is None:
+            continue
+        if what == "pairs":
+            pct = changes.loc[changes["measure"] == measure, "pct"]
+            if len(pct) < 2:
+                continue
+            half = mean_interval(pct)
+            lines.append(f"- {claim}. Here, {measure}: mean change **{pct.mean():+.1f} %** (95 % CI "
+                         f"{pct.mean() - half:+.1f} to {pct.mean() + half:+.1f} %, n = {len(pct)} pairs).")
+            continue
+        hit = corr[(corr["measure"] == measure) & (corr["property"] == what)
+                   & (corr["model_set"] == "instruction-tuned")]
+        if hit.empty or not hit.iloc[0]["n"] >= 3 or not math.isfinite(hit.iloc[0]["r"]):
+            continue
+        r, n = float(hit.iloc[0]["r"]), int(hit.iloc[0]["n"])
+        low, high = _r_interval(r, n)
+        interval = f"95 % CI {low:+.2f} to {high:+.2f}, " if math.isfinite(low) else ""
+        lines.append(f"- {claim}. Here, {measure} in instruction-tuned models: **r = {r:+.2f}** ({interval}"
+                     f"p = {p_text(hit.iloc[0]['p'])}, n = {n}).")
+    if not lines:
+        return []
+    score = ctx["collected"].score
+    return ["## Headline findings", "", *lines, "",
+            f"_Scores: {score} Pearson r at the best layer under each result's first protocol (metric.cv); "
+            "pairs are not independent where IT models share a vanilla model._", ""]
+
+
+def _r_interval(r: float, n: int) -> tuple[float, float]:
+    """95 % interval of a Pearson r (Fisher z); nan for n <= 3."""
+    if n <= 3 or abs(r) >= 1:
+        return math.nan, math.nan
+    z, half = math.atanh(r), 1.959964 / math.sqrt(n - 3)
+    return math.tanh(z - half), math.tanh(z + half)
+
+
 def log_to_wandb(out: Path, tables: dict[str, pd.DataFrame], figures: list[Path], report: Path, summary: dict,
-                 tracking: dict | None):
-    """Log tables, figures, the report (as an artifact) and headline numbers to W&B.
+                 tracking: dict | None, sources=()):
+    """Log tables, figures, the report (as an artifact) and headline numbers to W&B; the run uses the
+    result artifact of each folder in `sources`, so W&B's lineage shows which runs the tables came from.
 
     Uses the active run if there is one, else starts one (job_type=analysis) with `tracking`
     ({mode, project, entity, group, tags}); mode disabled (the default) logs nothing.
@@ -171,6 +226,9 @@ def log_to_wandb(out: Path, tables: dict[str, pd.DataFrame], figures: list[Path]
                          config={"task": "analyze", **{k: v for k, v in summary.items() if k.startswith("setting/")}})
         own = True
     try:
+        from brainalign.app.tracking import use_results
+
+        use_results(run, sources)
         payload = {}
         for name, df in tables.items():
             d = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df

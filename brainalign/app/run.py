@@ -28,13 +28,18 @@ def score(cfg) -> dict:
                   + "".join(f"  {note}\n" for note in missing_ceilings(stored)) + f"  results: {out / results.RESULT}")
             sweep.note("skipped")
             return stored
-        with tracking.start(cfg, out, job_type="score", run_id=info["settings_key"]) as tracker:
+        run_id, replaces = info["settings_key"], None
+        if stored is not None:   # force=true: a new W&B run that names the one it replaces
+            replaces = stored.get("wandb_id") or stored.get("settings_key")
+            run_id = f"{run_id}-{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
+        info["wandb_id"] = run_id
+        with tracking.start(cfg, out, job_type="score", run_id=run_id, replaces=replaces) as tracker:
             result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
             for arrays in (result.pop("comparison", None) or {}).values():   # comparison_<protocol>.npz
                 save_comparison_arrays(out, **arrays)
             result = {**info, **result}
             results.write(out, result)
-            tracker.log_result(result)
+            tracker.log_result(result, out)
     print(summary_text(result, out))
     return result
 
@@ -75,7 +80,19 @@ def summary_text(result: dict, out: Path) -> str:
     else:
         lines.append(f"  raw {_fmt(result['raw'])}, ceiled {_fmt(result.get('ceiled'))}, ceiling {_fmt(result.get('ceiling'))}"
                      + (f"  ({result['unit']})" if result.get("unit") else ""))
-    if "planted_layer" in result:
+        if result.get("n_words") and result.get("rvalue") is not None:   # what a reading-time score is
+            lines.append(f"  raw = |r| of surprisal with mean reading time over {result['n_words']:,} words "
+                         f"(r = {result['rvalue']:+.4f}, p = {result['pvalue']:.2g}); ceiling: "
+                         f"{result.get('ceiling_source') or 'none'}")
+    protocols = result.get("protocols") or {}
+    if len(protocols) > 1:   # the flat keys above are the first protocol's; each one's best, confound-controlled too
+        lines += [f"  protocol {name}: best layer {p['best_layer']} (raw {_fmt(p['raw'])}, "
+                  f"ceiled {_fmt(p['ceiled'])}); cross-validated choice: raw {_fmt(p['raw_cv'])}"
+                  for name, p in protocols.items()]
+    if "planted_layer" in result and result["planted_layer_index"] == 0:   # a one-layer baseline: no choice to make
+        lines.append(f"  planted signal in {result['planted_layer']}, its only layer (raw {result['planted_raw']:.4f}; "
+                     f"shuffled responses {result['shuffled_control_raw']:.4f}): no layer choice to recover")
+    elif "planted_layer" in result:
         lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
                      f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "
                      f"{'recovered' if result['recovered'] else 'NOT recovered'}")
