@@ -6,6 +6,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -408,10 +409,18 @@ def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path
         data = json.loads((folder / "result.json").read_text())
         data["protocols"] = {"shuffle": {"raw": 0.16 + shift}, "group": {"raw": 0.04 + shift}}
         (folder / "result.json").write_text(json.dumps(data))
+    rng = np.random.default_rng(0)
+    bits = rng.gamma(2.0, 3.0, 2000)
+    table = tmp_path / "surprisal.csv"
+    pd.DataFrame({"word": ["w"] * 2000, "surprisal_bits": bits, "mean_rt": 300 + 8 * bits + rng.normal(0, 30, 2000)}
+                 ).to_csv(table, index=False)
+    futrell = results / "t5-small" / "futrell" / "pearsonr" / "result.json"
+    futrell.write_text(json.dumps({**json.loads(futrell.read_text()), "surprisal_file": str(table)}))
     out = run(results, tmp_path / "figs")
     names = sorted(p.name for p in out["files"] if p.suffix == ".png")
     assert names == ["alignment.png", "fig1b_pairs_brain.png", "fig1c_pairs_behavior.png", "fig2_brain.png",
-                     "fig3_behavior.png", "fig4_layers.png", "fig5_protocols.png"]
+                     "fig3_behavior.png", "fig4_layers.png", "fig5_protocols.png", "fig6_it_vs_vanilla.png",
+                     "fig7_participants.png", "fig8_surprisal_rt.png"]
     for name in names:
         png = tmp_path / "figs" / name
         image = Image.open(png)

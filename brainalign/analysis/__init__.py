@@ -203,7 +203,15 @@ def _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_me
     f = figures.layer_curves(_layer_curves(col, score), col.models, out / "fig4_layers.png", score_label)
     figs += [f] if f else []
     f = figures.protocol_bars(_protocol_scores(col, score), col.models, out / "fig5_protocols.png", score_label)
-    return figs + ([f] if f else [])
+    figs += [f] if f else []
+    from brainalign.analysis import detail_figures as detail
+
+    brain = [m for m in measures if m not in behavior_measures]
+    for f in (detail.pair_scatter(wide, mad, col.models, brain, out / "fig6_it_vs_vanilla.png", score_label),
+              detail.subject_dots(detail.subject_scores(col.rows), col.models, out / "fig7_participants.png"),
+              detail.surprisal_hexbin(detail.surprisal_tables(col.rows), out / "fig8_surprisal_rt.png")):
+        figs += [f] if f else []
+    return figs
 
 
 def _protocol_scores(col, score: str) -> pd.DataFrame:
