@@ -403,8 +403,9 @@ def test_figures_are_300_dpi_png_and_pdf_with_per_layer_curves(results, tmp_path
     from PIL import Image
 
     for model, shift in (("t5-small", 0.0), ("flan-t5-small", 0.03)):
-        layers = [{"layer": "embedding", "raw": 0.05 + shift, "ceiled": None}] + [
-            {"layer": f"encoder.block.{i}", "raw": 0.1 + 0.02 * i + shift, "ceiled": None} for i in range(4)]
+        layers = [{"layer": "embedding", "raw": 0.05 + shift, "ceiled": None, "mad": 0.01}] + [
+            {"layer": f"encoder.block.{i}", "raw": 0.1 + 0.02 * i + shift, "ceiled": None, "mad": 0.01 * i}
+            for i in range(4)]
         folder = write(results, model, "pereira", 0.16 + shift, per_layer=layers, per_subject={"s1": 0.1, "s2": 0.2})
         data = json.loads((folder / "result.json").read_text())
         data["protocols"] = {"shuffle": {"raw": 0.16 + shift}, "group": {"raw": 0.04 + shift}}
@@ -440,3 +441,13 @@ def test_report_opens_with_the_study_claims_and_this_analysis_numbers(results, t
     from brainalign.analysis.report import _r_interval
 
     assert [round(x, 3) for x in _r_interval(0.5, 28)] == [0.156, 0.736]   # Fisher z, 1.96 / sqrt(n - 3)
+
+
+def test_headline_findings_name_the_protocol_of_their_results(results, tmp_path):
+    for path in results.rglob("pereira/linear/result.json"):
+        r = json.loads(path.read_text())
+        r["settings"] = {**r["settings"], "metric": {"name": "linear-group", "cv": ["group", "shuffle"]}}
+        path.write_text(json.dumps(r))
+    head = run(results, tmp_path / "an", figures=False)["report"].read_text().split("## Headline findings")[1]
+    line = next(x for x in head.splitlines() if x.startswith("- Instruction tuning raises brain alignment"))
+    assert line.endswith("n = 3 pairs, protocol: group).")

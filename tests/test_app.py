@@ -41,7 +41,7 @@ def test_synthetic_run_recovers_planted_layer_and_resumes(make_config, tiny_gpt2
     assert stored["raw"] == stored["planted_raw"] > stored["best_raw_before_planted"] + 0.003
     assert abs(stored["shuffled_control_raw"]) < 0.1
     assert stored["ceiled"] <= 1.0 and stored["n_layers"] == 3
-    assert (out / "layers.csv").read_text().splitlines()[0] == "index,layer,raw,ceiled"
+    assert (out / "layers.csv").read_text().splitlines()[0] == "index,layer,raw,ceiled,mad"
     assert stored["model"]["family"] == "gpt2" and stored["model"]["fingerprint"]
     # every result records its stages' wall time and peak memory (brainalign.plumbing.profiling)
     assert {"load_s", "extraction_s", "metric_s", "model_load_s", "total_s"} <= set(stored["timings"])

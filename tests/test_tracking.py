@@ -56,7 +56,7 @@ def test_scored_run_reads_back_with_layers_protocols_and_identity(make_config, t
         assert run.summary[f"protocol/{name}/best_layer"] == result["protocols"][name]["best_layer"]
     assert run.summary["n_stimuli"] == 200 and "ceiling_source" in run.summary
     header = (_out(tmp_path, CV) / "layers.csv").read_text().splitlines()[0]
-    assert header == "index,layer,raw,ceiled,shuffle_raw,group_raw"
+    assert header == "index,layer,raw,ceiled,mad,shuffle_raw,group_raw"
     # the result travels with the run: result.json, layers.csv and each protocol's comparison arrays
     art, = [a for a in run.artifacts if a.type == "result"]
     assert art.type == "result" and art.name == "result-tiny-gpt2-synthetic-linear-shuffle_group"

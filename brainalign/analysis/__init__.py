@@ -226,7 +226,8 @@ def _protocol_scores(col, score: str) -> pd.DataFrame:
 
 
 def _layer_curves(col, score: str) -> dict:
-    """{(dataset, model): (relative depths, per-layer scores, ceiling)} of every brain result with layers."""
+    """{(dataset, model): (relative depths, per-layer scores, ceiling, per-layer MAD over subjects)} of every
+    brain result with layers; the MAD in the scores' units (None where the result has none)."""
     import json
 
     from brainalign.app.results import layer_depths
@@ -236,9 +237,12 @@ def _layer_curves(col, score: str) -> dict:
         r = json.loads(Path(row.path).read_text())
         layers = r.get("per_layer") or []
         places = layer_depths([x["layer"] for x in layers])
-        points = sorted((p["depth"], layer[score]) for layer, p in zip(layers, places)
+        scale = 1.0 if score == "raw" else (r.get("ceiling") or math.nan)
+        points = sorted((p["depth"], layer[score], layer.get("mad")) for layer, p in zip(layers, places)
                         if p["depth"] is not None and layer.get(score) is not None)
         if len(points) >= 2:
             ceiling = r.get("ceiling") if score == "raw" else 1.0
-            curves[(row.dataset, row.model)] = ([d for d, _ in points], [v for _, v in points], ceiling)
+            mads = [None if m is None else m / scale for _, _, m in points]
+            curves[(row.dataset, row.model)] = ([d for d, _, _ in points], [v for _, v, _ in points], ceiling,
+                                                mads if any(m is not None for m in mads) else None)
     return curves

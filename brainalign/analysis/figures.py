@@ -181,8 +181,9 @@ def scatter_panels(scores: pd.DataFrame, props: pd.DataFrame, models: pd.DataFra
 
 def layer_curves(curves: dict, models: pd.DataFrame, path: Path, score_label: str) -> Path | None:
     """Score against relative depth, a panel per (dataset, IT/vanilla pair): the vanilla model dashed, its
-    instruction-tuned models solid, the dataset's ceiling dotted. curves: {(dataset, model): (depths, scores,
-    ceiling)}, the ceiling in the scores' units (None: none drawn)."""
+    instruction-tuned models solid, a band of +-1 MAD over participants where the results have it, the dataset's
+    ceiling dotted. curves: {(dataset, model): (depths, scores, ceiling, MADs)}, in the scores' units (None: none
+    drawn)."""
     it = models["instruction_tuned"].fillna(False).astype(bool)
     pairs = {}
     for name in models.index[it]:
@@ -199,11 +200,13 @@ def layer_curves(curves: dict, models: pd.DataFrame, path: Path, score_label: st
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.0 * nrow + 0.6), squeeze=False)
     cycle = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
     for ax, (dataset, vanilla, its) in zip(axes.flat, panels):
-        depths, values, ceiling = curves[(dataset, vanilla)]
+        depths, values, ceiling, mads = curves[(dataset, vanilla)]
         ax.plot(depths, values, "--", color="#1f77b4", marker="s", markersize=3, label=f"{vanilla} (vanilla)")
+        _band(ax, depths, values, mads, "#1f77b4", label="±1 MAD over participants")
         for color, name in zip(cycle, [n for n in its if (dataset, n) in curves]):
-            d, v, _ = curves[(dataset, name)]
+            d, v, _, m = curves[(dataset, name)]
             ax.plot(d, v, "-", color=color, marker="o", markersize=3, label=name)
+            _band(ax, d, v, m, color)
         if ceiling is not None:
             ax.axhline(ceiling, color="black", linestyle=":", linewidth=1, label="ceiling")
         ax.set_title(f"{dataset}: {vanilla} pair")
@@ -216,6 +219,15 @@ def layer_curves(curves: dict, models: pd.DataFrame, path: Path, score_label: st
     fig.suptitle("Alignment per layer, instruction-tuned vs vanilla")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _band(ax, depths, values, mads, color, label=None) -> None:
+    """+-1 MAD over participants around a per-layer curve (nothing where a layer has no MAD)."""
+    if mads is None:
+        return
+    m = np.array([np.nan if x is None else x for x in mads], float)
+    v = np.asarray(values, float)
+    ax.fill_between(depths, v - m, v + m, color=color, alpha=0.15, linewidth=0, label=label)
 
 
 def protocol_bars(scores: pd.DataFrame, models: pd.DataFrame, path: Path, score_label: str) -> Path | None:

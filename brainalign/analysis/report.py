@@ -174,7 +174,8 @@ def headline_findings(ctx: dict) -> list[str]:
                 continue
             half = mean_interval(pct)
             lines.append(f"- {claim}. Here, {measure}: mean change **{pct.mean():+.1f} %** (95 % CI "
-                         f"{pct.mean() - half:+.1f} to {pct.mean() + half:+.1f} %, n = {len(pct)} pairs).")
+                         f"{pct.mean() - half:+.1f} to {pct.mean() + half:+.1f} %, n = {len(pct)} pairs"
+                         f"{_protocol_text(ctx, measure)}).")
             continue
         hit = corr[(corr["measure"] == measure) & (corr["property"] == what)
                    & (corr["model_set"] == "instruction-tuned")]
@@ -184,13 +185,31 @@ def headline_findings(ctx: dict) -> list[str]:
         low, high = _r_interval(r, n)
         interval = f"95 % CI {low:+.2f} to {high:+.2f}, " if math.isfinite(low) else ""
         lines.append(f"- {claim}. Here, {measure} in instruction-tuned models: **r = {r:+.2f}** ({interval}"
-                     f"p = {p_text(hit.iloc[0]['p'])}, n = {n}).")
+                     f"p = {p_text(hit.iloc[0]['p'])}, n = {n}{_protocol_text(ctx, measure)}).")
     if not lines:
         return []
     score = ctx["collected"].score
     return ["## Headline findings", "", *lines, "",
-            f"_Scores: {score} Pearson r at the best layer under each result's first protocol (metric.cv); "
+            f"_Scores: {score} Pearson r at the best layer under each result's first protocol (metric.cv, named "
+            "where the results say); "
             "pairs are not independent where IT models share a vanilla model._", ""]
+
+
+def result_protocol(path) -> str | None:
+    """The cross-validation protocol a result's scores come from: its first of metric.cv (None: no CV)."""
+    r = json.loads(Path(path).read_text())
+    if r.get("protocol"):
+        return str(r["protocol"])
+    cv = ((r.get("settings") or {}).get("metric") or {}).get("cv")
+    return (cv if isinstance(cv, str) else (cv[0] if cv else None)) or None
+
+
+def _protocol_text(ctx: dict, measure: str) -> str:
+    """', protocol: shuffle' for the results behind a measure (a dataset or the brain average), '' when none."""
+    rows = ctx["collected"].rows
+    datasets = ctx["brain_columns"] if measure == "brain_average" else [measure]
+    found = sorted({p for path in rows[rows["dataset"].isin(datasets)]["path"] if (p := result_protocol(path))})
+    return f", protocol{'s' if len(found) > 1 else ''}: {', '.join(found)}" if found else ""
 
 
 def _r_interval(r: float, n: int) -> tuple[float, float]:

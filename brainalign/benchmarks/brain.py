@@ -97,16 +97,9 @@ def _summarize(parts: list[dict], layers: list[str]) -> dict:
     chosen = ceiled if ceiled_parts else raw
     best = best_layer([SimpleNamespace(raw=float(c), per_split=ps) for c, ps in zip(chosen, per_split)])
     i = int(best.index)
-    per_subject: dict[str, list[float]] = {}
-    for p in parts:
-        for subject, value in (p["scores"][i].per_subject or {}).items():
-            per_subject.setdefault(str(subject), []).append(float(value))
-    per_subject_mean = {s: float(np.mean(v)) for s, v in per_subject.items()}
-    mad = None
-    if len(per_subject_mean) > 1:
-        from scipy.stats import median_abs_deviation
-
-        mad = float(median_abs_deviation(list(per_subject_mean.values())))
+    per_subject_mean = subject_means(parts, i)
+    mad = subject_mad(per_subject_mean)
+    layer_mads = [subject_mad(subject_means(parts, j)) for j in range(len(layers))]
     ceiling = float(np.mean([p["ceiling"] for p in parts])) if ceiled_parts else None
     per_layer_ceiled = [float(c) for c in ceiled] if ceiled_parts else [None] * len(layers)
     return {
@@ -114,13 +107,32 @@ def _summarize(parts: list[dict], layers: list[str]) -> dict:
         "best_layer": layers[i], "best_layer_index": i,
         "raw_cv": float(best.cv_raw) * (ceiling or 1.0), "ceiled_cv": float(best.cv_raw) if ceiled_parts else None,
         "n_layers": len(layers),
-        "per_layer": [{"layer": name, "raw": float(r), "ceiled": c} for name, r, c in zip(layers, raw, per_layer_ceiled)],
+        "per_layer": [{"layer": name, "raw": float(r), "ceiled": c, "mad": m}
+                      for name, r, c, m in zip(layers, raw, per_layer_ceiled, layer_mads)],
         "per_subject": per_subject_mean, "mad_over_subjects": mad,
         "parts": [{"name": p["name"], "ceiling": p["ceiling"], "n_stimuli": p["n_stimuli"], "n_neuroids": p["n_neuroids"],
                    "raw_per_layer": [float(x) for x in p["raw"]],
                    "unclipped_per_layer": None if p["unclipped"] is None else [float(x) for x in p["unclipped"]]}
                   for p in parts],
     }
+
+
+def subject_means(parts: list[dict], layer: int) -> dict:
+    """subject -> the layer's raw score for that subject, averaged over the parts the subject is in."""
+    per_subject: dict[str, list[float]] = {}
+    for p in parts:
+        for subject, value in (p["scores"][layer].per_subject or {}).items():
+            per_subject.setdefault(str(subject), []).append(float(value))
+    return {s: float(np.mean(v)) for s, v in per_subject.items()}
+
+
+def subject_mad(per_subject: dict) -> float | None:
+    """The median absolute deviation over subjects (None for fewer than two)."""
+    if len(per_subject) < 2:
+        return None
+    from scipy.stats import median_abs_deviation
+
+    return float(median_abs_deviation(list(per_subject.values())))
 
 
 def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None) -> dict:
