@@ -163,3 +163,18 @@ def test_reading_times_say_what_the_number_is_and_send_their_words(tmp_path, off
     keys = {k.split("/")[0] for row in logged.history for k in row}
     assert {"words", "surprisal_rt_table", "per_suite"} <= keys
     assert logged.summary["n_words"] == 9512
+
+
+def test_a_result_artifact_refers_to_the_caches_it_names_without_copying_them(tmp_path):
+    from brainalign.app import results
+    from brainalign.app.tracking import result_artifact
+
+    out = tmp_path / "m" / "futrell" / "pearsonr"
+    table = tmp_path / "cache" / "surprisal" / "words.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("word,surprisal_bits\nthe,3.0\n")
+    result = {k: None for k in results.SUMMARY_KEYS} | {"surprisal_file": str(table), "other_file": "/no/such"}
+    results.write(out, result)
+    entries = result_artifact(out, result).manifest.entries
+    assert {"result.json", "cache/words.csv"} <= set(entries) and "cache/such" not in entries
+    assert entries["cache/words.csv"].ref == table.resolve().as_uri()

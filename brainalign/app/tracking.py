@@ -145,7 +145,8 @@ def summary(result: dict) -> dict:
 
 def result_artifact(out_dir: Path, result: dict | None = None):
     """The files of one result (result.json, layers.csv, comparison_<protocol>.npz) as a W&B artifact named
-    for its folder (<model>/<dataset>/<metric>): a recomputation is its next version."""
+    for its folder (<model>/<dataset>/<metric>), the cache files it names by reference: a recomputation is its
+    next version."""
     import re
 
     import wandb
@@ -160,6 +161,9 @@ def result_artifact(out_dir: Path, result: dict | None = None):
     for path in [out_dir / results.RESULT, out_dir / results.LAYERS, *comparison_files(out_dir).values()]:
         if path.exists():
             art.add_file(str(path))
+    for key, value in result.items():   # caches the result names (surprisal_file): by reference, never copied
+        if key.endswith("_file") and isinstance(value, str) and Path(value).is_file():
+            art.add_reference(Path(value).resolve().as_uri(), name=f"cache/{Path(value).name}", checksum=False)
     return art
 
 
