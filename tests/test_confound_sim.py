@@ -176,7 +176,8 @@ def test_the_readme_demonstration_prints_the_readme_numbers(make_config, tmp_pat
     assert "--voxels 10" in section and "dataset=synthetic metric.cv" not in section
     quoted = [float(x) for x in re.findall(r"\d\.\d{4}", section)[:6]]
     path = tmp_path / "sim" / "assy_confound_sim.nc"
-    main(["--stimuli", str(require(PEREIRA_CSV)), "--out", str(path), "--voxels", "10"])
+    require(shared=PEREIRA_CSV)
+    main(["--stimuli", str(PEREIRA_CSV), "--out", str(path), "--voxels", "10"])
     for model in ("randomembedding-100", "oasm"):
         run(make_config(f"model={model}", "dataset=pereira", f"dataset.path={path}",
                         "metric.cv=[shuffle,group,contiguous]"))

@@ -184,3 +184,20 @@ def test_a_killed_joblib_worker_is_a_failed_job_in_the_summary(tmp_path):
     assert line.startswith("[brainalign] sweep of 3 job(s):") and not line.endswith(" 0 failed"), line
     assert any(s.startswith("  failed #1 ") and " n=1: its joblib worker died" in s for s in r.stdout.splitlines())
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_a_finished_sweep_leaves_no_record_behind_for_later_runs(tmp_path, monkeypatch):
+    """A process that ran a sweep and then scores alone must not group the later run into the old sweep."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    from brainalign.app import sweep
+
+    monkeypatch.delenv(sweep.ENV, raising=False)
+    callback = sweep.SweepSummary(fail="ignore")
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    callback.on_multirun_start(config)
+    assert os.environ[sweep.ENV] == callback.record_dir
+    callback.on_multirun_end(config)
+    assert sweep.ENV not in os.environ and (tmp_path / ".sweeps").is_dir()

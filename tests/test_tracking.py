@@ -127,6 +127,7 @@ def test_names_tags_and_pair_keys_tell_runs_apart(make_config, monkeypatch):
     assert pair_key(fast.model) == pair_key(exact.model) == "t5-small"   # both members of the pair
     oasm = make_config("model=oasm")
     assert pair_key(oasm.model) is None and run_tags(oasm) == ["baseline", "synthetic"]
+    monkeypatch.delenv("BRAINALIGN_SWEEP_RECORD", raising=False)
     assert sweep_group() is None
     monkeypatch.setenv("BRAINALIGN_SWEEP_RECORD", "/x/.sweeps/20260101-120000-42")
     assert sweep_group() == "sweep-20260101-120000-42"

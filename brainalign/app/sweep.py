@@ -176,6 +176,8 @@ class SweepSummary(Callback):
         if not self.record_dir:
             return
         _running.clear()
+        if os.environ.get(ENV) == self.record_dir:   # the sweep is over: later runs of this process are not in it
+            del os.environ[ENV]
         summary = print_summary(self.record_dir, read_records(self.record_dir))
         if summary["failed"] and self.fail == "error":
             print("[brainalign] some jobs failed (sweep_fail=ignore exits 0 anyway); rerun the same command "
