@@ -1,7 +1,7 @@
 """.npy files that hold pickled objects (a dict of masks, say), read without running code.
 
-np.load(allow_pickle=True) calls whatever function the pickle names, so a crafted file runs code when it is
-read. Here the pickle may name only what numpy writes for its own arrays, dtypes and scalars; dicts, lists,
+numpy's own pickle loading calls whatever function the pickle names, so a crafted file would run code when
+read; this module never uses it. Here the pickle may name only what numpy writes for its own arrays, dtypes and scalars; dicts, lists,
 tuples, strings and numbers need no name. Anything else (os.system, builtins.open, ...) is refused before
 it is called."""
 
