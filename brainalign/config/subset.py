@@ -10,12 +10,18 @@ from omegaconf import DictConfig, OmegaConf
 from brainalign import registry
 
 
-def subset_of(dataset) -> dict | None:
-    """{key: value} of the subset settings that differ from the full data, or None for the full data."""
+def _declared(dataset, field: str) -> tuple[dict, dict]:
+    """The dataset config as a plain dict, and its benchmark's declared `field` ({} without a benchmark)."""
     if isinstance(dataset, DictConfig):
         dataset = OmegaConf.to_container(dataset, resolve=True)
-    benchmark = (dataset or {}).get("benchmark")
-    full = registry.benchmark(benchmark).subset_keys if benchmark else {}
+    dataset = dataset or {}
+    benchmark = dataset.get("benchmark")
+    return dataset, getattr(registry.benchmark(benchmark), field) if benchmark else {}
+
+
+def subset_of(dataset) -> dict | None:
+    """{key: value} of the subset settings that differ from the full data, or None for the full data."""
+    dataset, full = _declared(dataset, "subset_keys")
     picked = {k: dataset.get(k) for k, v in full.items() if k in dataset and dataset.get(k) != v}
     return picked or None
 
@@ -36,10 +42,7 @@ def _select(dataset: dict, key: str):
 
 def settings_tag(dataset) -> str:
     """'' when every folder key has its default, else '-<name>-<value>' for each that differs (futrell-mode-fast)."""
-    if isinstance(dataset, DictConfig):
-        dataset = OmegaConf.to_container(dataset, resolve=True)
-    benchmark = (dataset or {}).get("benchmark")
-    keys = registry.benchmark(benchmark).folder_keys if benchmark else {}
+    dataset, keys = _declared(dataset, "folder_keys")
     return "".join(f"-{key.rsplit('.', 1)[-1]}-{_select(dataset, key)}" for key, default in keys.items()
                    if _select(dataset, key) != default)
 
