@@ -55,6 +55,8 @@ def main():
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.times < 40 or args.voxels < 10 or args.perms < 1 or args.reps < 2:
+        raise SystemExit("needs --times >= 40 (blocks of 20 TRs), --voxels >= 10, --perms >= 1, --reps >= 2")
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
     null_rates(args, rng)

@@ -220,7 +220,8 @@ def volume_figure(values, out_stem, title, mask=None, shape=None, significant=No
         _mosaic(fig, grid[1], volume, mask, significant_volume, colours, norm)
         _colour_bar(fig, fig.add_axes((0.92, 0.1, 0.015, 0.45)), colours, norm, label, n_layers)
     fig.suptitle(title)
-    fig.text(0.01, 0.005, NO_FLATMAP, fontsize=6, color="0.4")
+    note = NO_FLATMAP if volume is not None else NO_FLATMAP.replace("and slice mosaic", "(a mask or shape adds slices)")
+    fig.text(0.01, 0.0, note, fontsize=6, color="0.4", va="top")
     return _save(fig, _png(out_stem))
 
 
