@@ -65,6 +65,8 @@ def test_summary_over_a_network_mask():
     assert "mean_ceiled_r_network" not in out
     with pytest.raises(DataMismatch):
         vs.summary(r, np.ones(3, bool))
+    with pytest.raises(DataMismatch, match="ceiling"):
+        vs.summary(r, np.ones(4, bool), ceiling=np.ones(3))
 
 
 def test_intersubject_ceiling_is_each_subject_against_the_mean_of_the_others():

@@ -230,9 +230,9 @@ def summary(r, reject, ceiling=None, network_mask=None):
         out["n_network"] = int(mask.sum())
         out["n_network_significant"] = int((mask & reject).sum())
     if ceiling is not None:
-        scaled, has = ceiled(r, ceiling)
-        if scaled.shape != r.shape:
+        if np.shape(ceiling) != r.shape:
             raise DataMismatch(f"ceiling {np.shape(ceiling)} does not match r {r.shape}")
+        scaled, has = ceiled(r, ceiling)
     for name, where in groups.items():
         out[f"mean_r_{name}"] = _mean(r, where & np.isfinite(r))
         if ceiling is not None:
