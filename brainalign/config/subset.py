@@ -47,6 +47,12 @@ def settings_tag(dataset) -> str:
                    if _select(dataset, key) != default)
 
 
+def perturb_tag(dataset) -> str:
+    """'' for intact stimuli, else '-perturb-<perturbation>-s<seed>' (dataset.perturb, docs/controls.md)."""
+    name = dataset.get("perturb") or "none"
+    return "" if name == "none" else f"-perturb-{name}-s{dataset.get('perturb_seed', 0)}"
+
+
 def dataset_dir(dataset) -> str:
-    """The dataset's folder name: its name, its subset's tag and its folder settings' tags."""
-    return f"{dataset['name']}{subset_tag(dataset)}{settings_tag(dataset)}"
+    """The dataset's folder name: its name, its subset's tag, its folder settings' tags and its perturbation's."""
+    return f"{dataset['name']}{subset_tag(dataset)}{settings_tag(dataset)}{perturb_tag(dataset)}"
