@@ -226,3 +226,50 @@ def test_main_py_writes_the_perturbed_run_in_its_own_folder(tiny_models, tmp_pat
                          text=True, env=env, timeout=600)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "dataset.perturb=scramble: choose one of none, scramble-words" in bad.stderr
+
+
+def write_perturbed(root, model, raw, name, seed, settings=None):
+    """A perturbed result as a run writes it: its own folder, the intact dataset's name, `perturb`."""
+    from test_analysis import SETTINGS, write
+
+    settings = settings or SETTINGS
+    settings = {**settings, "dataset": {**settings["dataset"], "perturb": name, "perturb_seed": seed}}
+    folder = write(root, model, f"pereira-perturb-{name}-s{seed}", raw, settings=settings)
+    result = json.loads((folder / "result.json").read_text())
+    result.update(dataset="pereira", benchmark="pereira", perturb={"name": name, "seed": seed})
+    (folder / "result.json").write_text(json.dumps(result))
+
+
+def test_analysis_intact_minus_perturbed_per_model_and_pair(tmp_path):
+    from brainalign.analysis import collect, run
+    from brainalign.analysis.perturbations import compare, pair_gains
+    from test_analysis import SETTINGS, write
+
+    root = tmp_path / "results"
+    intact = {"t5-small": 0.17, "flan-t5-small": 0.20, "t5-base": 0.22, "flan-t5-base": 0.23}
+    scrambled = {"t5-small": (0.15, 0.13), "flan-t5-small": (0.19, 0.17), "t5-base": (0.20, 0.22), "flan-t5-base": (0.2, 0.2)}
+    for model, raw in intact.items():
+        write(root, model, "pereira", raw)
+        for seed, value in enumerate(scrambled[model]):
+            write_perturbed(root, model, value, "scramble-words", seed)
+    write_perturbed(root, "t5-small", 0.05, "function-words", 0)
+    other = {**SETTINGS, "metric": {**SETTINGS["metric"], "correlation": "scipy"}}   # no intact run with these
+    write_perturbed(root, "t5-base", 0.1, "content-words", 0, settings=other)
+    col = collect(root)   # the perturbed results are kept apart: no mixed-settings refusal
+    assert len(col.rows) == 4 and len(col.perturbed) == 10 and list(col.datasets.index) == ["pereira"]
+    table, lonely = compare(col)
+    assert lonely == ["t5-base on pereira (content-words, seed 0)"]
+    for model, raw in intact.items():
+        row = table[(table.model == model) & (table.perturb == "scramble-words")].iloc[0]
+        assert row.n_seeds == 2 and row.intact == raw
+        assert row["drop"] == pytest.approx(raw - np.mean(scrambled[model]))
+    function = table[table.perturb == "function-words"].iloc[0]
+    assert function.model == "t5-small" and function["drop"] == pytest.approx(0.17 - 0.05)
+    gains = pair_gains(table, col.models)
+    assert set(gains.model) == {"flan-t5-small", "flan-t5-base"} and set(gains.perturb) == {"scramble-words"}
+    small = gains[gains.model == "flan-t5-small"].iloc[0]
+    assert small.it_gain_intact == pytest.approx(0.20 - 0.17)
+    assert small.it_gain_perturbed == pytest.approx(np.mean(scrambled["flan-t5-small"]) - np.mean(scrambled["t5-small"]))
+    report = run(root, tmp_path / "an", figures=False)["report"].read_text()
+    assert "## Text perturbations: intact minus perturbed" in report and "t5-base on pereira (content-words" in report
+    assert (tmp_path / "an" / "perturbations.csv").exists() and (tmp_path / "an" / "perturbation_pairs.csv").exists()
