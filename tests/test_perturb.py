@@ -176,6 +176,8 @@ def test_folder_and_settings_key(make_config):
     settings = describe(perturbed)["settings"]["dataset"]
     assert settings["perturb"] == "random-words" and settings["perturb_seed"] == 3
     assert settings_key(describe(intact)) != settings_key(describe(perturbed))
+    with pytest.raises(ConfigError, match="cannot take dataset.perturb=scramble-words"):   # before any folder is made
+        dataset_dir(make_config("dataset=futrell", "dataset.perturb=scramble-words").dataset)
 
 
 def test_plan_covers_a_perturbation():
@@ -226,6 +228,7 @@ def test_main_py_writes_the_perturbed_run_in_its_own_folder(tiny_models, tmp_pat
                          text=True, env=env, timeout=600)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "dataset.perturb=scramble: choose one of none, scramble-words" in bad.stderr
+    assert [p.name for p in (tmp_path / "tiny-gpt2").iterdir()] == ["synthetic-perturb-scramble-words-s0"]
 
 
 def write_perturbed(root, model, raw, name, seed, settings=None):

@@ -156,6 +156,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking,
                         sources=sorted({Path(p).parent for p in [*col.rows["path"], *col.chat["path"]]}))
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
+    chat_note += f" (+ {len(col.perturbed)} perturbed-stimuli results)" if col.perturbed else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
     cost = _sweep_cost(results_dir, {*col.rows["path"], *col.chat["path"]})

@@ -48,9 +48,12 @@ def settings_tag(dataset) -> str:
 
 
 def perturb_tag(dataset) -> str:
-    """'' for intact stimuli, else '-perturb-<perturbation>-s<seed>' (dataset.perturb, docs/controls.md)."""
-    name = dataset.get("perturb") or "none"
-    return "" if name == "none" else f"-perturb-{name}-s{dataset.get('perturb_seed', 0)}"
+    """'' for intact stimuli, else '-perturb-<perturbation>-s<seed>' (dataset.perturb, docs/controls.md); one the
+    benchmark does not take is refused here, before its folder is made."""
+    from brainalign.datasets.perturb import perturbation_of
+
+    perturbation = perturbation_of(dataset)
+    return "" if perturbation is None else f"-perturb-{perturbation.name}-s{perturbation.seed}"
 
 
 def dataset_dir(dataset) -> str:
