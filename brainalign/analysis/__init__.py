@@ -58,7 +58,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import chat, correlations, pairs, report, significance
+    from brainalign.analysis import chat, correlations, pairs, perturbations, report, significance
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
 
     if not isinstance(results, (str, Path)):
@@ -127,6 +127,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     corr = correlations.correlate(wide, props, col.models, measures)
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
+    perturbed, lonely = perturbations.compare(col)  # intact minus perturbed stimuli, same model
+    perturbed_pairs = perturbations.pair_gains(perturbed, col.models)
 
     figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props,
                     corr, score) if figures else []
@@ -136,14 +138,15 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),
-              "chat_template": chat_table}
+              "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs}
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
            "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
            "changes": changes, "unpaired": unpaired, "overall_gain": overall, "correlations": corr,
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
-           "significance": tested, "chat_template": chat_table}
+           "significance": tested, "chat_template": chat_table,
+           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))
@@ -153,6 +156,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking,
                         sources=sorted({Path(p).parent for p in [*col.rows["path"], *col.chat["path"]]}))
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
+    chat_note += f" (+ {len(col.perturbed)} perturbed-stimuli results)" if col.perturbed else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
     cost = _sweep_cost(results_dir, {*col.rows["path"], *col.chat["path"]})
