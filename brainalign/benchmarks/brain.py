@@ -206,6 +206,7 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
     the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
     from brainalign.benchmarks.protocols import protocol_splits
+    from brainalign.benchmarks.reduction import reduction_arguments
     from brainalign.metrics.compare import split_predictions
 
     out = {}
@@ -221,7 +222,8 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
                      "tests": [test for _, test in splits]}
             block = X if not isinstance(X, list) else None
             if metric_cfg.kind == "linear" and block is not None and best < len(block):
-                entry["predictions"] = split_predictions(block[best], data.responses, splits)
+                entry["predictions"] = split_predictions(block[best], data.responses, splits,
+                                                         **reduction_arguments(metric_cfg))
                 entry["targets"] = [data.responses[test] for _, test in splits]
             cparts.append(entry)
         out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts)
@@ -236,7 +238,9 @@ def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:
     from omegaconf import OmegaConf
 
     from brainalign.benchmarks.ceilings import cached_ceiling
+    from brainalign.benchmarks.reduction import without_reduction
 
+    metric_cfg = without_reduction(metric_cfg)   # the data's ceiling, whatever the model's features
     settings = OmegaConf.to_container(metric_cfg, resolve=True) if OmegaConf.is_config(metric_cfg) else dict(metric_cfg)
 
     def metric(source, target):
