@@ -135,9 +135,10 @@ def subject_mad(per_subject: dict) -> float | None:
     return float(median_abs_deviation(list(per_subject.values())))
 
 
-def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None) -> dict:
+def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None, score=None) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
-    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
+    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling.
+    score: what scores a block (default `score_layers`; the brain-to-brain reference has its own)."""
     from brainalign.benchmarks.protocols import protocol_names, protocol_splits
     from brainalign.metrics import ceiling_normalize
     from brainalign.metrics.protocols import describe_splits
@@ -151,7 +152,7 @@ def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = No
     names = protocol_names(metric_cfg) if spec.protocols else [None]
     protocols = {}
     for name in names:  # every protocol from the same features
-        scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name, device)]
+        scores = [s for block in blocks for s in (score or score_layers)(block, data, metric_cfg, name, device)]
         raw = np.array([s.raw for s in scores])
         entry = {"scores": scores, "raw": raw, "ceiled": None, "unclipped": None}
         if ceiled:
@@ -177,6 +178,10 @@ class BrainBenchmark:
     ceiled: bool = True  # False: the benchmark has no ceiling (Tuckute2024); ceiled scores are null
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.benchmarks.brain_reference import is_reference
+
+        if is_reference(model.cfg):
+            return self.run_reference(model, ctx.device)
         from brainalign.models.localize import with_language_network
 
         stages = Stages()
@@ -199,6 +204,21 @@ class BrainBenchmark:
         if localizer:
             result["localizer"] = localizer
         result.update(stages.report(ctx.device, model, features_cached=all(hits)))
+        return result
+
+    def run_reference(self, model: ModelProvider, device: str) -> dict:
+        """model=brain-to-brain: each subject predicted from the others (brainalign/benchmarks/brain_reference.py)."""
+        from brainalign.benchmarks.brain_reference import LAYER, other_subjects_scores
+
+        stages = Stages()
+        with stages("load"):
+            datas = self.load()
+        with stages("metric"):
+            parts = [score_part(data, data.responses[None], self.metric_cfg, ceiled=self.ceiled, device=device,
+                                score=other_subjects_scores) for data in datas]
+        result = summarize(parts, [LAYER])
+        result["synthetic"] = any(d.synthetic for d in datas)
+        result.update(stages.report(device, model, features_cached=True))
         return result
 
 
