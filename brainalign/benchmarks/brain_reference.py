@@ -29,9 +29,11 @@ def is_reference(model_cfg) -> bool:
 
 def other_subjects_scores(block, data, metric_cfg, protocol=None, device=None) -> list:
     """[one Score]: each subject's neuroids predicted from the other subjects' columns of block [1, n, neuroids]
-    (data.responses as features), with brainalign.benchmarks.brain.score_layers under one protocol."""
-    from brainalign.benchmarks.brain import score_layers
+    (data.responses as features), with the metric's declared `score` under one protocol."""
+    from brainalign import registry
     from brainalign.metrics.score import make_score
+
+    score_layers = registry.metric(metric_cfg.kind).score
 
     responses = np.asarray(block)[0]
     subjects = np.asarray(data.neuroids["subject"], dtype=str)

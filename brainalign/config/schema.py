@@ -70,6 +70,7 @@ class ModelConfig:
     pair: Optional[str] = None           # the vanilla model an instruction-tuned one comes from
     params: Optional[float] = None
     n_layers: Optional[int] = None
+    hidden_size: Optional[int] = None   # the residual stream's width (the analysis' width control)
     layers: List[str] = field(default_factory=lambda: ["embedding", "blocks"])
     study_layer: Optional[str] = None
     dtype: str = "float32"               # float32 | bfloat16 | float16
