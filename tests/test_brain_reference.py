@@ -59,3 +59,15 @@ def test_pereira_reference(make_config, tmp_path, shared_data):
                              "metric.cv=shuffle"))
     assert result["n_layers"] == 1 and np.isfinite(result["raw"])   # the fake voxels share nothing: raw near 0
     assert len(result["per_subject"]) >= 3 and abs(result["raw"]) < 0.2
+
+
+def test_the_analysis_shows_the_reference(make_config, tmp_path):
+    from brainalign.analysis import run as analyze
+
+    for model in ("brain-to-brain", "position"):
+        run(make_config(f"model={model}", "metric=ridge", "dataset.n_passages=16", "dataset.voxels_per_subject=10"))
+    out = analyze(tmp_path / "out", tmp_path / "analysis", figures=False)
+    report = out["report"].read_text()
+    section = report.split("## Brain-to-brain reference")[1].split("##")[0]
+    assert f"{out['alignment'].loc['brain-to-brain'].iloc[0]:.3f}" in section and "position" not in section
+    assert (tmp_path / "analysis" / "size_controls.csv").exists()

@@ -115,3 +115,26 @@ def size_controls(wide: pd.DataFrame, props: pd.DataFrame, models: pd.DataFrame,
                     xs, ys = props.loc[sized, prop].to_numpy(float), wide.loc[sized, measure].to_numpy(float)
                     rows.append(_row(measure, prop, set_name, "partial: log10 width", sized, partial_r(xs, ys, z), 1))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def report_lines(ctx: dict) -> list[str]:
+    """The report's sections: the brain-to-brain reference row, and the size controls of the headline measure."""
+    from brainalign.analysis.markdown import md_table
+    from brainalign.benchmarks.brain_reference import MODEL
+
+    wide, lines = ctx["wide"], []
+    brain = [m for m in ctx["measures"] if m in wide and m not in ctx["behavior_measures"]]
+    if MODEL in wide.index and brain:
+        lines += ["## Brain-to-brain reference", "",
+                  "Each subject predicted from the other subjects' responses with the same metric and protocol "
+                  "(model=brain-to-brain, docs/controls.md): what a model could reach on these data.", "",
+                  md_table(wide.loc[[MODEL], brain]), ""]
+    sizes = ctx.get("size_controls")
+    if sizes is not None and len(sizes):
+        shown = sizes[sizes["model_set"].isin(["all", "instruction-tuned"])]
+        lines += ["## Size controls", "",
+                  "Brain score vs log10 parameters and MMLU three ways: as the study (Pearson r), as a partial "
+                  "correlation given log10 hidden width, and with every layer reduced to k features "
+                  "(metric.n_components=k). 95 % intervals by Fisher z; all rows in size_controls.csv.", "",
+                  md_table(shown.drop(columns=["models", "interval"]), index=False), ""]
+    return lines

@@ -19,7 +19,8 @@ import numpy as np
 
 from brainalign.errors import ConfigError
 
-BASELINE = "brain_to_brain"    # model.baseline of conf/model/brain-to-brain.yaml
+MODEL = "brain-to-brain"       # conf/model/brain-to-brain.yaml: the analysis draws it as a reference
+BASELINE = "brain_to_brain"    # its model.baseline
 LAYER = "other-subjects"       # the reference's one pseudo-layer
 
 
