@@ -144,3 +144,12 @@ def test_a_reduced_run_has_its_own_folder_and_settings_key(make_config, tmp_path
     assert reduced["metric"] == "linear-pca4" and reduced["raw"] != plain["raw"]
     found = sorted(p.parent.name for p in (tmp_path / "out").rglob("result.json"))
     assert found == ["linear", "linear-pca4"]
+
+
+@pytest.mark.parametrize("metric", [linear_predictivity, ridge_predictivity])
+def test_torch_backend_gives_the_same_reduced_scores(metric):
+    X, Y = problem(40, 60)
+    splits = shuffle_splits(40, 3, 0.8, 1)
+    a = metric(X, Y, splits=splits, n_components=5, backend="numpy")
+    b = metric(X, Y, splits=splits, n_components=5, backend="torch", device="cpu")
+    np.testing.assert_allclose(a.per_split_neuroid, b.per_split_neuroid, atol=1e-8)
