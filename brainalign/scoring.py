@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from brainalign import registry
 from brainalign.benchmarks import ModelProvider, RunContext, build
+from brainalign.benchmarks.reduction import result_settings
 from brainalign.config import dataset_config, metric_config, model_config, model_dir, run_subdir
 from brainalign.config.subset import dataset_dir, subset_of
 from brainalign.plumbing.datahash import data_hashes
@@ -86,7 +87,7 @@ def describe(cfg) -> dict:
                   "localize": m.localize},
         "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "kind": spec.kind, "metric": cfg.metric.name,
         "subset": subset_of(cfg.dataset),
-        "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True),
+        "settings": {"metric": result_settings(OmegaConf.to_container(cfg.metric, resolve=True)),
                      "dataset": dataset_settings(cfg.dataset, spec, cache_dir(cfg))},
         "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,

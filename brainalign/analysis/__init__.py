@@ -60,6 +60,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     """
     from brainalign.analysis import chat, correlations, pairs, perturbations, report, significance
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
+    from brainalign.analysis.size_controls import hidden_widths, size_controls
 
     if not isinstance(results, (str, Path)):
         results, cfg_out, opts = _from_config(results)
@@ -125,6 +126,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     unpaired = pairs.unpaired(col.models, wide, measures)
     overall = pairs.overall_gain(summary, brain_cols)
     corr = correlations.correlate(wide, props, col.models, measures)
+    sizes = size_controls(wide, props, col.models, hidden_widths(configs), col.datasets,
+                          [m for m in measures if m not in behavior_measures])
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
     perturbed, lonely = perturbations.compare(col)  # intact minus perturbed stimuli, same model
@@ -138,7 +141,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),
-              "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs}
+              "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs,
+              "size_controls": sizes}
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
            "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
@@ -146,7 +150,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
            "significance": tested, "chat_template": chat_table,
-           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None}
+           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None, "size_controls": sizes}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))

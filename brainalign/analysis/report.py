@@ -126,6 +126,9 @@ def render(ctx: dict) -> str:
         L += ["Per dataset, instruction-tuned models (r; n in correlations.csv):", "",
               md_table(t.rename(columns=lambda c: f"r {c}").join(n.rename(columns=lambda c: f"n {c}")))]
     L += img("fig2_brain.png") + img("fig3_behavior.png")
+    from brainalign.analysis.size_controls import report_lines
+
+    L += report_lines(ctx)
 
     # properties
     props = ctx["properties"]

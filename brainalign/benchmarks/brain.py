@@ -135,9 +135,10 @@ def subject_mad(per_subject: dict) -> float | None:
     return float(median_abs_deviation(list(per_subject.values())))
 
 
-def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None) -> dict:
+def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None, score=None) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
-    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
+    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling.
+    score: what scores a block (default `score_layers`; the brain-to-brain reference has its own)."""
     from brainalign.benchmarks.protocols import protocol_names, protocol_splits
     from brainalign.metrics import ceiling_normalize
     from brainalign.metrics.protocols import describe_splits
@@ -151,7 +152,7 @@ def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = No
     names = protocol_names(metric_cfg) if spec.protocols else [None]
     protocols = {}
     for name in names:  # every protocol from the same features
-        scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name, device)]
+        scores = [s for block in blocks for s in (score or score_layers)(block, data, metric_cfg, name, device)]
         raw = np.array([s.raw for s in scores])
         entry = {"scores": scores, "raw": raw, "ceiled": None, "unclipped": None}
         if ceiled:
@@ -178,6 +179,10 @@ class BrainBenchmark:
     perturb: object = None  # a datasets.perturb.Perturbation of the stimuli (dataset.perturb), or None
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.benchmarks.brain_reference import is_reference
+
+        if is_reference(model.cfg):
+            return self.run_reference(model, ctx.device)
         from brainalign.models.localize import with_language_network
 
         stages = Stages()
@@ -206,11 +211,27 @@ class BrainBenchmark:
         result.update(stages.report(ctx.device, model, features_cached=all(hits)))
         return result
 
+    def run_reference(self, model: ModelProvider, device: str) -> dict:
+        """model=brain-to-brain: each subject predicted from the others (brainalign/benchmarks/brain_reference.py)."""
+        from brainalign.benchmarks.brain_reference import LAYER, other_subjects_scores
+
+        stages = Stages()
+        with stages("load"):
+            datas = self.load()
+        with stages("metric"):
+            parts = [score_part(data, data.responses[None], self.metric_cfg, ceiled=self.ceiled, device=device,
+                                score=other_subjects_scores) for data in datas]
+        result = summarize(parts, [LAYER])
+        result["synthetic"] = any(d.synthetic for d in datas)
+        result.update(stages.report(device, model, features_cached=True))
+        return result
+
 
 def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
     the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
     from brainalign.benchmarks.protocols import protocol_splits
+    from brainalign.benchmarks.reduction import reduction_arguments
     from brainalign.metrics.compare import split_predictions
 
     out = {}
@@ -226,7 +247,8 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
                      "tests": [test for _, test in splits]}
             block = X if not isinstance(X, list) else None
             if metric_cfg.kind == "linear" and block is not None and best < len(block):
-                entry["predictions"] = split_predictions(block[best], data.responses, splits)
+                entry["predictions"] = split_predictions(block[best], data.responses, splits,
+                                                         **reduction_arguments(metric_cfg))
                 entry["targets"] = [data.responses[test] for _, test in splits]
             cparts.append(entry)
         out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts)
@@ -241,7 +263,9 @@ def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:
     from omegaconf import OmegaConf
 
     from brainalign.benchmarks.ceilings import cached_ceiling
+    from brainalign.benchmarks.reduction import without_reduction
 
+    metric_cfg = without_reduction(metric_cfg)   # the data's ceiling, whatever the model's features
     settings = OmegaConf.to_container(metric_cfg, resolve=True) if OmegaConf.is_config(metric_cfg) else dict(metric_cfg)
 
     def metric(source, target):

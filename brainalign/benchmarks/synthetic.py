@@ -23,6 +23,7 @@ class SyntheticBenchmark:
         from brainalign.datasets.synthetic import plant_responses, synthetic_stimuli
         from brainalign.metrics import linear_predictivity
         from brainalign.activations.model import model_features
+        from brainalign.benchmarks.brain_reference import is_reference, other_subjects_scores, planted_source
         from brainalign.models.localize import with_language_network
 
         c, stages = self.cfg, Stages()
@@ -32,8 +33,10 @@ class SyntheticBenchmark:
                           _one_neuroid(), ceiling=1.0, synthetic=True, group_by="passage")
         rows = probe.passages()
         texts = [[stimuli["text"][r] for r in p] for p in rows]
+        reference = is_reference(model.cfg)   # model=brain-to-brain: the signal planted from text alone
         with stages("extraction"):
-            feats, hit = model_features(model, texts, ctx.cache_dir, progress=ctx.progress)
+            feats, hit = ((planted_source(texts), True) if reference else
+                          model_features(model, texts, ctx.cache_dir, progress=ctx.progress))
         X = np.empty_like(feats.values)
         X[:, np.concatenate(rows)] = feats.values
         planted = min(len(feats.layers) - 1, max(1, int(round(c.planted_depth * (len(feats.layers) - 1)))))
@@ -45,9 +48,10 @@ class SyntheticBenchmark:
                 X, _, perturbed_hit = features_for(data, model, ctx)
             hit = hit and perturbed_hit
         with stages("metric"):
-            scored, layers, localizer = with_language_network(  # model.localize: one more pseudo-layer
+            scored, layers, localizer = (responses[None], feats.layers, None) if reference else with_language_network(
                 X, feats.layers, model, ctx.cache_dir, lambda names: features_for(data, model, ctx, names)[:2])
-            result = summarize([score_part(data, scored, self.metric_cfg, device=ctx.device)], layers)
+            result = summarize([score_part(data, scored, self.metric_cfg, device=ctx.device,
+                                           score=other_subjects_scores if reference else None)], layers)
             if localizer:
                 result["localizer"] = localizer
             shuffled = np.random.default_rng(c.seed).permutation(len(stimuli))

@@ -90,10 +90,11 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("run_subdir", run_subdir)
     if not OmegaConf.has_resolver("metric_dir"):
         OmegaConf.register_new_resolver("metric_dir", _metric_dir)
+    from brainalign.benchmarks.reduction import reduce_label
     from brainalign.config.subset import dataset_dir, subset_tag
 
     for name, fn in (("cv_label", cv_label), ("tag", tag), ("model_dir", model_dir), ("dataset_dir", dataset_dir),
-                     ("subset_tag", subset_tag), ("results_root", results_root)):
+                     ("subset_tag", subset_tag), ("results_root", results_root), ("reduce_label", reduce_label)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 
