@@ -66,12 +66,18 @@ def random_weights(cfg, src: dict, dtype):
 
     config = architecture_config(cfg, src)
     where = src["hub"] or str(src["path"])
+    def missing(why):
+        return ModelUnavailable(f"model.init=random: {cfg.name!r} needs its tokenizer for text, and it cannot be "
+                                f"loaded from {where} (offline?); fetch it where you have a connection and set "
+                                f"model.path ({why})")
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, **_source_kwargs(cfg, src))
     except (OSError, ValueError) as e:
-        raise ModelUnavailable(f"model.init=random: {cfg.name!r} needs its tokenizer for text, and it cannot be "
-                               f"loaded from {where} (offline?); fetch it where you have a connection and set "
-                               f"model.path ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        raise missing(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+    specials = set(tokenizer.all_special_ids)
+    if not [i for i in tokenizer("The cat sat.")["input_ids"] if i not in specials]:   # transformers builds an
+        raise missing("no vocabulary there")                                             # empty one from a config
     if cfg.arch == "encoder":
         auto = AutoModel
     else:
