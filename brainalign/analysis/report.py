@@ -91,6 +91,10 @@ def render(ctx: dict) -> str:
         from brainalign.analysis import chat
 
         L += chat.render(ctx["chat_template"], col)
+    if "untrained" in ctx:   # controls: untrained architectures and checkpoints (docs/controls.md)
+        from brainalign.analysis import trajectory, untrained
+
+        L += untrained.render(ctx["untrained"], col) + trajectory.render(ctx["trajectory"], ctx["trajectory_figure"])
 
     # correlations
     corr = ctx["correlations"]

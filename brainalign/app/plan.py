@@ -216,8 +216,8 @@ def expand(argv) -> list[list[str]]:
     keys_given = {o.get_key_element() for o in given}
     sweep = [f"{k}={v}" for k, v in params.items() if k not in keys_given]
     sweep += [o.input_line for o in given if o.is_sweep_override()]
-    axes = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
-            for o in parser.parse_overrides(sweep)]
+    axes = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+            else [o.input_line] for o in parser.parse_overrides(sweep)]   # a single value in sweeper.params: one
     return [plain + list(combo) for combo in itertools.product(*axes)] if axes else [plain]
 
 

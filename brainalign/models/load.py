@@ -191,6 +191,7 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
         hint = ("no weights here and the hub is unreachable (offline?). Download them where you have a "
                 f"connection (`huggingface-cli download {src['hub']}`) and set model.path=/that/folder"
                 if src["hub"] else f"the files in {where} could not be read")
+        where += f" (revision {cfg.revision})" if src["hub"] and cfg.revision else ""
         raise ModelUnavailable(f"cannot load model {cfg.name!r} from {where}: {hint} "
                                f"({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
     tokenizer.truncation_side = "left"
