@@ -189,7 +189,8 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
         model = auto.from_pretrained(src["path"] or src["hub"], **load_kwargs)
     except (OSError, ValueError) as e:
         hint = ("no weights here and the hub is unreachable (offline?). Download them where you have a "
-                f"connection (`huggingface-cli download {src['hub']}`) and set model.path=/that/folder"
+                f"connection (`huggingface-cli download {src['hub']}"
+                f"{f' --revision {cfg.revision}' if cfg.revision else ''}`) and set model.path=/that/folder"
                 if src["hub"] else f"the files in {where} could not be read")
         where += f" (revision {cfg.revision})" if src["hub"] and cfg.revision else ""
         raise ModelUnavailable(f"cannot load model {cfg.name!r} from {where}: {hint} "
