@@ -62,6 +62,9 @@ def dataset_settings(dataset_cfg, spec, cache=None) -> dict:
     hashes = data_hashes(dataset, spec.data_files, cache)
     for key in spec.locations:
         dataset.pop(key, None)
+    if (dataset.get("perturb") or "none") == "none":   # intact: the key of results from before dataset.perturb
+        dataset.pop("perturb", None)
+        dataset.pop("perturb_seed", None)
     if hashes:
         dataset["data_sha256"] = hashes
     return dataset

@@ -59,7 +59,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import chat, correlations, pairs, report, significance, trajectory, untrained
+    from brainalign.analysis import chat, correlations, pairs, perturbations, report, significance, trajectory, untrained
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
 
     if not isinstance(results, (str, Path)):
@@ -131,6 +131,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     untrained_table = untrained.deltas(col)  # trained minus untrained, over init seeds
     traj = trajectory.table(col, tokens_per_step)   # scores along training (checkpoints)
     traj_fig = trajectory.figure(traj, col, out / "trajectory.png") if figures else None
+    perturbed, lonely = perturbations.compare(col)  # intact minus perturbed stimuli, same model
+    perturbed_pairs = perturbations.pair_gains(perturbed, col.models)
 
     figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props,
                     corr, score) if figures else []
@@ -140,7 +142,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),
-              "chat_template": chat_table, "untrained": untrained_table, "trajectory": traj}
+              "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs,
+              "untrained": untrained_table, "trajectory": traj}
     figs += [traj_fig] if traj_fig else []
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
@@ -148,8 +151,9 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
            "changes": changes, "unpaired": unpaired, "overall_gain": overall, "correlations": corr,
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
-           "significance": tested, "chat_template": chat_table, "untrained": untrained_table, "trajectory": traj,
-           "trajectory_figure": traj_fig}
+           "significance": tested, "chat_template": chat_table,
+           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None,
+           "untrained": untrained_table, "trajectory": traj, "trajectory_figure": traj_fig}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))
@@ -159,6 +163,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking,
                         sources=sorted({Path(p).parent for p in [*col.rows["path"], *col.chat["path"]]}))
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
+    chat_note += f" (+ {len(col.perturbed)} perturbed-stimuli results)" if col.perturbed else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
     cost = _sweep_cost(results_dir, {*col.rows["path"], *col.chat["path"]})

@@ -9,6 +9,8 @@ own (mixed="group"); it is never averaged silently.
 A result of `model.chat_template=user` (a context fed as a user turn of the model's chat template) is
 a presentation variant of its model: it is kept apart in Collected.chat, enters no table, pair or
 correlation, and is compared only with the raw-text result of the same model (brainalign.analysis.chat).
+A result of perturbed stimuli (dataset.perturb) is kept apart likewise, in Collected.perturbed (the result
+dicts), and meets only its intact result (brainalign.analysis.perturbations).
 So is the result of an untrained model (model.init=random) or of a checkpoint (model.revision): kept
 in Collected.controls, read by brainalign.analysis.untrained and brainalign.analysis.trajectory.
 """
@@ -50,6 +52,7 @@ class Collected:
     excluded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)   # "<path>: <why>" for each result.json that could not be used
     chat: pd.DataFrame = field(default_factory=pd.DataFrame)  # chat-template results: rows' columns + chat_template
+    perturbed: list = field(default_factory=list)  # results of perturbed stimuli (dataset.perturb), as read
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)  # untrained / checkpoint results: + CONTROL_COLUMNS
 
     def table(self) -> pd.DataFrame:
@@ -248,6 +251,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     excluded = sorted({_model_name(r) for r in results if not _selected(_model_name(r), include, exclude)})
     results = [r for r in results if _selected(_model_name(r), include, exclude)]
     failures = [f for f in failures if f["model"] is None or _selected(str(f["model"]), include, exclude)]
+    perturbed = [r for r in results if r.get("perturb")]   # apart: brainalign.analysis.perturbations
+    results = [r for r in results if not r.get("perturb")]
 
     # variants per dataset
     by_dataset: dict[str, dict[str, dict]] = {}
@@ -340,7 +345,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
     return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,
                      layer=layer, warnings=warnings, excluded=excluded, chat=chat_df, skipped=skipped,
-                     controls=controls_df)
+                     perturbed=perturbed, controls=controls_df)
 
 
 CONTROL_COLUMNS = ["config_name", "init", "init_seed", "revision", "tokens_per_step"]

@@ -91,6 +91,10 @@ def render(ctx: dict) -> str:
         from brainalign.analysis import chat
 
         L += chat.render(ctx["chat_template"], col)
+    if ctx.get("perturbations") is not None:
+        from brainalign.analysis import perturbations
+
+        L += perturbations.render(*ctx["perturbations"], col)
     if "untrained" in ctx:   # controls: untrained architectures and checkpoints (docs/controls.md)
         from brainalign.analysis import trajectory, untrained
 

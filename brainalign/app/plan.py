@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass
 
 from brainalign import registry
+from brainalign.config.subset import perturb_tag
 from brainalign.config import CONF_DIR
 from brainalign.config.weights import weights_of
 from brainalign.errors import BrainalignError, ConfigError
@@ -123,7 +124,13 @@ def dataset_tokens(d, m, tokens_per_word: float) -> tuple[int, int, str]:
     if spec.cost is None:
         raise ConfigError(f"task=plan: benchmark {spec.name!r} declares no cost")
     causal = str(getattr(m, "arch", "causal")) != "seq2seq"
-    return spec.cost(d, m, tokens_per_word, _max_length(m), causal)
+    from brainalign.datasets.perturb import perturbation_of
+
+    perturbation = perturbation_of(d, spec)   # a perturbation it does not take is refused here too
+    tokens, stimuli, note = spec.cost(d, m, tokens_per_word, _max_length(m), causal)
+    if perturbation is not None:
+        note += f"; perturb={perturbation.name}: counted as the intact text"
+    return tokens, stimuli, note
 
 
 def plan_one(cfg, opts: dict | None = None) -> Row:
@@ -154,7 +161,7 @@ def plan_one(cfg, opts: dict | None = None) -> Row:
     activation_gb = layers * stimuli * hidden * 4 / 2**30
     mem = opts["gpu_mem_gb"] if device.startswith("cuda") else opts["cpu_mem_gb"]
     fits = weight_gb * 1.2 <= mem and activation_gb <= opts["cpu_mem_gb"]  # 20% for activations in flight
-    return Row(weights_of(m)["name"], str(d.name), device, params, layers, hidden, stimuli, tokens, flops,
+    return Row(weights_of(m)["name"], str(d.name) + perturb_tag(d), device, params, layers, hidden, stimuli, tokens, flops,
                weight_gb, activation_gb, flops / (peak * opts["efficiency"]), fits, note)
 
 

@@ -175,6 +175,7 @@ class BrainBenchmark:
     load: object  # () -> list[BrainData]
     metric_cfg: object
     ceiled: bool = True  # False: the benchmark has no ceiling (Tuckute2024); ceiled scores are null
+    perturb: object = None  # a datasets.perturb.Perturbation of the stimuli (dataset.perturb), or None
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         from brainalign.models.localize import with_language_network
@@ -182,6 +183,8 @@ class BrainBenchmark:
         stages = Stages()
         with stages("load"):  # data, and a computed ceiling (Blank's) when configured
             datas = self.load()
+            if self.perturb is not None:   # the texts changed before presentation, the responses kept
+                datas = [self.perturb.apply(d) for d in datas]
         parts, layers, hits, localizer, inputs = [], None, [], None, []
         for data in datas:
             with stages("extraction"):
@@ -198,6 +201,8 @@ class BrainBenchmark:
         result["synthetic"] = any(d.synthetic for d in datas)
         if localizer:
             result["localizer"] = localizer
+        if self.perturb is not None:
+            result["perturb"] = self.perturb.describe()
         result.update(stages.report(ctx.device, model, features_cached=all(hits)))
         return result
 

@@ -9,13 +9,14 @@ from brainalign.benchmarks.brain import features_for, score_part, summarize
 from brainalign.benchmarks.cost import passage_cost
 from brainalign.config.schema import SyntheticConfig
 from brainalign.plumbing.profiling import Stages
-from brainalign.registry import BenchmarkSpec, declare
+from brainalign.registry import PERTURBATIONS, BenchmarkSpec, declare
 
 
 @dataclass
 class SyntheticBenchmark:
     cfg: object
     metric_cfg: object
+    perturb: object = None  # a datasets.perturb.Perturbation (dataset.perturb): the model reads perturbed text
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
         from brainalign.datasets.brain import BrainData
@@ -38,6 +39,11 @@ class SyntheticBenchmark:
         planted = min(len(feats.layers) - 1, max(1, int(round(c.planted_depth * (len(feats.layers) - 1)))))
         responses, neuroids, ceiling = plant_responses(X[planted], c.n_subjects, c.voxels_per_subject, c.noise, c.seed)
         data = BrainData("synthetic", stimuli, responses, neuroids, ceiling=ceiling, synthetic=True, group_by="passage")
+        if self.perturb is not None:   # responses planted from the intact text; the scored features from the perturbed
+            data = self.perturb.apply(data)
+            with stages("extraction"):
+                X, _, perturbed_hit = features_for(data, model, ctx)
+            hit = hit and perturbed_hit
         with stages("metric"):
             scored, layers, localizer = with_language_network(  # model.localize: one more pseudo-layer
                 X, feats.layers, model, ctx.cache_dir, lambda names: features_for(data, model, ctx, names)[:2])
@@ -51,6 +57,7 @@ class SyntheticBenchmark:
                       recovered=result["best_layer_index"] == planted,
                       planted_raw=result["per_layer"][planted]["raw"], best_raw_before_planted=before,
                       shuffled_control_raw=float(control.raw),
+                      **({"perturb": self.perturb.describe()} if self.perturb is not None else {}),
                       **stages.report(ctx.device, model, features_cached=hit))
         return result
 
@@ -74,4 +81,4 @@ SPEC = declare(BenchmarkSpec(
     name="synthetic", kind="brain", schema=SyntheticConfig, build=build,
     default_metric="linear", subset_keys={"n_passages": 40},
     ceiling="computed", ceiling_missing="the planted signal's own ceiling, from the simulation",
-    cost=cost))
+    cost=cost, perturbations=PERTURBATIONS))

@@ -132,4 +132,8 @@ def check(cfg) -> None:
     if cfg.get("task", "score") == "score":
         resolve_metric(cfg)
     check_values(cfg)
+    if _value(cfg, "dataset.benchmark") is not None:
+        from brainalign.datasets.perturb import perturbation_of
+
+        perturbation_of(cfg.dataset)   # dataset.perturb: one the benchmark takes
     resolve_device(cfg)

@@ -216,6 +216,8 @@ class SelectMetricConfig(MetricConfig):
 class DatasetConfig:
     name: str = MISSING
     benchmark: str = MISSING
+    perturb: str = "none"                # text perturbation of the stimuli (docs/controls.md); none = intact
+    perturb_seed: int = 0
 
 
 @dataclass
