@@ -19,6 +19,7 @@ from brainalign.benchmarks import ModelProvider, RunContext, build
 from brainalign.benchmarks.reduction import result_settings
 from brainalign.config import dataset_config, metric_config, model_config, model_dir, run_subdir
 from brainalign.config.subset import dataset_dir, subset_of
+from brainalign.config.weights import weights_of
 from brainalign.plumbing.datahash import data_hashes
 
 
@@ -31,7 +32,10 @@ def output_dir(cfg) -> Path:
     except ValueError:  # not under Hydra (tests, notebooks)
         fin = (cfg.get("finetune") or {}).get("name")
         model = model_dir(cfg.model.name, OmegaConf.select(cfg, "model.chat_template", default="none"),
-                          OmegaConf.select(cfg, "model.localize", default=None))
+                          OmegaConf.select(cfg, "model.localize", default=None),
+                          OmegaConf.select(cfg, "model.init", default="pretrained"),
+                          OmegaConf.select(cfg, "model.init_seed", default=0),
+                          OmegaConf.select(cfg, "model.revision", default=None))
         return Path(cfg.results_dir) / run_subdir(cfg.task, model, dataset_dir(cfg.dataset), cfg.metric.name, fin)
 
 
@@ -80,7 +84,7 @@ def describe(cfg) -> dict:
     m = cfg.model
     spec = registry.benchmark(str(cfg.dataset.benchmark))
     return {
-        "model": {"name": m.name, "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
+        "model": {**weights_of(m), "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
                   "instruction_tuned": m.instruction_tuned, "pair": m.pair, "params": m.params,
                   "add_bos": m.add_bos, "chat_template": m.chat_template, "layers": list(m.layers),
                   "fingerprint": fingerprint(m),

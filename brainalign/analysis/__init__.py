@@ -17,7 +17,7 @@ from brainalign.plumbing.io import write_text
 __all__ = ["run", "collect", "Collected", "MixedResults"]
 
 OPTIONS = ("score", "layer", "mixed", "include", "exclude", "properties", "brain_datasets", "tracking", "figures",
-           "force")
+           "force", "tokens_per_step")
 
 
 def _from_config(cfg) -> tuple[str, str | None, dict]:
@@ -51,14 +51,15 @@ def _brain_average_columns(col: Collected, wanted) -> list[str]:
 
 def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer: str = "best",
         mixed: str = "refuse", include=None, exclude=(), properties=None, brain_datasets=None,
-        tracking: dict | None = None, figures: bool = True, force: bool = False) -> dict:
+        tracking: dict | None = None, figures: bool = True, force: bool = False,
+        tokens_per_step: float | None = None) -> dict:
     """Analyse every result under `results` and write the report into `out_dir` (default <results>/analysis).
 
     `results` may also be the Hydra config of `python main.py task=analyze` (keys `results` or
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import chat, correlations, pairs, perturbations, report, significance
+    from brainalign.analysis import chat, correlations, pairs, perturbations, report, significance, trajectory, untrained
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
     from brainalign.analysis.size_controls import hidden_widths, size_controls
 
@@ -88,7 +89,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     col = collect(results_dir, score=score, mixed=mixed, layer=layer, model_configs=configs,
                   include=list(include) if include else None, exclude=list(exclude or ()),
                   on_skipped=lambda line: print(f"[brainalign] skipped {line}"))
-    if col.rows.empty and col.failures.empty and col.chat.empty:
+    if col.rows.empty and col.failures.empty and col.chat.empty and col.controls.empty:
         from brainalign.errors import DataUnavailable
 
         raise DataUnavailable(f"no result.json under {results_dir}" + (f" (all of {col.excluded} excluded)" if col.excluded else ""))
@@ -130,6 +131,9 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
                           [m for m in measures if m not in behavior_measures])
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
+    untrained_table = untrained.deltas(col)  # trained minus untrained, over init seeds
+    traj = trajectory.table(col, tokens_per_step)   # scores along training (checkpoints)
+    traj_fig = trajectory.figure(traj, col, out / "trajectory.png") if figures else None
     perturbed, lonely = perturbations.compare(col)  # intact minus perturbed stimuli, same model
     perturbed_pairs = perturbations.pair_gains(perturbed, col.models)
 
@@ -142,7 +146,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),
               "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs,
-              "size_controls": sizes}
+              "size_controls": sizes, "untrained": untrained_table, "trajectory": traj}
+    figs += [traj_fig] if traj_fig else []
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
            "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
@@ -150,7 +155,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
            "significance": tested, "chat_template": chat_table,
-           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None, "size_controls": sizes}
+           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None, "size_controls": sizes,
+           "untrained": untrained_table, "trajectory": traj, "trajectory_figure": traj_fig}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))

@@ -11,6 +11,8 @@ a presentation variant of its model: it is kept apart in Collected.chat, enters 
 correlation, and is compared only with the raw-text result of the same model (brainalign.analysis.chat).
 A result of perturbed stimuli (dataset.perturb) is kept apart likewise, in Collected.perturbed (the result
 dicts), and meets only its intact result (brainalign.analysis.perturbations).
+So is the result of an untrained model (model.init=random) or of a checkpoint (model.revision): kept
+in Collected.controls, read by brainalign.analysis.untrained and brainalign.analysis.trajectory.
 """
 
 import fnmatch
@@ -51,6 +53,7 @@ class Collected:
     skipped: list = field(default_factory=list)   # "<path>: <why>" for each result.json that could not be used
     chat: pd.DataFrame = field(default_factory=pd.DataFrame)  # chat-template results: rows' columns + chat_template
     perturbed: list = field(default_factory=list)  # results of perturbed stimuli (dataset.perturb), as read
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)  # untrained / checkpoint results: + CONTROL_COLUMNS
 
     def table(self) -> pd.DataFrame:
         """Models x dataset columns of the chosen score."""
@@ -279,7 +282,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         warnings.append(f"{dataset}: {len(variants)} kinds of results kept apart as "
                         f"{', '.join(labels[(dataset, vid)] for vid in variants)} (they differ in {', '.join(diff[:8])})")
 
-    rows, chat, models, datasets = [], [], {}, {}
+    rows, chat, controls, models, datasets = [], [], [], {}, {}
     for r in results:
         name = _model_name(r)
         label = labels[(str(r["dataset"]), r["_variant"])]
@@ -287,6 +290,9 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         row = _row(r, name, label, *value_at(r, layer, cfg.get("study_layer"), score), score)
         if chat_mode(r) != "none":   # a presentation variant: apart from the model's raw-text numbers
             chat.append({**row, "chat_template": chat_mode(r)})
+            continue
+        if r["model"].get("config_name") if isinstance(r["model"], dict) else None:   # untrained or a checkpoint
+            controls.append({**row, **{k: r["model"].get(k) for k in CONTROL_COLUMNS}})
             continue
         meta = r["model"] if isinstance(r["model"], dict) else {}
         merged = models.setdefault(name, {k: None for k in MODEL_KEYS} | {"config": name in configs})
@@ -313,6 +319,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
 
     rows_df = _one_per_run(pd.DataFrame(rows, columns=ROW_COLUMNS), warnings)
     chat_df = _one_per_run(pd.DataFrame(chat, columns=[*ROW_COLUMNS, "chat_template"]), warnings, " (chat template)")
+    controls_df = _one_per_run(pd.DataFrame(controls, columns=[*ROW_COLUMNS, *CONTROL_COLUMNS]), warnings, " (control)")
     if rows_df["synthetic"].any():
         warnings.append("SYNTHETIC data in: " + ", ".join(sorted(rows_df.loc[rows_df["synthetic"], "dataset"].unique()))
                         + " (simulated responses, not human data)")
@@ -338,9 +345,10 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
     return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,
                      layer=layer, warnings=warnings, excluded=excluded, chat=chat_df, skipped=skipped,
-                     perturbed=perturbed)
+                     perturbed=perturbed, controls=controls_df)
 
 
+CONTROL_COLUMNS = ["config_name", "init", "init_seed", "revision", "tokens_per_step"]
 ROW_COLUMNS = ["model", "dataset", "base_dataset", "kind", "metric", "variant", "value", "raw", "ceiled", "ceiling",
                "mad", "n_subjects", "layer", "synthetic", "path"]
 

@@ -95,6 +95,10 @@ def render(ctx: dict) -> str:
         from brainalign.analysis import perturbations
 
         L += perturbations.render(*ctx["perturbations"], col)
+    if "untrained" in ctx:   # controls: untrained architectures and checkpoints (docs/controls.md)
+        from brainalign.analysis import trajectory, untrained
+
+        L += untrained.render(ctx["untrained"], col) + trajectory.render(ctx["trajectory"], ctx["trajectory_figure"])
 
     # correlations
     corr = ctx["correlations"]

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from brainalign.app import results
 from brainalign.app.comparison_files import comparison_files
 from brainalign.app.results import SUMMARY_KEYS, layer_depths
+from brainalign.config.weights import weights_of
 
 log = logging.getLogger(__name__)
 MODES = ("offline", "online", "disabled")
@@ -67,7 +68,7 @@ def run_name(cfg) -> str:
     subset = subset_of(cfg.dataset) if cfg.get("task") == "score" else None
     if subset:
         dataset += "[" + ",".join(f"{k}={v}" for k, v in subset.items()) + "]"
-    name = f"{cfg.model.name}/{dataset}/{cfg.metric.name}"
+    name = f"{weights_of(cfg.model)['name']}/{dataset}/{cfg.metric.name}"
     cv = cfg.metric.get("cv") if OmegaConf.is_dict(cfg.metric) else None
     cv = "+".join(cv) if OmegaConf.is_list(cv) else cv
     if cv and cv not in str(cfg.metric.name):   # a metric named for its protocols says them already

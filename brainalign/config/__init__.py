@@ -50,10 +50,14 @@ def tag(base: str, value, default, prefix: str = "") -> str:
     return base if str(value) == str(default) else f"{base}-{prefix}{value}"
 
 
-def model_dir(name: str, chat_template="none", localize=None) -> str:
+def model_dir(name: str, chat_template="none", localize=None, init="pretrained", init_seed=0, revision=None) -> str:
     """The model's folder name, tagged with each setting that changes what it computes (smollm2-135m-chat-user,
-    smollm2-135m-localize-0.01), so such results never share a folder with the plain model's."""
-    return tag(tag(name, chat_template, "none", "chat-"), localize, None, "localize-")
+    smollm2-135m-localize-0.01, gpt2-untrained-s0, pythia-160m-rev-step1000), so such results never share a
+    folder with the plain model's."""
+    from brainalign.config.weights import model_label
+
+    return tag(tag(model_label(name, init, init_seed, revision), chat_template, "none", "chat-"),
+               localize, None, "localize-")
 
 
 def _metric_dir(metric, kind, benchmark, dataset=None) -> str:

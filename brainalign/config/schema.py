@@ -61,7 +61,11 @@ class ModelConfig:
     path: Optional[str] = None           # a local folder (wins over gguf and hf_id)
     gguf: Optional[GGUFConfig] = None
     package: Optional[PackageFolderConfig] = None   # a HF folder inside an installed pip package
-    revision: Optional[str] = None
+    revision: Optional[str] = None       # a hub revision (Pythia's step1000), or with `path` a checkpoint folder in it
+    init: str = "pretrained"             # pretrained | random: the architecture untrained (docs/controls.md)
+    init_seed: int = 0                   # init=random: the seed of the random weights
+    architecture: Optional[Dict[str, Any]] = None  # init=random: AutoConfig.for_model keywords (model_type, sizes)
+    tokens_per_step: Optional[float] = None  # training tokens per optimizer step (trajectory figures)
     family: str = MISSING                # gpt2 | llama | t5 | bert | baseline ...
     arch: str = "causal"                 # causal | seq2seq | encoder
     pooling: str = "last"                # encoders: last (the stimulus's last text token) | mean
@@ -402,6 +406,7 @@ class AnalysisConfig:
     properties: Optional[str] = None     # CSV/JSON overriding the configs' MMLU/BBH/NWP
     brain_datasets: Optional[List[str]] = None
     figures: bool = True
+    tokens_per_step: Optional[float] = None  # trajectory figure: training tokens per step, over the results' own
 
 
 @dataclass
