@@ -127,7 +127,7 @@ class VoxelwiseBenchmark:
             best_layer_index=best["index"], raw_cv=raws[chosen], n_layers=len(names), synthetic=bool(data.synthetic),
             per_layer=[dict(layer=n, raw=v, ceiled=None) for n, v in zip(names, raws)],
             per_subject={s: float(r[s][best["index"]].mean()) for s in subjects},
-            ceiling_source={"kind": "missing", "reason": "no voxelwise ceiling yet; voxelwise.npz holds the "
+            ceiling_source={"kind": "missing", "file": "for voxelwise scores", "reason": "not computed yet; voxelwise.npz holds the "
                             "repeats / per-subject responses it needs"},
             voxelwise=dict(file="voxelwise.npz", n_voxels={s: int(r[s].shape[1]) for s in subjects},
                            folds=[dict(train=tr, test=te) for tr, te in folds], summary="mean r over all voxels",
