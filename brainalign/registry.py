@@ -25,7 +25,7 @@ CEILINGS = ("stored", "computed", "none")
 BUILTIN = ("brainalign.benchmarks.synthetic", "brainalign.benchmarks.pereira", "brainalign.benchmarks.blank",
            "brainalign.benchmarks.tuckute", "brainalign.benchmarks.fedorenko", "brainalign.benchmarks.futrell",
            "brainalign.benchmarks.wehbe", "brainalign.benchmarks.nwp", "brainalign.benchmarks.syntaxgym",
-           "brainalign.benchmarks.brain_metrics")
+           "brainalign.benchmarks.brain_metrics", "brainalign.benchmarks.lebel2023", "brainalign.benchmarks.narratives")
 # dataset.perturb's text perturbations (brainalign/datasets/perturb.py); a benchmark declares those it takes
 PERTURBATIONS = ("scramble-words", "shuffle-sentences", "content-words", "function-words", "random-words")
 WORD_PERTURBATIONS = ("scramble-words", "random-words")  # for stimuli that are single words

@@ -9,6 +9,7 @@ from pathlib import Path
 from brainalign.app import results, sweep, tracking
 from brainalign.errors import BrainalignError, ConfigError, not_writable
 from brainalign.plumbing.locks import folder_lock
+from brainalign.app.array_files import save_arrays
 from brainalign.app.comparison_files import save_comparison_arrays
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
@@ -37,6 +38,8 @@ def score(cfg) -> dict:
             result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
             for arrays in (result.pop("comparison", None) or {}).values():   # comparison_<protocol>.npz
                 save_comparison_arrays(out, **arrays)
+            for name, arrays in (result.pop("arrays", None) or {}).items():   # e.g. voxelwise.npz
+                save_arrays(out, name, arrays)
             result = {**info, **result}
             results.write(out, result)
             tracker.log_result(result, out)
