@@ -9,6 +9,7 @@ import pytest
 
 from brainalign.analysis import run
 from brainalign.analysis.claims import STUDY, column_control
+from fixtures_checkpoints import checkpoints  # noqa: F401 (a fixture)
 from fixtures_claims import write_zoo
 
 PROPS = ("log10_params", "mmlu")
@@ -132,3 +133,30 @@ def test_claim1_interval_and_p_are_calibrated_over_pairs():
     planted = [gain_row("d", STUDY, "c", pd.DataFrame({"delta": rng.normal(0.01, 0.01, 8), "vanilla": 0.3}))
                for _ in range(300)]
     assert 0.92 < np.mean([r["ci_low"] < 0.01 < r["ci_high"] for r in planted]) < 0.98
+
+
+@pytest.mark.slow  # 22 tiny runs through the app, then the analysis (~1 min)
+def test_real_runs_of_every_control_fill_every_cell(make_config, checkpoints, tmp_path):
+    """Tiny GPT-2 checkpoints as two vanilla/IT pairs, scored under the study's protocol and every control
+    through the app: each control's row is found from the stored settings alone and holds both pairs."""
+    from brainalign.app.run import run as score
+
+    def tiny(step, name, *more):
+        return ["model=gpt2", f"model.path={checkpoints / f'step{step}'}", f"model.name={name}",
+                "model.architecture=null", "dataset.n_passages=12", *more]
+
+    models = [tiny(0, "tiny-v1"), tiny(2, "tiny-it1", "model.instruction_tuned=true", "model.pair=tiny-v1"),
+              tiny(2, "tiny-v2"), tiny(4, "tiny-it2", "model.instruction_tuned=true", "model.pair=tiny-v2")]
+    for model in models:
+        for control in (["metric.cv=[shuffle,group]"], ["metric=banded"], ["metric.n_components=4"],
+                        ["metric.cv=[shuffle,group]", "dataset.perturb=scramble-words"]):
+            score(make_config(*model, *control))
+    for model in (models[0], models[2]):
+        for seed in (0, 1):
+            score(make_config(*model, "metric.cv=[shuffle,group]", "model.init=random", f"model.init_seed={seed}"))
+    run(tmp_path / "out", tmp_path / "analysis", mixed="group", figures=False)
+    tuning = pd.read_csv(tmp_path / "analysis" / "claims_tuning.csv")
+    got = dict(zip(tuning["control"], tuning["n_pairs"]))
+    assert got.pop(STUDY) == 2 and got.pop("group CV") == 2 and got.pop("minus untrained") == 2
+    assert got.pop("perturbed: scramble-words") == 2 and got.pop("fixed k=4") == 2
+    assert list(got) == ["unique variance beyond oasm, position, length"] and got.popitem()[1] == 2
