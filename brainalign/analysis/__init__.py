@@ -59,7 +59,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import chat, correlations, pairs, perturbations, report, significance, trajectory, untrained
+    from brainalign.analysis import (chat, claims, correlations, pairs, perturbations, report, significance, trajectory,
+                                     untrained)
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
     from brainalign.analysis.size_controls import hidden_widths, size_controls
 
@@ -136,6 +137,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     traj_fig = trajectory.figure(traj, col, out / "trajectory.png") if figures else None
     perturbed, lonely = perturbations.compare(col)  # intact minus perturbed stimuli, same model
     perturbed_pairs = perturbations.pair_gains(perturbed, col.models)
+    claims_tuning, claims_size = claims.tables(col, props, hidden_widths(configs), untrained_table, perturbed)
 
     figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props,
                     corr, score) if figures else []
@@ -146,7 +148,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),
               "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs,
-              "size_controls": sizes, "untrained": untrained_table, "trajectory": traj}
+              "size_controls": sizes, "untrained": untrained_table, "trajectory": traj,
+              "claims_tuning": claims_tuning, "claims_size": claims_size}
     figs += [traj_fig] if traj_fig else []
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
@@ -156,7 +159,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
            "significance": tested, "chat_template": chat_table,
            "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None, "size_controls": sizes,
-           "untrained": untrained_table, "trajectory": traj, "trajectory_figure": traj_fig}
+           "untrained": untrained_table, "trajectory": traj, "trajectory_figure": traj_fig,
+           "claims": (claims_tuning, claims_size)}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))

@@ -133,6 +133,10 @@ def render(ctx: dict) -> str:
     from brainalign.analysis.size_controls import report_lines
 
     L += report_lines(ctx)
+    if "claims" in ctx:
+        from brainalign.analysis import claims
+
+        L += claims.render(*ctx["claims"])
 
     # properties
     props = ctx["properties"]
