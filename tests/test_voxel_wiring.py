@@ -146,3 +146,47 @@ def test_bad_permutation_settings_are_one_line(make_config, tiny_gpt2):
         with pytest.raises(ConfigError, match=match) as e:
             build(cfg.dataset, cfg.metric)
         assert "\n" not in str(e.value)
+
+
+def _near(coords, centre, radius):
+    return np.flatnonzero(np.sum((coords - np.asarray(centre, float)) ** 2, axis=1) < radius ** 2)
+
+
+@pytest.mark.slow   # ~1-2 min: 2 x 10,242 vertices and a 3-D mask, maps drawn (look at them: --basetemp=<dir>)
+def test_maps_on_fsaverage5_and_in_a_masked_volume(make_config, tiny_gpt2, tiny_lm, tmp_path):
+    require(shared="data/futrell2018/naturalstories/audio_textgrids")
+    from nilearn import datasets
+
+    from tests.voxel_fixtures import write_mask
+
+    pial = datasets.load_fsaverage("fsaverage5")["pial"]   # a patch around each superior temporal gyrus
+    left, right = (_near(pial.parts[h].coordinates, (x, -20, 2), 16) for h, x in (("left", -60), ("right", 60)))
+    n = min(left.size, right.size)
+    root = make_narratives(tmp_path / "ds002345", drive=_tiny_drive(tiny_lm, 2, 1.5), n_vertices=10242, n_planted=n,
+                           planted={"L": left[:n], "R": right[:n]}, noise=1.0)
+    _run(make_config, tiny_gpt2, tmp_path, "dataset=narratives", f"dataset.path={root}", "metric.outer_folds=3")
+    folder = tmp_path / "out" / "tiny-gpt2" / "narratives" / "voxelwise-ridge"
+    with np.load(folder / "voxelwise.npz") as f:
+        significant = f["group/significant"]
+    assert significant[left[:n]].mean() > 0.95 and significant[10242 + right[:n]].mean() > 0.95
+    assert all((folder / f"map-{k}-group.{s}").stat().st_size > 10000 for k in ("r", "best-layer") for s in ("png", "pdf"))
+
+    z, y, x = np.mgrid[:16, :20, :16]
+    mask = ((z - 8) / 7) ** 2 + ((y - 10) / 9) ** 2 + ((x - 8) / 7) ** 2 < 1
+    blob = np.flatnonzero((((z - 9) ** 2 + (y - 13) ** 2 + (x - 3) ** 2) < 9)[mask])
+    write_mask(tmp_path / "pycortex-db", "UTS01", mask)
+    root = make_lebel(tmp_path / "ds003020", drive=_tiny_drive(tiny_lm, 2, 2.0), n_voxels=int(mask.sum()),
+                      n_planted=blob.size, planted=blob, noise=1.0, seconds=280)
+    _run(make_config, tiny_gpt2, tmp_path, "dataset=lebel2023", f"dataset.path={root}", "dataset.subjects=[UTS01]",
+         f"dataset.pycortex_db={tmp_path / 'pycortex-db'}")
+    folder = next((tmp_path / "out" / "tiny-gpt2").glob("lebel2023*")) / "voxelwise-ridge"
+    with np.load(folder / "voxelwise.npz") as f:
+        assert f["UTS01/significant"][blob].mean() > 0.95
+    assert all((folder / f"map-{k}-UTS01.{s}").is_file() for k in ("r", "best-layer") for s in ("png", "pdf"))
+    bad = tmp_path / "bad-db"
+    write_mask(bad, "UTS01", mask[:8])
+    from brainalign.errors import DataMismatch
+
+    with pytest.raises(DataMismatch, match="voxels in a"):
+        _run(make_config, tiny_gpt2, tmp_path, "dataset=lebel2023", f"dataset.path={root}", "dataset.subjects=[UTS01]",
+             f"dataset.pycortex_db={bad}", "force=true")

@@ -53,7 +53,8 @@ def write_maps(out_dir, arrays: dict, space: dict, title: str, q: float) -> list
     for subject in subjects:
         r = arrays[f"{subject}/r"][int(arrays["best_layer"])]
         significant, voxels = arrays[f"{subject}/significant"], arrays[f"{subject}/voxels"]
-        head = f"{title}, {subject}: {int(significant.sum()):,} of {significant.size:,} voxels at FDR q < {q:g}"
+        unit = "vertices" if on_surface else "voxels"
+        head = f"{title}, {subject}: {int(significant.sum()):,} of {significant.size:,} {unit} at FDR q < {q:g}"
         maps = ((f"map-r-{subject}", r, dict(label="held-out r (best layer)")),
                 (f"map-best-layer-{subject}", arrays[f"{subject}/best_layer_per_voxel"],
                  dict(label="best layer (index)", n_layers=len(layers))))
