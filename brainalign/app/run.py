@@ -103,7 +103,9 @@ def summary_text(result: dict, out: Path) -> str:
                      f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "
                      f"{'recovered' if result['recovered'] else 'NOT recovered'}")
     if result.get("score_over"):   # the summary score is not the per-layer mean (voxelwise results)
-        lines.append(f"  raw and ceiled over the {result['score_over']}; the rows above: mean r over all voxels")
+        counts = result.get("voxel_summary") or {}
+        lines.append(f"  raw and ceiled over the {result['score_over']} ({counts.get('n_significant')} of "
+                     f"{counts.get('n_voxels')} voxels); the rows above: mean r over all voxels")
     lines += [f"  {note}" for note in missing_ceilings(result)]
     lines += [f"  figure: {out / name}" for name in result.get("figures") or []]
     lines.append(f"  results: {out / results.RESULT}")

@@ -97,12 +97,15 @@ class VoxelwiseBenchmark:
         m, t0 = self.metric_cfg, time.perf_counter()
         data = self.load(self.cfg)
         t1 = time.perf_counter()
-        feats = self.features(model, data, ctx)
-        names = next(iter(feats.values())).layers
-        t2 = time.perf_counter()
         folds = ([([s for s in data.stories if s not in data.test_stories], list(data.test_stories))]
                  if data.test_stories else [(tr, te) for tr, te in story_folds(data.stories, int(m.outer_folds))])
         subjects = list(data.responses)
+        held = sum(len(data.responses[subjects[0]][s]) for _, test in folds for s in test)
+        if int(m.block) > held // 2:   # before any work: the permutation test needs two blocks to shuffle
+            raise ConfigError(f"metric.block={m.block}: the {held} held-out TRs allow blocks of at most {held // 2}")
+        feats = self.features(model, data, ctx)
+        names = next(iter(feats.values())).layers
+        t2 = time.perf_counter()
         r = {s: np.zeros((len(names), len(data.responses[s][data.stories[0]][0]))) for s in subjects}
         cv = {s: np.zeros_like(r[s]) for s in subjects}
         best = dict(raw=-np.inf)
