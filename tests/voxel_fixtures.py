@@ -45,18 +45,20 @@ def write_textgrid(path: Path, words, total: float, tier: str = "word") -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def _responses(rng, n_trs, n_voxels, signal, n_planted, weights, noise):
+def _responses(rng, n_trs, n_voxels, signal, n_planted, weights, noise, where=None):
+    """Noise, plus the signal in the first `n_planted` voxels (or in the voxels `where`)."""
     values = noise * rng.standard_normal((n_trs, n_voxels))
     if signal is not None:
         s = (signal - signal.mean(0)) / np.where(signal.std(0) > 0, signal.std(0), 1)
         planted = s @ weights
-        values[:, :n_planted] += planted / planted.std(0)
+        values[:, slice(0, n_planted) if where is None else where] += planted / planted.std(0)
     return values
 
 
 def make_lebel(root: Path, *, subjects=("UTS01",), seconds=150.0, n_voxels=40, n_planted=10, drive=None,
-               repeats=3, noise=1.0, trim=(10, 5), seed=0) -> Path:
-    """ds003020's derivatives under `root`; returns `root`. Story i uses Natural Stories story i + 1."""
+               repeats=3, noise=1.0, trim=(10, 5), seed=0, planted=None) -> Path:
+    """ds003020's derivatives under `root`; returns `root`. Story i uses Natural Stories story i + 1.
+    `planted`: the planted voxels' indices (n_planted of them) instead of the first ones."""
     import h5py
 
     rng = np.random.default_rng(seed)
@@ -71,7 +73,7 @@ def make_lebel(root: Path, *, subjects=("UTS01",), seconds=150.0, n_voxels=40, n
         counts[story] = n_full - sum(trim)
         for subject in subjects:
             def one():
-                full = _responses(rng, n_full, n_voxels, signal, n_planted, weights, noise)
+                full = _responses(rng, n_full, n_voxels, signal, n_planted, weights, noise, planted)
                 kept = full[trim[0]:n_full - trim[1]]
                 return (kept - kept.mean(0)) / kept.std(0)
             data = np.stack([one() for _ in range(repeats)]) if story == "wheretheressmoke" else one()
@@ -95,9 +97,10 @@ def write_gifti(path: Path, series: np.ndarray) -> None:
 
 
 def make_narratives(root: Path, *, subjects=("sub-001", "sub-002"), seconds=150.0, n_vertices=20, n_planted=5,
-                    drive=None, noise=1.0, variant="afni-nosmooth", seed=0) -> Path:
+                    drive=None, noise=1.0, variant="afni-nosmooth", seed=0, planted=None) -> Path:
     """ds002345's layout under `root` (both hemispheres, `n_vertices` each); returns `root`. Task i uses
-    Natural Stories story i + 5; the planted vertices are the first of each hemisphere."""
+    Natural Stories story i + 5; the planted vertices are the first of each hemisphere, or
+    `planted[hemi]` (n_planted indices each, hemi "L" / "R")."""
     rng = np.random.default_rng(seed)
     tr, weights = 1.5, None
     for i, task in enumerate(NARRATIVES_TASKS):
@@ -112,7 +115,18 @@ def make_narratives(root: Path, *, subjects=("sub-001", "sub-002"), seconds=150.
             weights = rng.standard_normal((signal.shape[1], n_planted))
         for subject in subjects:
             for hemi in ("L", "R"):
-                series = _responses(rng, n_trs, n_vertices, signal, n_planted, weights, noise)
+                series = _responses(rng, n_trs, n_vertices, signal, n_planted, weights, noise,
+                                    None if planted is None else planted[hemi])
                 write_gifti(root / "derivatives" / variant / subject / "func" /
                             f"{subject}_task-{task}_space-fsaverage6_hemi-{hemi}_desc-clean.func.gii", series)
     return root
+
+
+def write_mask(db: Path, subject: str, mask: np.ndarray) -> Path:
+    """A pycortex-db cortical mask ([Z, Y, X] booleans, stored transposed as pycortex stores NIfTI)."""
+    import nibabel as nib
+
+    path = db / subject / "transforms" / f"{subject}_auto" / "mask_thick.nii.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(np.asarray(mask, dtype=np.uint8).T, np.eye(4)), str(path))
+    return path

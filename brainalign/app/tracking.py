@@ -141,6 +141,12 @@ def summary(result: dict) -> dict:
         out[f"suite/{key}"] = value
     for key, value in (result.get("resources") or {}).items():  # peak memory, device (brainalign.plumbing.profiling)
         out[f"resources/{key}"] = value
+    voxels = result.get("voxel_summary") or {}   # voxelwise results: counts and means per subject
+    for key in ("score_over", "n_voxels", "n_significant", "fdr_q"):
+        if key in voxels:
+            out[f"voxelwise/{key}"] = voxels[key]
+    for subject, numbers in (voxels.get("per_subject") or {}).items():
+        out.update({f"voxelwise/{subject}/{k}": v for k, v in numbers.items()})
     return out
 
 
@@ -203,6 +209,10 @@ class Tracker:
             self.run.log({"per_layer": table})
         self._log_tables(result)
         if out_dir is not None:
+            images = {f"maps/{Path(name).stem}": wandb.Image(str(Path(out_dir) / name))
+                      for name in result.get("figures") or [] if (Path(out_dir) / name).is_file()}
+            if images:
+                self.run.log(images)
             self.run.log_artifact(result_artifact(out_dir, result))
 
     def _log_tables(self, result: dict) -> None:

@@ -26,6 +26,7 @@ class LebelConfig(DatasetConfig):
     word_time: str = "onset"             # onset | middle
     context_words: int = 100             # words read before each word (left-truncated to the model's window)
     layers: Optional[List[str]] = None   # null: the model config's
+    pycortex_db: Optional[str] = None    # the release's pycortex-db folder: each subject's cortical mask, for slice maps
     batch_size: int = 32
 
 
@@ -51,5 +52,5 @@ SPEC = declare(BenchmarkSpec(
     name="lebel2023", kind="brain", schema=LebelConfig, build=build,
     default_metric="voxelwise-ridge", metrics=("voxelwise-ridge",),
     subset_keys={"subjects": list(SUBJECTS), "stories": None, "max_voxels": None},
-    ceiling="none", ceiling_missing="no ceiling yet; the repeats of the test story are kept in voxelwise.npz",
-    locations=("path",), data_files=("path",), cost=cost))
+    ceiling="computed", ceiling_missing="explainable variance of the repeated test story; none when it has no repeats",
+    locations=("path", "pycortex_db"), data_files=("path",), cost=cost))

@@ -53,5 +53,5 @@ SPEC = declare(BenchmarkSpec(
     default_metric="voxelwise-ridge", metrics=("voxelwise-ridge",),
     subset_keys={"subjects": None, "stories": None, "max_voxels": None, "hemispheres": ["L", "R"]},
     folder_keys={"variant": "afni-nosmooth"},
-    ceiling="none", ceiling_missing="no ceiling yet; each subject's responses are kept in voxelwise.npz",
+    ceiling="computed", ceiling_missing="inter-subject (ISC) ceiling; none when every story was heard by one subject",
     locations=("path",), data_files=("path",), cost=cost))

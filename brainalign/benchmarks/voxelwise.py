@@ -5,14 +5,16 @@ read with `context_words` words before it: activations/words.py, cached) -> per 
 Lanczos to TRs, trims, z-score, delays, ridge per voxel with penalties chosen over whole stories
 (metrics/voxelwise.py) -> per-voxel r on held-out stories -> result + voxelwise.npz.
 
-The summary is Brain-Score's shape: per layer, the mean over voxels (then subjects) of the held-out r;
-the best layer by it, and `raw_cv` at the layer the validation folds choose. No ceiling yet (ceiled null):
-voxelwise.npz keeps what the ceilings and the significance maps need.
+Per layer, the mean over voxels (then subjects) of the held-out r chooses the best layer (`raw_cv`: the
+layer the validation folds choose). At the best layer, per-voxel ceilings, block-permutation p and BH FDR
+(benchmarks/voxelwise_results.py) give the summary score: raw and ceiled are means over the
+FDR-significant voxels. voxelwise.npz keeps the per-voxel arrays; the maps are drawn beside it (`draw`).
 """
 
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import List
 
 import numpy as np
@@ -35,6 +37,10 @@ class VoxelwiseRidgeConfig(MetricConfig):
     lanczos_window: int = 3
     backend: str = "numpy"               # numpy | torch (float64; on CUDA with device=cuda) | auto
     voxel_batch: int = 4096              # voxels held in float64 at once
+    block: int = 10                      # TRs per block of the permutation test (~20 s at LeBel's TR 2 s)
+    n_perm: int = 1000                   # block permutations per voxel (smallest p 1 / (n_perm + 1))
+    fdr_q: float = 0.05                  # Benjamini-Hochberg level across voxels; the maps' threshold too
+    perm_seed: int = 0
 
 
 def check_metric(m) -> None:
@@ -47,6 +53,10 @@ def check_metric(m) -> None:
             raise ConfigError(f"metric.{key}={getattr(m, key)} is too small")
     if m.backend not in ("numpy", "torch", "auto"):
         raise ConfigError(f"metric.backend={m.backend!r}; choose numpy, torch or auto")
+    if int(m.block) < 1 or int(m.n_perm) < 1:
+        raise ConfigError(f"metric.block={m.block}, metric.n_perm={m.n_perm}: both must be >= 1")
+    if not 0 < float(m.fdr_q) < 1:
+        raise ConfigError(f"metric.fdr_q={m.fdr_q}: the false discovery rate must be between 0 and 1")
 
 
 def check_dataset(d) -> None:
@@ -80,17 +90,22 @@ class VoxelwiseBenchmark:
         return out
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.analysis.voxel_maps import write_maps
+        from brainalign.benchmarks.voxelwise_results import significance
         from brainalign.metrics.voxelwise import fit_voxels, story_design, story_folds
 
         m, t0 = self.metric_cfg, time.perf_counter()
         data = self.load(self.cfg)
         t1 = time.perf_counter()
-        feats = self.features(model, data, ctx)
-        names = next(iter(feats.values())).layers
-        t2 = time.perf_counter()
         folds = ([([s for s in data.stories if s not in data.test_stories], list(data.test_stories))]
                  if data.test_stories else [(tr, te) for tr, te in story_folds(data.stories, int(m.outer_folds))])
         subjects = list(data.responses)
+        held = sum(len(data.responses[subjects[0]][s]) for _, test in folds for s in test)
+        if int(m.block) > held // 2:   # before any work: the permutation test needs two blocks to shuffle
+            raise ConfigError(f"metric.block={m.block}: the {held} held-out TRs allow blocks of at most {held // 2}")
+        feats = self.features(model, data, ctx)
+        names = next(iter(feats.values())).layers
+        t2 = time.perf_counter()
         r = {s: np.zeros((len(names), len(data.responses[s][data.stories[0]][0]))) for s in subjects}
         cv = {s: np.zeros_like(r[s]) for s in subjects}
         best = dict(raw=-np.inf)
@@ -122,20 +137,26 @@ class VoxelwiseBenchmark:
         raws = [float(np.mean([r[s][i].mean() for s in subjects])) for i in range(len(names))]
         chosen = int(np.argmax([np.mean([cv[s][i].mean() for s in subjects]) for i in range(len(names))]))
         arrays = _arrays(data, names, r, cv, best, folds)
+        stats = significance(data, arrays, folds, m)
+        t4 = time.perf_counter()
+        title = f"{model.cfg.name} on {data.name}"
         return dict(
-            raw=raws[best["index"]], ceiled=None, ceiling=None, best_layer=names[best["index"]],
+            raw=stats["raw"], ceiled=stats["ceiled"], ceiling=stats["ceiling"], best_layer=names[best["index"]],
             best_layer_index=best["index"], raw_cv=raws[chosen], n_layers=len(names), synthetic=bool(data.synthetic),
             per_layer=[dict(layer=n, raw=v, ceiled=None) for n, v in zip(names, raws)],
             per_subject={s: float(r[s][best["index"]].mean()) for s in subjects},
-            ceiling_source={"kind": "missing", "file": "for voxelwise scores", "reason": "not computed yet; voxelwise.npz holds the "
-                            "repeats / per-subject responses it needs"},
+            ceiling_source=stats["ceiling_source"], score_over=stats["voxel_summary"]["score_over"],
+            voxel_summary=stats["voxel_summary"],
             voxelwise=dict(file="voxelwise.npz", n_voxels={s: int(r[s].shape[1]) for s in subjects},
-                           folds=[dict(train=tr, test=te) for tr, te in folds], summary="mean r over all voxels",
+                           folds=[dict(train=tr, test=te) for tr, te in folds],
+                           summary=stats["voxel_summary"]["score_over"], per_layer="mean r over all voxels",
                            best_layer_per_voxel="by the validation score (not the test r)",
                            layers=list(names), tr=data.tr, subjects=subjects, stories=data.stories,
                            test_stories=data.test_stories),
             arrays={"voxelwise": arrays},
-            timings=dict(load_s=round(t1 - t0, 3), extraction_s=round(t2 - t1, 3), metric_s=round(t3 - t2, 3)),
+            draw=partial(write_maps, arrays=arrays, space=data.space, title=title, q=float(m.fdr_q)),
+            timings=dict(load_s=round(t1 - t0, 3), extraction_s=round(t2 - t1, 3), metric_s=round(t3 - t2, 3),
+                         significance_s=round(t4 - t3, 3)),
         )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brainalign.datasets.pycortex_masks import cortical_mask
 from brainalign.datasets.stories import StoryData, check_trs, kept_voxels, need, textgrid_words
 from brainalign.errors import ConfigError, DataMismatch
 
@@ -73,7 +74,10 @@ def load_lebel(cfg) -> StoryData:
                 repeats[subject][story] = values
                 values = values.mean(0)
             responses[subject][story] = values
+    space = {"masks": {s: cortical_mask(cfg.pycortex_db, s, voxels[s][-1] + 1) for s in subjects}} \
+        if cfg.get("pycortex_db") else {}
     log.info("LeBel2023: %d subjects, %d stories (%s held out)", len(subjects), len(stories), tests)
     return StoryData(name="lebel2023", tr=TR, words=words, n_trs={s: int(counts[s]) + trims for s in stories},
                      trim_start=int(cfg.trim_start), trim_end=int(cfg.trim_end), responses=responses,
-                     test_stories=tests, repeats={s: r for s, r in repeats.items() if r}, voxels=voxels)
+                     test_stories=tests, repeats={s: r for s, r in repeats.items() if r}, voxels=voxels,
+                     space=space)

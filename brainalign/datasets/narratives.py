@@ -75,6 +75,7 @@ def load_narratives(cfg) -> StoryData:
             values = np.concatenate(series, axis=1)
             if keep is None:
                 keep = kept_voxels(values.shape[1], cfg.max_voxels)
+                space = {"hemispheres": hemis, "n_vertices": series[0].shape[1]}
             if values.shape[1] < len(keep) or (keep[-1] >= values.shape[1]):
                 raise DataMismatch(f"{runs[hemis[0]][0]}: {values.shape[1]} vertices, unlike the other files")
             n = n_trs.setdefault(task, values.shape[0])
@@ -88,4 +89,5 @@ def load_narratives(cfg) -> StoryData:
     responses = {"group": {t: np.mean(list(v.values()), axis=0).astype(np.float32) for t, v in by_subject.items()}}
     log.info("Narratives: %d tasks, %d subjects", len(tasks), len({s for v in by_subject.values() for s in v}))
     return StoryData(name="narratives", tr=TR, words=words, n_trs=n_trs, trim_start=int(cfg.trim_start),
-                     trim_end=int(cfg.trim_end), responses=responses, by_subject=by_subject, voxels={"group": keep})
+                     trim_end=int(cfg.trim_end), responses=responses, by_subject=by_subject, voxels={"group": keep},
+                     space=space)

@@ -27,6 +27,7 @@ class StoryData:
     repeats: dict = field(default_factory=dict)        # subject -> {story: [repeats, kept TRs, voxels]}
     by_subject: dict = field(default_factory=dict)     # story -> {subject: [kept TRs, voxels]} (averaged data)
     voxels: dict = field(default_factory=dict)         # subject -> the voxel (vertex) indices kept
+    space: dict = field(default_factory=dict)          # where voxels live, for maps: hemispheres + n_vertices, or masks
     synthetic: bool = False
 
     @property
