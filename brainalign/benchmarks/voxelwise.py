@@ -192,4 +192,4 @@ def cost_words(n_words: int, d, tokens_per_word: float, window: int) -> int:
     return int(n_words * per)
 
 
-VOXELWISE = declare_metric(MetricSpec("voxelwise-ridge", VoxelwiseRidgeConfig, kinds=()))
+VOXELWISE = declare_metric(MetricSpec("voxelwise-ridge", VoxelwiseRidgeConfig, kinds=(), ceiling_per_model=True))
