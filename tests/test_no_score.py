@@ -101,3 +101,27 @@ def test_a_missing_score_is_nan_in_the_table_and_a_real_score_is_kept(tmp_path):
         f"lebel2023-perturb-{PERTURB}-s0: no raw score for sim-v1 (no voxel passed FDR q < 0.05); a score that does "
         "not exist, not 0: left out of every number that needs it"]
     assert collect(tmp_path, score="ceiled").table()["lebel2023"]["sim-v0"] == pytest.approx(0.6)
+
+
+@pytest.mark.slow   # a tiny model on generated LeBel2023 files through the app, then task=analyze (~15 s)
+def test_a_run_with_no_significant_voxel_through_the_app_and_task_analyze(make_config, tiny_gpt2, tmp_path, capsys):
+    import numpy as np
+
+    from brainalign.app.run import run as app
+    from runif import require
+    from voxel_fixtures import make_lebel, write_mask
+
+    require(shared="data/futrell2018/naturalstories/audio_textgrids")
+    mask = np.zeros((6, 8, 8), bool)
+    mask[1:5, 2:7, 2:7] = True
+    write_mask(tmp_path / "pycortex-db", "UTS01", mask)
+    root = make_lebel(tmp_path / "ds003020", n_voxels=int(mask.sum()), n_planted=0, seconds=120)   # noise only
+    result = app(make_config(*tiny_gpt2, "dataset=lebel2023", f"dataset.path={root}", "dataset.subjects=[UTS01]",
+                             f"dataset.pycortex_db={tmp_path / 'pycortex-db'}", "dataset.context_words=10"))
+    assert result["raw"] is None and result["voxel_summary"]["n_significant"] == 0
+    assert result["per_subject"] == {"UTS01": None}
+    folder = next((tmp_path / "out" / "tiny-gpt2").glob("lebel2023*")) / "voxelwise-ridge"
+    assert all((folder / f"map-{k}-UTS01.png").stat().st_size > 10_000 for k in ("r", "best-layer"))
+    out = app(make_config("task=analyze"))
+    assert "no raw score for tiny-gpt2 (no voxel passed FDR q < 0.05)" in out["report"].read_text()
+    assert out["alignment"].isna().all().all()
