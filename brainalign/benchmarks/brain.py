@@ -204,10 +204,13 @@ class BrainBenchmark:
 
 def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
-    the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
-    from brainalign.benchmarks.protocols import protocol_splits
-    from brainalign.metrics.compare import split_predictions
+    the splits and the best layer's design (its features reduced to their row geometry, the responses,
+    a unit per stimulus: its group) that the crossed jackknife refits with the metric's settings."""
+    from brainalign.benchmarks.protocols import metric_arguments, protocol_splits
+    from brainalign.metrics.crossval import row_basis
+    from brainalign.metrics.jackknife import Design
 
+    metric = {**metric_arguments(metric_cfg), "backend": "numpy"}   # only metrics with protocols come here
     out = {}
     for name, summary in result["protocols"].items():
         best = int(summary["best_layer_index"])
@@ -220,11 +223,12 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
                      "ceiling": part["ceiling"] if part["ceiling"] is not None else 1.0,
                      "tests": [test for _, test in splits]}
             block = X if not isinstance(X, list) else None
-            if metric_cfg.kind == "linear" and block is not None and best < len(block):
-                entry["predictions"] = split_predictions(block[best], data.responses, splits)
-                entry["targets"] = [data.responses[test] for _, test in splits]
+            if block is not None and best < len(block):
+                entry["design"] = Design(row_basis(block[best]), data.responses,
+                                         data.stimuli[data.group_by].astype(str).to_numpy(), splits)
             cparts.append(entry)
-        out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts)
+        out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts,
+                         metric=metric)
     return out
 
 
