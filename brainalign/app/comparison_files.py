@@ -20,6 +20,7 @@ from brainalign.metrics.jackknife import Design, Replicates
 PREFIX = "comparison_"
 CACHE_PREFIX = "replicates_"
 REPLICATES_VERSION = 1
+FIELDS = ("by_unit", "by_subject", "own", "subjects", "units", "unit_part")  # of a Replicates, in order
 
 
 def save_comparison_arrays(out_dir, *, benchmark, protocol, layers, best_layer, parts, quantity="r", metric=None):
@@ -105,14 +106,14 @@ def cached_replicates(path, arrays: ComparisonArrays) -> Replicates:
     try:
         with np.load(cache, allow_pickle=False) as z:
             if str(z["source"]) == digest and int(z["version"]) == REPLICATES_VERSION:
-                return Replicates(z["table"], z["subjects"], z["units"], z["unit_part"], z["present"])
+                return Replicates(*(z[f] for f in FIELDS))
     except (OSError, KeyError, ValueError):
         pass
     rep = arrays.replicates()
     try:
         with atomic_file(cache) as f:
-            np.savez(f, source=np.array(digest), version=np.array(REPLICATES_VERSION), table=rep.table,
-                     subjects=rep.subjects, units=rep.units, unit_part=rep.unit_part, present=rep.present)
+            np.savez(f, source=np.array(digest), version=np.array(REPLICATES_VERSION),
+                     **{f: getattr(rep, f) for f in FIELDS})
     except OSError:
         pass
     return rep
@@ -135,12 +136,17 @@ def comparison_file(path, protocol=None) -> Path:
     return path
 
 
-def compare_files(a, b, *, protocol=None, **kwargs) -> Comparison:
-    """compare_results of two results given as comparison files or result folders (`protocol` picks
-    the file of a folder that has several), each result's jackknife table cached beside its file;
-    kwargs: layer, n_boot, n_perm, seed."""
+def compare_pair(a, b, *, protocol=None, **kwargs) -> tuple[ComparisonArrays, Comparison]:
+    """(a's arrays, compare_results of a and b) for two results given as comparison files or result
+    folders (`protocol` picks the file of a folder that has several), each result's jackknife table
+    cached beside its file; kwargs: layer, n_boot, n_perm, seed."""
     files = [comparison_file(x, protocol) for x in (a, b)]
     arrays = [load_comparison_arrays(f) for f in files]
     if kwargs.get("layer", "best") == "best" and all(x.can_refit() for x in arrays):
         kwargs["replicates"] = tuple(cached_replicates(f, x) for f, x in zip(files, arrays))
-    return compare_results(*arrays, **kwargs)
+    return arrays[0], compare_results(*arrays, **kwargs)
+
+
+def compare_files(a, b, *, protocol=None, **kwargs) -> Comparison:
+    """The comparison of compare_pair."""
+    return compare_pair(a, b, protocol=protocol, **kwargs)[1]
