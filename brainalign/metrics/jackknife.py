@@ -5,7 +5,8 @@ The uncertainty of a paired score difference that generalises to new subjects AN
 story): the model sees each group alone, so units, not sentences, are independent draws.
 
 Per result (model), `replicates` computes the benchmark's score (median r over neuroids per split,
-mean over splits, / ceiling, mean over parts) with each subject left out (its neuroids leave every
+mean over splits, / ceiling, mean over parts; in the left-out replicates a smoothed median, see
+`_smoothed_median`) with each subject left out (its neuroids leave every
 median; no refit) and with each unit left out (its rows leave every split's train and test set; the
 map is refit with the metric's own code on the rows that remain), and each subject's own score
 (its neuroids only) with each unit left out. From the differences A - B of those, as the two-way
@@ -20,7 +21,7 @@ and p use a t distribution with Welch-Satterthwaite degrees of freedom.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .protocols import score_protocol
 from .score import _nanmean, _nanmedian
@@ -59,28 +60,73 @@ def _remap(splits, keep):
     return out
 
 
-def _aggregate(r, mask, ceiling):
-    """The benchmark's score of r [splits, neuroids] over the neuroids in mask."""
-    return _nanmean(_nanmedian(r[:, mask], axis=1)) / ceiling if mask.any() else np.nan
+def _bandwidth(r):
+    """[splits] Silverman's bandwidth of each split's r [splits, neuroids] (NaN r ignored)."""
+    n = np.isfinite(r).sum(axis=1)
+    if not n.any():   # no neuroids (a subject the part lacks)
+        return np.full(len(r), np.nan)
+    with np.errstate(invalid="ignore"):
+        q75, q25 = np.nanpercentile(r, [75, 25], axis=1)
+        spread = np.fmin(np.nanstd(r, axis=1), (q75 - q25) / 1.34)
+    return 0.9 * spread * np.maximum(n, 1) ** -0.2
+
+
+def _smoothed_median(r, h, steps=20):
+    """[splits] the root m of sum_v (Phi((m - r_v) / h) - 1/2) = 0: the median with its step smoothed
+    over a bandwidth h [splits]. The delete-one jackknife of a median is inconsistent (it jumps between
+    neighbouring values); of this smooth stand-in it is not, and both have the same first-order
+    variance. Where h is 0 or undefined, the median itself."""
+    m = _nanmedian(r, axis=1)
+    ok = np.isfinite(h) & (h > 0) & np.isfinite(m)
+    if not ok.any():
+        return m
+    x, hh, mm = r[ok], h[ok][:, None], m[ok]
+    valid = np.isfinite(x)
+    x = np.where(valid, x, 0.0)
+    for _ in range(steps):  # Newton; the function is increasing in m, the median is a close start
+        z = (mm[:, None] - x) / hh
+        g = np.sum(valid * (special.ndtr(z) - 0.5), axis=1)
+        d = np.sum(valid * np.exp(-0.5 * z * z), axis=1) / (np.sqrt(2 * np.pi) * hh[:, 0])
+        mm = mm - g / np.maximum(d, 1e-300)
+    m[ok] = mm
+    return m
+
+
+def _aggregate(r, mask, ceiling, h=None):
+    """The benchmark's score of r [splits, neuroids] over the neuroids in mask; with bandwidths h
+    [splits], the smoothed median's in place of the median's."""
+    if not mask.any():
+        return np.nan
+    medians = _nanmedian(r[:, mask], axis=1) if h is None else _smoothed_median(r[:, mask], h)
+    return _nanmean(medians) / ceiling
 
 
 def _part(design, subjects, order, ceiling, metric):
-    """One part: score with each of its units left out [1 + units], with each subject left out
-    [subjects], each subject's own score with each unit left out [subjects, units], unit labels."""
+    """One part: score with each of its units left out [1 + units] (0: nothing left out), with each
+    subject left out [subjects], each subject's own score with each unit left out [subjects, units],
+    unit labels. Every left-out value uses smoothed medians, bandwidths from the full data."""
     labels = np.unique(design.units)
     by_unit, own = np.empty(1 + len(labels)), np.full((len(order), len(labels)), np.nan)
+    sets = {s: subjects == s for s in order}
     everyone = np.ones(len(subjects), bool)
     for j, left_out in enumerate([None, *labels]):
         keep = np.ones(len(design.units), bool) if left_out is None else design.units != left_out
-        r = score_protocol(design.basis[keep], design.responses[keep], _remap(design.splits, keep),
-                           **metric)[0].per_split_neuroid
-        by_unit[j] = _aggregate(r, everyone, ceiling)
+        splits = _remap(design.splits, keep)
+        r = score_protocol(design.basis[keep], design.responses[keep], splits, **metric)[0].per_split_neuroid
         if left_out is None:
-            by_subject = np.array([_aggregate(r, subjects != s, ceiling) for s in order])
+            full = {s: _bandwidth(r[:, mask]) for s, mask in sets.items()}
+            h = _bandwidth(r)
+            by_unit[0] = _aggregate(r, everyone, ceiling)
+            by_subject = np.array([_aggregate(r, ~mask, ceiling, _bandwidth(r[:, ~mask])) for mask in sets.values()])
             continue
-        for i, s in enumerate(order):
-            if (subjects == s).any():
-                own[i, j - 1] = _aggregate(r, subjects == s, ceiling)
+        if len(splits) != len(design.splits):   # a split lost its test rows: its bandwidth goes with it
+            kept = [k for k, (train, test) in enumerate(design.splits) if keep[test].any() and keep[train].sum() >= 2]
+        else:
+            kept = slice(None)
+        by_unit[j] = _aggregate(r, everyone, ceiling, h[kept])
+        for i, (s, mask) in enumerate(sets.items()):
+            if mask.any():
+                own[i, j - 1] = _aggregate(r, mask, ceiling, full[s][kept])
     return by_unit, by_subject, own, labels
 
 
