@@ -211,6 +211,8 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
     from brainalign.metrics.jackknife import Design
 
     metric = {**metric_arguments(metric_cfg), "backend": "numpy"}   # only metrics with protocols come here
+    if metric["alphas"] is not None:
+        metric["alphas"] = [float(a) for a in metric["alphas"]]       # a config list, stored as JSON
     out = {}
     for name, summary in result["protocols"].items():
         best = int(summary["best_layer_index"])
