@@ -4,7 +4,7 @@
         [--setups shuffle-linear,group-ridge]
 
 Pereira-like data, drawn fresh for every replicate: passages of 4 sentences whose latent stimulus
-signal has a passage part and a sentence part; 5 subjects of 12 neuroids, each a fresh random
+signal has a passage part and a sentence part (40 passages); 6 subjects of 10 neuroids, each a fresh random
 readout of the latent signal (scaled by the case) plus passage-level and sentence-level noise. Two
 "models" (feature sets of 24 dimensions) per case; their readouts of the latent signal are fixed
 across replicates (a model is a fixed function of the stimulus), everything else is drawn again:
@@ -20,7 +20,7 @@ Setups: ShuffleSplit 10 x 0.9 with the linear metric (Brain-Score's -linear) and
 passages with the ridge metric (its -ridge). Each replicate runs both methods of
 brainalign.metrics.compare on the same arrays: the older one (bootstrap over test stimuli with the
 maps fixed, p_bootstrap, needs the linear metric's stored predictions; sign-flip p_permutation; the
-analysis's old rule max of the two) and the crossed jackknife (p and its interval). Printed with
+analysis's old rule max of the two) and the dual bootstrap (p and its interval). Printed with
 Wilson 95 % intervals: the rate of p < 0.05 (false positives under the nulls, power when planted),
 and how often the 95 % interval covers the true difference. Targets: rates within [3.5 %, 6.5 %],
 coverage within [93 %, 97 %], power no lower than the older p_bootstrap's.
@@ -39,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from brainalign.metrics.compare import (ComparisonArrays, ComparisonPart, compare_results,  # noqa: E402
                                         split_predictions)
 from brainalign.metrics.crossval import row_basis  # noqa: E402
-from brainalign.metrics.jackknife import Design  # noqa: E402
+from brainalign.metrics.dual_bootstrap import Design, replicates  # noqa: E402
 from brainalign.metrics.protocols import score_protocol  # noqa: E402
 from brainalign.metrics.splits import group_splits, shuffle_splits  # noqa: E402
 
-PASSAGES, SENTENCES, SUBJECTS, PER_SUBJECT, LATENT, DIMS = 16, 4, 5, 12, 6, 24
+PASSAGES, SENTENCES, SUBJECTS, PER_SUBJECT, LATENT, DIMS = 40, 4, 6, 10, 6, 24
 ALPHA = 0.05
 ALPHAS = np.logspace(-1, 3, 5)
 CASES = ("copies", "random", "noise", "planted")
@@ -81,7 +81,7 @@ def dataset(case, rng):
 
 def splits_of(protocol, units):
     n = len(units)
-    return shuffle_splits(n, 10, 0.9, 1) if protocol == "shuffle" else group_splits(units, 8, 1234)
+    return shuffle_splits(n, 10, 0.9, 1) if protocol == "shuffle" else group_splits(units, 5, 1234)
 
 
 def metric_of(kind):
@@ -90,7 +90,7 @@ def metric_of(kind):
 
 
 def arrays(X, Y, subjects, units, splits, kind, design):
-    """One result's ComparisonArrays: the design (crossed jackknife) or, as older files did, the
+    """One result's ComparisonArrays: the design (dual bootstrap) or, as older files did, the
     linear metric's test predictions (the bootstrap's input)."""
     metric = metric_of(kind)
     r = score_protocol(X, Y, splits, **metric)[0].per_split_neuroid[None]
@@ -105,13 +105,16 @@ def arrays(X, Y, subjects, units, splits, kind, design):
 
 def replicate(job):
     """(old: difference, low, high, p_bootstrap, p_permutation, p; new: low, high, p) of one data set."""
-    case, setup, seed, n_boot = job
+    case, setup, seed, n_boot, dual_boot = job
     protocol, kind = SETUPS[setup]
     A, B, Y, subjects, units = dataset(case, np.random.default_rng(seed))
     splits = splits_of(protocol, units)
     old = compare_results(*(arrays(X, Y, subjects, units, splits, kind, False) for X in (A, B)), n_boot=n_boot,
                           n_perm=2000, seed=seed)
-    new = compare_results(*(arrays(X, Y, subjects, units, splits, kind, True) for X in (A, B)))
+    new_arrays = [arrays(X, Y, subjects, units, splits, kind, True) for X in (A, B)]
+    tables = tuple(replicates([p.design for p in x.parts], [p.subjects for p in x.parts], [p.ceiling for p in x.parts],
+                              x.metric, n_boot=dual_boot, seed=seed) for x in new_arrays)
+    new = compare_results(*new_arrays, replicates=tables)
     nan = float("nan")
     return [old.difference] + [nan if v is None else v for v in (old.low, old.high, old.p_bootstrap,
                                                                  old.p_permutation, old.p, new.low, new.high, new.p)]
@@ -151,7 +154,7 @@ def cell(hits):
 
 def table(results, truths):
     head = ["case", "setup", "what", "older p_bootstrap", "older p_permutation", "older max(p) (old rule)",
-            "crossed jackknife p"]
+            "dual bootstrap p"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (case, setup), rows in results.items():
         x = np.asarray(rows, dtype=float)
@@ -169,14 +172,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--n-boot", type=int, default=500)
+    parser.add_argument("--n-boot", type=int, default=500, help="the older bootstrap's samples")
+    parser.add_argument("--dual-boot", type=int, default=100, help="the dual bootstrap's samples")
     parser.add_argument("--truth", type=int, default=400, help="fresh data sets for the planted difference")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--setups", default=",".join(SETUPS))
     args = parser.parse_args(argv)
     cases, setups = args.cases.split(","), args.setups.split(",")
     start = time.perf_counter()
-    jobs = [(c, s, 1000 * k + i, args.n_boot) for i, c in enumerate(cases) for s in setups for k in range(args.reps)]
+    jobs = [(c, s, 1000 * k + i, args.n_boot, args.dual_boot) for i, c in enumerate(cases) for s in setups for k in range(args.reps)]
     with ProcessPoolExecutor(args.workers) as pool:
         out = list(pool.map(replicate, jobs, chunksize=4))
         truths = dict(zip([(c, s) for c in cases for s in setups],

@@ -1,3 +1,4 @@
+import pytest
 """The analysis's paired tests of instruction-tuned vs vanilla models, per protocol, and its answer."""
 
 import numpy as np
@@ -7,10 +8,11 @@ from brainalign.analysis import run
 from brainalign.analysis.significance import answer, pair_comparisons, summarize
 from brainalign.app.comparison_files import save_comparison_arrays
 from brainalign.metrics.crossval import row_basis
-from brainalign.metrics.jackknife import Design
+from brainalign.metrics.dual_bootstrap import Design
 from brainalign.metrics.protocols import score_protocol
 from brainalign.metrics.splits import group_splits, shuffle_splits
 from test_analysis import write
+from brainalign.metrics import dual_bootstrap
 
 N, SUBJECTS = 120, np.repeat(["s1", "s2", "s3", "s4", "s5", "s6"], 10)
 RNG = np.random.default_rng(0)
@@ -20,6 +22,13 @@ UNITS = (np.arange(N) // 4).astype(str)
 PROTOCOLS = {"shuffle": shuffle_splits(N, 5), "group": group_splits(np.arange(N) // 4, 5)}
 METRIC = {"kind": "linear", "correlation": "batched", "rcond": None, "alphas": None, "backend": "numpy"}
 
+
+
+@pytest.fixture(autouse=True)
+def few_samples(monkeypatch):
+    """20 bootstrap samples instead of 100: what is tested here does not depend on their number (the
+    calibration is bench/calibration.py's)."""
+    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
 
 def save(folder, noise, protocol, seed, splits=None):
     features = LATENT + noise * np.random.default_rng(seed).standard_normal(LATENT.shape)
@@ -49,7 +58,7 @@ def test_each_pair_is_tested_under_each_protocol_and_the_question_is_answered(tm
     shuffle, group = tested[tested["protocol"] == "shuffle"], tested[tested["protocol"] == "group"]
     assert (shuffle["difference"] > 0).all() and shuffle["significant"].all() and (shuffle["low"] > 0).all()
     assert (group["difference"] == 0).all() and (group["p"] == 1).all() and not group["significant"].any()
-    assert (tested["method"] == "crossed jackknife").all() and (tested["p_bh"] >= tested["p"]).all()
+    assert (tested["method"] == "dual bootstrap").all() and (tested["p_bh"] >= tested["p"]).all()
     assert (group["low"] <= 0).all() and (group["high"] >= 0).all()
     text = out["report"].read_text()
     assert "## Is it language?" in text and "Not shown" in text and "n = 3 comparisons" in text

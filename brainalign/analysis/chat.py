@@ -7,7 +7,7 @@ one (the study's, Brain-Score's presentation). Here each such result meets the r
 the same model on the same dataset column: the score of each under every protocol they share, the
 difference user - none and, where both kept comparison arrays (comparison_<protocol>.npz), the paired
 comparison of brainalign.metrics.compare (the benchmark's score, as the IT vs vanilla comparisons of
-significance.py): its difference, 95 % interval and p (crossed jackknife over subjects and stimulus
+significance.py): its difference, 95 % interval and p (dual bootstrap over subjects and stimulus
 units; `method` names the older, uncalibrated one for results written before it).
 """
 
@@ -96,7 +96,7 @@ def render(table: pd.DataFrame, col) -> list[str]:
     L += [f"Each model scored on raw text (none: Brain-Score's presentation, every other number in this report) and "
           f"with each context as a user turn of its own chat template (user); difference = user − none of their "
           f"{col.score} score. Paired: where both results kept comparison arrays, the difference of the benchmark's "
-          "score, its 95 % interval and p (brainalign.metrics.compare: a crossed jackknife over subjects and stimulus "
+          "score, its 95 % interval and p (brainalign.metrics.compare: a dual bootstrap over subjects and stimulus "
           "units, generalising to new subjects and stimuli; docs/statistics.md).", ""]
     d = table["difference"].dropna()
     if len(d):

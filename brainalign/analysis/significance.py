@@ -3,7 +3,7 @@
 For every instruction-tuned model and its vanilla pair (the `pair:` of its config), on every dataset
 column where both results kept comparison arrays (brainalign.metrics.compare), one paired comparison
 per protocol: the difference IT - vanilla of the benchmark score, its 95 % interval and one p from
-the crossed jackknife over subjects and stimulus units (docs/statistics.md; results written before
+the dual bootstrap over subjects and stimulus units (docs/statistics.md; results written before
 it carry the older, uncalibrated method, named in `method`). significant: that p, Benjamini-Hochberg
 adjusted across the compared rows of the table (p_bh), below 0.05.
 
@@ -31,7 +31,7 @@ COLUMNS = ["model", "pair", "dataset", "protocol", "quantity", "controlled", "it
            "high", "p", "p_bh", "significant", "method", "p_bootstrap", "p_permutation", "n_subjects", "n_units",
            "n_stimuli", "n_neuroids", "note"]
 RULE = ("significant: the pair's p, Benjamini-Hochberg adjusted across the compared rows of this table, below 0.05. "
-        "Each row's interval and p (crossed jackknife, docs/statistics.md) treat subjects and stimulus units "
+        "Each row's interval and p (dual bootstrap, docs/statistics.md) treat subjects and stimulus units "
         "(passages, stories) as independent draws, with the cross-validation refit in every replicate: they "
         "generalise to new subjects and new stimuli, for these two models. Rows whose method is \"older, "
         "uncalibrated\" come from results written before that method (p: the larger of a bootstrap over test "

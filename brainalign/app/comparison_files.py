@@ -2,7 +2,7 @@
 
 brainalign/metrics/compare.py compares two results in memory (ComparisonArrays); this module writes
 and reads the files, and `compare_files` compares two results given as files or result folders.
-A result's jackknife table (the refits, the slow part) is cached beside its file in
+A result's bootstrap table (the refits, the slow part) is cached beside its file in
 replicates_<protocol>.npz, keyed by the file's contents, so comparing again is instant.
 """
 
@@ -15,20 +15,21 @@ import numpy as np
 from brainalign.errors import DataMismatch
 from brainalign.plumbing.io import atomic_file
 from brainalign.metrics.compare import Comparison, ComparisonArrays, ComparisonPart, compare_results
-from brainalign.metrics.jackknife import Design, Replicates
+from brainalign.metrics import dual_bootstrap
+from brainalign.metrics.dual_bootstrap import Design, Replicates
 
 PREFIX = "comparison_"
 CACHE_PREFIX = "replicates_"
-REPLICATES_VERSION = 1
-FIELDS = ("by_unit", "by_subject", "own", "subjects", "units", "unit_part")  # of a Replicates, in order
+REPLICATES_VERSION = 2
+FIELDS = ("full", "assignments", "units", "subjects", "both", "subject_labels", "unit_labels", "seed")  # of a Replicates, in order
 
 
 def save_comparison_arrays(out_dir, *, benchmark, protocol, layers, best_layer, parts, quantity="r", metric=None):
     """Write comparison_<protocol>.npz into out_dir (beside result.json). Returns its path.
 
     parts: list of dicts with name, r [layers, splits, neuroids], subjects [neuroids], ceiling,
-    tests ([splits] index arrays) and, for the crossed jackknife (with `metric`, score_protocol's
-    keyword arguments), design: a brainalign.metrics.jackknife.Design of the best layer. Older files
+    tests ([splits] index arrays) and, for the dual bootstrap (with `metric`, score_protocol's
+    keyword arguments), design: a brainalign.metrics.dual_bootstrap.Design of the best layer. Older files
     kept predictions and targets ([splits] arrays [n_test, neuroids]) instead; they are still written
     when given. quantity names what r holds; it is aggregated like r (median over neuroids, mean over splits)."""
     if not str(protocol).replace("-", "").replace("_", "").isalnum():
@@ -97,7 +98,7 @@ def load_comparison_arrays(path, protocol=None) -> ComparisonArrays:
 
 
 def cached_replicates(path, arrays: ComparisonArrays) -> Replicates:
-    """The jackknife table of the result in comparison file `path` (loaded as `arrays`), from
+    """The bootstrap table of the result in comparison file `path` (loaded as `arrays`), from
     replicates_<protocol>.npz beside it when that was made from the same contents, else computed and
     stored there (a folder that cannot be written only loses the cache)."""
     path = Path(path)
@@ -105,7 +106,8 @@ def cached_replicates(path, arrays: ComparisonArrays) -> Replicates:
     cache = path.with_name(CACHE_PREFIX + path.name[len(PREFIX):])
     try:
         with np.load(cache, allow_pickle=False) as z:
-            if str(z["source"]) == digest and int(z["version"]) == REPLICATES_VERSION:
+            if (str(z["source"]) == digest and int(z["version"]) == REPLICATES_VERSION
+                    and len(z["units"]) == dual_bootstrap.N_BOOT):
                 return Replicates(*(z[f] for f in FIELDS))
     except (OSError, KeyError, ValueError):
         pass
@@ -138,7 +140,7 @@ def comparison_file(path, protocol=None) -> Path:
 
 def compare_pair(a, b, *, protocol=None, **kwargs) -> tuple[ComparisonArrays, Comparison]:
     """(a's arrays, compare_results of a and b) for two results given as comparison files or result
-    folders (`protocol` picks the file of a folder that has several), each result's jackknife table
+    folders (`protocol` picks the file of a folder that has several), each result's bootstrap table
     cached beside its file; kwargs: layer, n_boot, n_perm, seed."""
     files = [comparison_file(x, protocol) for x in (a, b)]
     arrays = [load_comparison_arrays(f) for f in files]

@@ -205,10 +205,10 @@ class BrainBenchmark:
 def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
     the splits and the best layer's design (its features reduced to their row geometry, the responses,
-    a unit per stimulus: its group) that the crossed jackknife refits with the metric's settings."""
+    a unit per stimulus: its group) that the dual bootstrap refits with the metric's settings."""
     from brainalign.benchmarks.protocols import metric_arguments, protocol_splits
     from brainalign.metrics.crossval import row_basis
-    from brainalign.metrics.jackknife import Design
+    from brainalign.metrics.dual_bootstrap import Design
 
     metric = {**metric_arguments(metric_cfg), "backend": "numpy"}   # only metrics with protocols come here
     if metric["alphas"] is not None:

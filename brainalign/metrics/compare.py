@@ -5,9 +5,9 @@ every neuroid is scored by both models: the comparison is paired.
 
 * difference: score(A) - score(B), each score computed as the benchmark does (per split the median
   r over neuroids, mean over splits, divided by the part's ceiling, mean over parts).
-* 95 % interval and p (results that keep their best layer's design): the crossed jackknife of
-  brainalign/metrics/jackknife.py, over subjects and stimulus units with the cross-validation refit
-  in every replicate; it generalises to new subjects and new stimuli (docs/statistics.md, which
+* 95 % interval and p (results that keep their best layer's design): the dual bootstrap of
+  brainalign/metrics/dual_bootstrap.py, over subjects and stimulus units with the cross-validation
+  redone in every sample; it generalises to new subjects and new stimuli (docs/statistics.md, which
   gives its measured calibration).
 * Older results (written with test predictions instead of the design) get the older, uncalibrated
   method, with a note saying so: the interval and p_bootstrap of a bootstrap over each split's test
@@ -18,8 +18,8 @@ every neuroid is scored by both models: the comparison is paired.
 What a result keeps for this (ComparisonArrays; brainalign/app/comparison_files.py writes them
 beside result.json, one comparison_<protocol>.npz per protocol): per part and split x neuroid the
 test r of every layer (or another per-neuroid quantity, e.g. the banded metric's unique variance),
-the best layer, the subjects, the ceiling, the splits and, for the jackknife, the best layer's
-design (brainalign.metrics.jackknife.Design) and the metric's settings.
+the best layer, the subjects, the ceiling, the splits and, for the dual bootstrap, the best layer's
+design (brainalign.metrics.dual_bootstrap.Design) and the metric's settings.
 """
 
 import itertools
@@ -29,11 +29,12 @@ import numpy as np
 
 from brainalign.errors import DataMismatch
 
-from .jackknife import Design, Replicates, crossed_interval, replicates
+from .dual_bootstrap import Design, Replicates, dual_interval, replicates
 
 BOOT_CHUNK = 64
+METHOD = "dual bootstrap"
 OLDER = ("older, uncalibrated method (a bootstrap over test stimuli with the maps held fixed, and a sign-flip "
-         "test over subjects): the result keeps no design to refit; score it again for the crossed jackknife")
+         "test over subjects): the result keeps no design to refit; score it again for the dual bootstrap")
 
 
 @dataclass
@@ -45,7 +46,7 @@ class ComparisonPart:
     tests: list                   # [splits] test row indices
     predictions: list | None = None  # [splits] [n_test, neuroids] best layer's test predictions (older files)
     targets: list | None = None      # [splits] [n_test, neuroids] responses on the test rows (older files)
-    design: Design | None = None     # the best layer's design, for the crossed jackknife
+    design: Design | None = None     # the best layer's design, for the dual bootstrap
 
 
 @dataclass
@@ -62,7 +63,7 @@ class ComparisonArrays:
         return self.metric is not None and all(p.design is not None for p in self.parts)
 
     def replicates(self) -> Replicates:
-        """The crossed jackknife table of this result (brainalign.metrics.jackknife)."""
+        """The dual bootstrap table of this result (brainalign.metrics.dual_bootstrap)."""
         return replicates([p.design for p in self.parts], [p.subjects for p in self.parts],
                           [p.ceiling for p in self.parts], self.metric)
 
@@ -72,14 +73,14 @@ class Comparison:
     difference: float             # score(A) - score(B) (ceiled, mean over parts)
     low: float | None             # 95 % interval
     high: float | None
-    p: float | None               # the one p: crossed jackknife, or the older rule (max of the two below)
-    method: str                   # "crossed jackknife" or "older, uncalibrated"
+    p: float | None               # the one p: dual bootstrap, or the older rule (max of the two below)
+    method: str                   # METHOD or "older, uncalibrated"
     note: str | None
     p_bootstrap: float | None     # older results only: bootstrap over test stimuli, maps fixed
     p_permutation: float | None   # older results only: sign-flip test over subjects
     n_subjects: int
     n_stimuli: int                # distinct test stimuli (all parts)
-    n_units: int | None           # stimulus units the jackknife leaves out (passages, stories)
+    n_units: int | None           # stimulus units the bootstrap draws (passages, stories)
     n_neuroids: int
     per_subject: dict             # subject -> difference
     score_a: float
@@ -191,7 +192,7 @@ def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n
 
     layer: "best" (each result's own best layer, the benchmark's score) or a layer index used for
     both; the interval and p need the best layer's design (or, older results, its predictions), so
-    they exist for "best" only. replicates: (a's, b's) jackknife tables when already computed
+    they exist for "best" only. replicates: (a's, b's) bootstrap tables when already computed
     (ComparisonArrays.replicates; brainalign.app.comparison_files caches them). n_boot, n_perm, seed:
     the older method's."""
     _check_paired(a, b)
@@ -214,9 +215,9 @@ def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n
                           n_units=None, note="an interval and p exist for each result's best layer only", **common)
     if a.can_refit() and b.can_refit():
         ra, rb = replicates if replicates is not None else (a.replicates(), b.replicates())
-        c = crossed_interval(ra, rb)
-        return Comparison(low=c.low, high=c.high, p=c.p, method="crossed jackknife", note=None, p_bootstrap=None,
-                          p_permutation=None, n_units=len(ra.units), **common)
+        c = dual_interval(ra, rb)
+        return Comparison(low=c.low, high=c.high, p=c.p, method=METHOD, note=None, p_bootstrap=None,
+                          p_permutation=None, n_units=len(ra.unit_labels), **common)
     replicates = bootstrap_differences(a, b, n_boot, seed)
     low = high = p_boot = None
     if replicates is not None:
