@@ -60,6 +60,10 @@ def test_each_pair_is_tested_under_each_protocol_and_the_question_is_answered(tm
     assert (group["difference"] == 0).all() and (group["p"] == 1).all() and not group["significant"].any()
     assert (tested["method"] == "dual bootstrap").all() and (tested["p_bh"] >= tested["p"]).all()
     assert (group["low"] <= 0).all() and (group["high"] >= 0).all()
+    pooled = summarize(tested).set_index("protocol")
+    # three pairs, each IT model clearly better under shuffle: the pooled mean over pairs is above 0
+    assert pooled.loc["shuffle", "pooled_pairs"] == 3 and pooled.loc["shuffle", "pooled_low"] > 0
+    assert pooled.loc["shuffle", "pooled_low"] < tested.loc[tested["protocol"] == "shuffle", "difference"].mean()
     text = out["report"].read_text()
     assert "## Is it language?" in text and "Not shown" in text and "n = 3 comparisons" in text
     assert "Benjamini-Hochberg" in text and "generalise over model pairs" in text

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import false_discovery_control
 
+from brainalign.analysis.meta import random_effects
 from brainalign.analysis.pairs import pair_of
 from brainalign.errors import DataMismatch
 from brainalign.app.comparison_files import compare_pair, comparison_files
@@ -28,12 +29,15 @@ CONTROLLED = ("group", "contiguous")  # protocols that hold whole passages / sto
 UNIQUE = "unique_variance"
 ALPHA = 0.05
 COLUMNS = ["model", "pair", "dataset", "protocol", "quantity", "controlled", "it", "vanilla", "difference", "low",
-           "high", "p", "p_bh", "significant", "method", "p_bootstrap", "p_permutation", "n_subjects", "n_units",
+           "high", "p", "p_bh", "significant", "se", "method", "p_bootstrap", "p_permutation", "n_subjects", "n_units",
            "n_stimuli", "n_neuroids", "note"]
 RULE = ("significant: the pair's p, Benjamini-Hochberg adjusted across the compared rows of this table, below 0.05. "
         "Each row's interval and p (dual bootstrap, docs/statistics.md) treat subjects and stimulus units "
-        "(passages, stories) as independent draws, with the cross-validation refit in every replicate: they "
-        "generalise to new subjects and new stimuli, for these two models. Rows whose method is \"older, "
+        "(passages, stories) as independent draws, with the cross-validation redone in every sample: they "
+        "generalise to new subjects and new stimuli, for these two models. The summary's pooled mean is a "
+        "random-effects mean over the pairs (DerSimonian-Laird, Hartung-Knapp interval on k - 1 degrees of "
+        "freedom), each pair weighted by its own standard error: it generalises over model pairs; pairs that "
+        "share a vanilla model are not independent, so read its p as descriptive. Rows whose method is \"older, "
         "uncalibrated\" come from results written before that method (p: the larger of a bootstrap over test "
         "stimuli and a sign-flip test over subjects, whose false-positive rate exceeds 5 %); score them again.")
 
@@ -83,7 +87,7 @@ def pair_comparisons(rows: pd.DataFrame, models: pd.DataFrame, *, n_boot=1000, n
                 out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
                             "quantity": a.quantity, "controlled": protocol in CONTROLLED or a.quantity == UNIQUE,
                             "it": c.score_a, "vanilla": c.score_b, "difference": c.difference, "low": c.low,
-                            "high": c.high, "p": c.p, "method": c.method, "p_bootstrap": c.p_bootstrap,
+                            "high": c.high, "p": c.p, "se": c.se, "method": c.method, "p_bootstrap": c.p_bootstrap,
                             "p_permutation": c.p_permutation, "n_subjects": c.n_subjects, "n_units": c.n_units,
                             "n_stimuli": c.n_stimuli, "n_neuroids": c.n_neuroids, "note": None})
     return with_significance(pd.DataFrame(out, columns=COLUMNS))
@@ -107,14 +111,24 @@ def _tally(g: pd.DataFrame) -> dict:
             "n_down_significant": int(((d < 0) & g["significant"]).sum()), "mean_difference": float(d.mean())}
 
 
+def _pooled(g: pd.DataFrame) -> dict:
+    """The random-effects mean over the pairs that have a standard error (brainalign.analysis.meta)."""
+    se = g["se"] if "se" in g else pd.Series(float("nan"), index=g.index)
+    re = random_effects(g["difference"].to_numpy(float), se.to_numpy(float))
+    return {"pooled_pairs": re["k"], "pooled_mean": re["mean"], "pooled_low": re["low"], "pooled_high": re["high"],
+            "pooled_p": re["p"], "pooled_tau2": re["tau2"]}
+
+
 def summarize(comparisons: pd.DataFrame) -> pd.DataFrame:
-    """Per protocol and quantity: pairs, how many went up / down, how many of them significantly."""
+    """Per protocol and quantity: pairs, how many went up / down, how many of them significantly, and
+    the random-effects mean of the differences, each pair weighted by its own standard error."""
     cols = ["protocol", "quantity", "controlled", "n_pairs", "n_up", "n_down", "n_up_significant",
-            "n_down_significant", "mean_difference"]
+            "n_down_significant", "mean_difference", "pooled_pairs", "pooled_mean", "pooled_low", "pooled_high",
+            "pooled_p", "pooled_tau2"]
     comparisons = compared(comparisons)
     if comparisons.empty:
         return pd.DataFrame(columns=cols)
-    rows = [{"protocol": p, "quantity": q, "controlled": bool(g["controlled"].iloc[0]), **_tally(g)}
+    rows = [{"protocol": p, "quantity": q, "controlled": bool(g["controlled"].iloc[0]), **_tally(g), **_pooled(g)}
             for (p, q), g in comparisons.groupby(["protocol", "quantity"], sort=True)]
     return pd.DataFrame(rows, columns=cols)
 

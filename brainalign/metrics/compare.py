@@ -85,6 +85,7 @@ class Comparison:
     per_subject: dict             # subject -> difference
     score_a: float
     score_b: float
+    se: float | None = None       # the difference's standard error (dual bootstrap only)
 
     def as_dict(self):
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
@@ -216,7 +217,7 @@ def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n
     if a.can_refit() and b.can_refit():
         ra, rb = replicates if replicates is not None else (a.replicates(), b.replicates())
         c = dual_interval(ra, rb)
-        return Comparison(low=c.low, high=c.high, p=c.p, method=METHOD, note=None, p_bootstrap=None,
+        return Comparison(low=c.low, high=c.high, p=c.p, se=c.se, method=METHOD, note=None, p_bootstrap=None,
                           p_permutation=None, n_units=len(ra.unit_labels), **common)
     replicates = bootstrap_differences(a, b, n_boot, seed)
     low = high = p_boot = None
