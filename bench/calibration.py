@@ -16,7 +16,7 @@ across replicates (a model is a fixed function of the stimulus), everything else
 * planted: the copies with less noise in A than in B; the true difference E[score A - score B] is
   estimated on separate fresh data sets (--truth of them), not on the replicates tested.
 
-Setups: ShuffleSplit 10 x 0.9 with the linear metric (Brain-Score's -linear) and GroupKFold over
+Setups: ShuffleSplit 10 x 0.9 with the linear metric (Brain-Score's -linear) and GroupKFold (5 folds) over
 passages with the ridge metric (its -ridge). Each replicate runs both methods of
 brainalign.metrics.compare on the same arrays: the older one (bootstrap over test stimuli with the
 maps fixed, p_bootstrap, needs the linear metric's stored predictions; sign-flip p_permutation; the
