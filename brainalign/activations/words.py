@@ -2,7 +2,8 @@
 
 Word i is fed as the text of words i-c .. i joined by spaces (c = `context_words`, fewer at the
 start), and its vector at each layer is the mean of the hidden states of word i's own tokens
-(the study's `word_ind_to_extract=-1`; its `seq_len` is c + 1). Tokenisation follows the model's
+(the study's `word_ind_to_extract=-1`; its `seq_len` is c + 1), or with `token="last"` the hidden
+state of its last token (the story-listening pipelines, benchmarks/voxelwise.py). Tokenisation follows the model's
 policy (`LoadedModel`: default special tokens, `add_bos`, left truncation to `max_length`); special
 tokens are never part of a word. Seq2seq models get `decoder_input_ids = input_ids` (Brain-Score's
 T5 handling), so encoder and decoder layers are both word-aligned.
@@ -67,7 +68,7 @@ def tokenize_window(lm, text: str, word_start: int) -> tuple[list[int], list[int
 
 
 def word_features(lm, words, *, context_words: int = 20, layers=None, batch_size: int = 32,
-                  progress: bool = False, start: int = 0, stop: int | None = None) -> Features:
+                  progress: bool = False, start: int = 0, stop: int | None = None, token: str = "mean") -> Features:
     """Features [n_layers, stop - start, d] of words[start:stop], each read with its context."""
     import torch
 
@@ -90,6 +91,7 @@ def word_features(lm, words, *, context_words: int = 20, layers=None, batch_size
         mask = torch.zeros((len(encoded), width), dtype=torch.long)
         weights = torch.zeros((len(encoded), width))
         for row, (token_ids, positions) in enumerate(encoded):
+            positions = positions[-1:] if token == "last" else positions
             ids[row, :len(token_ids)] = torch.tensor(token_ids)
             mask[row, :len(token_ids)] = 1
             weights[row, positions] = 1.0 / len(positions)
@@ -112,13 +114,15 @@ def word_cache(cache_dir) -> Cache:
     return Cache(cache_dir, "words", VERSION)
 
 
-def cache_key(fingerprint: str, words, context_words: int, layers) -> str:
+def cache_key(fingerprint: str, words, context_words: int, layers, token: str = "mean") -> str:
+    last = {"token": "last"} if token == "last" else {}   # the mean's keys are those of before the option
     return word_cache(".").key(model=fingerprint, text=text_hash(words), context_words=int(context_words),
-                               layers=list(layers) if layers else None)
+                               layers=list(layers) if layers else None, **last)
 
 
 def cached_word_features(model, words, *, context_words: int = 20, layers=None, cache_dir,
-                         batch_size: int = 32, chunk: int = 512, progress: bool = False) -> Features:
+                         batch_size: int = 32, chunk: int = 512, progress: bool = False,
+                         token: str = "mean") -> Features:
     """word_features from/into the cache; `model` is a ModelProvider (loaded on a miss only) or a
     LoadedModel. Every `chunk` words are checkpointed: a rerun starts at the first chunk not finished."""
     from brainalign.models.layers import resolve_layers
@@ -126,7 +130,7 @@ def cached_word_features(model, words, *, context_words: int = 20, layers=None, 
     words = [str(w) for w in words]
     layers = list(layers or model.cfg.layers)
     cache = word_cache(cache_dir)
-    key = cache_key(model.fingerprint(), words, context_words, layers)
+    key = cache_key(model.fingerprint(), words, context_words, layers, token)
     with cache.lock(key):  # computed once when two jobs ask for it
         meta, values = cache.read_json(key), cache.read_array(key)
         if meta is not None and values is not None:
@@ -139,7 +143,7 @@ def cached_word_features(model, words, *, context_words: int = 20, layers=None, 
         try:
             for start in range(done, len(words), chunk):
                 feats = word_features(lm, words, context_words=context_words, layers=layers, batch_size=batch_size,
-                                      progress=progress, start=start, stop=start + chunk)
+                                      progress=progress, start=start, stop=start + chunk, token=token)
                 if out is None:
                     out = cache.new_partial_array(key, (len(names), len(words), feats.values.shape[2]))
                 out[:, start:start + feats.values.shape[1]] = feats.values

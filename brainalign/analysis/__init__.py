@@ -17,7 +17,7 @@ from brainalign.plumbing.io import write_text
 __all__ = ["run", "collect", "Collected", "MixedResults"]
 
 OPTIONS = ("score", "layer", "mixed", "include", "exclude", "properties", "brain_datasets", "tracking", "figures",
-           "force")
+           "force", "tokens_per_step")
 
 
 def _from_config(cfg) -> tuple[str, str | None, dict]:
@@ -51,15 +51,18 @@ def _brain_average_columns(col: Collected, wanted) -> list[str]:
 
 def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer: str = "best",
         mixed: str = "refuse", include=None, exclude=(), properties=None, brain_datasets=None,
-        tracking: dict | None = None, figures: bool = True, force: bool = False) -> dict:
+        tracking: dict | None = None, figures: bool = True, force: bool = False,
+        tokens_per_step: float | None = None) -> dict:
     """Analyse every result under `results` and write the report into `out_dir` (default <results>/analysis).
 
     `results` may also be the Hydra config of `python main.py task=analyze` (keys `results` or
     `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
     headline numbers (see docs/analysis.md).
     """
-    from brainalign.analysis import chat, correlations, pairs, report, significance
+    from brainalign.analysis import (chat, claims, correlations, pairs, perturbations, report, significance, trajectory,
+                                     untrained)
     from brainalign.analysis.properties import MODEL_CONF_DIR, load_model_configs, merge_properties, read_properties, study_properties
+    from brainalign.analysis.size_controls import hidden_widths, size_controls
 
     if not isinstance(results, (str, Path)):
         results, cfg_out, opts = _from_config(results)
@@ -87,7 +90,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     col = collect(results_dir, score=score, mixed=mixed, layer=layer, model_configs=configs,
                   include=list(include) if include else None, exclude=list(exclude or ()),
                   on_skipped=lambda line: print(f"[brainalign] skipped {line}"))
-    if col.rows.empty and col.failures.empty and col.chat.empty:
+    if col.rows.empty and col.failures.empty and col.chat.empty and col.controls.empty:
         from brainalign.errors import DataUnavailable
 
         raise DataUnavailable(f"no result.json under {results_dir}" + (f" (all of {col.excluded} excluded)" if col.excluded else ""))
@@ -125,8 +128,16 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     unpaired = pairs.unpaired(col.models, wide, measures)
     overall = pairs.overall_gain(summary, brain_cols)
     corr = correlations.correlate(wide, props, col.models, measures)
+    sizes = size_controls(wide, props, col.models, hidden_widths(configs), col.datasets,
+                          [m for m in measures if m not in behavior_measures])
     tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
+    untrained_table = untrained.deltas(col)  # trained minus untrained, over init seeds
+    traj = trajectory.table(col, tokens_per_step)   # scores along training (checkpoints)
+    traj_fig = trajectory.figure(traj, col, out / "trajectory.png") if figures else None
+    perturbed, lonely = perturbations.compare(col)  # intact minus perturbed stimuli, same model
+    perturbed_pairs = perturbations.pair_gains(perturbed, col.models)
+    claims_tuning, claims_size = claims.tables(col, props, hidden_widths(configs), untrained_table, perturbed)
 
     figs = _figures(out, wide, mad, col, measures, changes, behavior_measures, brain_measure, behavior_measure, props,
                     corr, score) if figures else []
@@ -136,14 +147,20 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),
-              "chat_template": chat_table}
+              "chat_template": chat_table, "perturbations": perturbed, "perturbation_pairs": perturbed_pairs,
+              "size_controls": sizes, "untrained": untrained_table, "trajectory": traj,
+              "claims_tuning": claims_tuning, "claims_size": claims_size}
+    figs += [traj_fig] if traj_fig else []
     files = list(report.write_tables(out, tables).values()) + figs
     ctx = {"collected": col, "wide": wide, "mad": mad, "measures": measures, "brain_columns": brain_cols,
            "behavior_measures": behavior_measures, "headline_measures": headline, "pair_summary": summary,
            "changes": changes, "unpaired": unpaired, "overall_gain": overall, "correlations": corr,
            "properties": props, "properties_source": props_source, "results_dir": str(results_dir),
            "model_sets": correlations.model_sets(col.models) if len(col.models) else {}, "files": files,
-           "significance": tested, "chat_template": chat_table}
+           "significance": tested, "chat_template": chat_table,
+           "perturbations": (perturbed, perturbed_pairs, lonely) if col.perturbed else None, "size_controls": sizes,
+           "untrained": untrained_table, "trajectory": traj, "trajectory_figure": traj_fig,
+           "claims": (claims_tuning, claims_size)}
     report_path = out / "report.md"
     files.append(report_path)
     write_text(report_path, report.render(ctx))
@@ -153,6 +170,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
                         figs, report_path, {**numbers, "setting/score": score, "setting/layer": layer}, tracking,
                         sources=sorted({Path(p).parent for p in [*col.rows["path"], *col.chat["path"]]}))
     chat_note = f" (+ {len(col.chat)} chat-template results)" if len(col.chat) else ""
+    chat_note += f" (+ {len(col.perturbed)} perturbed-stimuli results)" if col.perturbed else ""
     skipped_note = f" ({len(col.skipped)} skipped, listed above)" if col.skipped else ""
     print(f"[brainalign] analysis of {len(col.rows)} results{chat_note}{skipped_note} -> {report_path}")
     cost = _sweep_cost(results_dir, {*col.rows["path"], *col.chat["path"]})

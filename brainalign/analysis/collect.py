@@ -9,6 +9,10 @@ own (mixed="group"); it is never averaged silently.
 A result of `model.chat_template=user` (a context fed as a user turn of the model's chat template) is
 a presentation variant of its model: it is kept apart in Collected.chat, enters no table, pair or
 correlation, and is compared only with the raw-text result of the same model (brainalign.analysis.chat).
+A result of perturbed stimuli (dataset.perturb) is kept apart likewise, in Collected.perturbed (the result
+dicts), and meets only its intact result (brainalign.analysis.perturbations).
+So is the result of an untrained model (model.init=random) or of a checkpoint (model.revision): kept
+in Collected.controls, read by brainalign.analysis.untrained and brainalign.analysis.trajectory.
 """
 
 import fnmatch
@@ -48,6 +52,8 @@ class Collected:
     excluded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)   # "<path>: <why>" for each result.json that could not be used
     chat: pd.DataFrame = field(default_factory=pd.DataFrame)  # chat-template results: rows' columns + chat_template
+    perturbed: list = field(default_factory=list)  # results of perturbed stimuli (dataset.perturb), as read
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)  # untrained / checkpoint results: + CONTROL_COLUMNS
 
     def table(self) -> pd.DataFrame:
         """Models x dataset columns of the chosen score."""
@@ -245,6 +251,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     excluded = sorted({_model_name(r) for r in results if not _selected(_model_name(r), include, exclude)})
     results = [r for r in results if _selected(_model_name(r), include, exclude)]
     failures = [f for f in failures if f["model"] is None or _selected(str(f["model"]), include, exclude)]
+    perturbed = [r for r in results if r.get("perturb")]   # apart: brainalign.analysis.perturbations
+    results = [r for r in results if not r.get("perturb")]
 
     # variants per dataset
     by_dataset: dict[str, dict[str, dict]] = {}
@@ -274,7 +282,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         warnings.append(f"{dataset}: {len(variants)} kinds of results kept apart as "
                         f"{', '.join(labels[(dataset, vid)] for vid in variants)} (they differ in {', '.join(diff[:8])})")
 
-    rows, chat, models, datasets = [], [], {}, {}
+    rows, chat, controls, models, datasets = [], [], [], {}, {}
     for r in results:
         name = _model_name(r)
         label = labels[(str(r["dataset"]), r["_variant"])]
@@ -282,6 +290,9 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         row = _row(r, name, label, *value_at(r, layer, cfg.get("study_layer"), score), score)
         if chat_mode(r) != "none":   # a presentation variant: apart from the model's raw-text numbers
             chat.append({**row, "chat_template": chat_mode(r)})
+            continue
+        if r["model"].get("config_name") if isinstance(r["model"], dict) else None:   # untrained or a checkpoint
+            controls.append({**row, **{k: r["model"].get(k) for k in CONTROL_COLUMNS}})
             continue
         meta = r["model"] if isinstance(r["model"], dict) else {}
         merged = models.setdefault(name, {k: None for k in MODEL_KEYS} | {"config": name in configs})
@@ -308,6 +319,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
 
     rows_df = _one_per_run(pd.DataFrame(rows, columns=ROW_COLUMNS), warnings)
     chat_df = _one_per_run(pd.DataFrame(chat, columns=[*ROW_COLUMNS, "chat_template"]), warnings, " (chat template)")
+    controls_df = _one_per_run(pd.DataFrame(controls, columns=[*ROW_COLUMNS, *CONTROL_COLUMNS]), warnings, " (control)")
     if rows_df["synthetic"].any():
         warnings.append("SYNTHETIC data in: " + ", ".join(sorted(rows_df.loc[rows_df["synthetic"], "dataset"].unique()))
                         + " (simulated responses, not human data)")
@@ -332,9 +344,11 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     datasets_df.index.name = "dataset"
     failures_df = pd.DataFrame(failures, columns=["model", "dataset", "metric", "error", "message", "path"])
     return Collected(rows=rows_df, models=models_df, datasets=datasets_df, failures=failures_df, score=score,
-                     layer=layer, warnings=warnings, excluded=excluded, chat=chat_df, skipped=skipped)
+                     layer=layer, warnings=warnings, excluded=excluded, chat=chat_df, skipped=skipped,
+                     perturbed=perturbed, controls=controls_df)
 
 
+CONTROL_COLUMNS = ["config_name", "init", "init_seed", "revision", "tokens_per_step"]
 ROW_COLUMNS = ["model", "dataset", "base_dataset", "kind", "metric", "variant", "value", "raw", "ceiled", "ceiling",
                "mad", "n_subjects", "layer", "synthetic", "path"]
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from brainalign.analysis.properties import LABELS
+from brainalign.benchmarks.brain_reference import MODEL as REFERENCE   # drawn as a dashed line in each panel
 
 FAMILY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
 DPI = 300
@@ -86,6 +87,8 @@ def scores(wide: pd.DataFrame, mad: pd.DataFrame, models: pd.DataFrame, measures
         ax.set_title(m)
         ax.set_xlabel(score_label)
         ax.axvline(0, color="black", linewidth=0.6)
+        if REFERENCE in names and np.isfinite(wide.loc[REFERENCE, m]):   # what the other subjects predict
+            ax.axvline(wide.loc[REFERENCE, m], color="black", linestyle="--", linewidth=0.9)
     axes[0][0].set_yticks(y, names)
     axes[0][0].invert_yaxis()
     present = {(f, bool(i)) for f, i in zip(family, it)}
@@ -95,6 +98,10 @@ def scores(wide: pd.DataFrame, mad: pd.DataFrame, models: pd.DataFrame, measures
     if baseline.any():
         handles.append(Patch(facecolor="0.75", edgecolor="black", linewidth=0.4, hatch="//",
                              label="baseline (no language model)"))
+    if REFERENCE in names:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=0.9, label="brain-to-brain reference"))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
     fig.suptitle("Alignment per model (error bars: MAD over participants, where per-participant scores exist)")
     fig.tight_layout()

@@ -93,6 +93,14 @@ def render(ctx: dict) -> str:
         from brainalign.analysis import chat
 
         L += chat.render(ctx["chat_template"], col)
+    if ctx.get("perturbations") is not None:
+        from brainalign.analysis import perturbations
+
+        L += perturbations.render(*ctx["perturbations"], col)
+    if "untrained" in ctx:   # controls: untrained architectures and checkpoints (docs/controls.md)
+        from brainalign.analysis import trajectory, untrained
+
+        L += untrained.render(ctx["untrained"], col) + trajectory.render(ctx["trajectory"], ctx["trajectory_figure"])
 
     # correlations
     corr = ctx["correlations"]
@@ -124,6 +132,13 @@ def render(ctx: dict) -> str:
         L += ["Per dataset, instruction-tuned models (r; n in correlations.csv):", "",
               md_table(t.rename(columns=lambda c: f"r {c}").join(n.rename(columns=lambda c: f"n {c}")))]
     L += img("fig2_brain.png") + img("fig3_behavior.png")
+    from brainalign.analysis.size_controls import report_lines
+
+    L += report_lines(ctx)
+    if "claims" in ctx:
+        from brainalign.analysis import claims
+
+        L += claims.render(*ctx["claims"])
 
     # properties
     props = ctx["properties"]

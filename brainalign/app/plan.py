@@ -28,7 +28,9 @@ import sys
 from dataclasses import dataclass
 
 from brainalign import registry
+from brainalign.config.subset import perturb_tag
 from brainalign.config import CONF_DIR
+from brainalign.config.weights import weights_of
 from brainalign.errors import BrainalignError, ConfigError
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -84,6 +86,16 @@ def hidden_size(m) -> int:
     return int(round(math.sqrt(float(m.params) / (12 * blocks)) / 64) * 64) or 64
 
 
+def untrained_width(m, guess: int) -> int:
+    """An untrained model's hidden size from its `architecture:` block (built offline), else the guess."""
+    from brainalign.models.untrained import architecture_config
+
+    if not getattr(m, "architecture", None):
+        return guess
+    config = architecture_config(m, {})
+    return int(getattr(config, "hidden_size", None) or getattr(config, "d_model", None) or guess)
+
+
 def recorded_layers(m) -> int:
     """How many layers the features hold: `layers` selectors counted on the config's block count."""
     blocks = int(getattr(m, "n_layers", 0) or 0)
@@ -112,7 +124,13 @@ def dataset_tokens(d, m, tokens_per_word: float) -> tuple[int, int, str]:
     if spec.cost is None:
         raise ConfigError(f"task=plan: benchmark {spec.name!r} declares no cost")
     causal = str(getattr(m, "arch", "causal")) != "seq2seq"
-    return spec.cost(d, m, tokens_per_word, _max_length(m), causal)
+    from brainalign.datasets.perturb import perturbation_of
+
+    perturbation = perturbation_of(d, spec)   # a perturbation it does not take is refused here too
+    tokens, stimuli, note = spec.cost(d, m, tokens_per_word, _max_length(m), causal)
+    if perturbation is not None:
+        note += f"; perturb={perturbation.name}: counted as the intact text"
+    return tokens, stimuli, note
 
 
 def plan_one(cfg, opts: dict | None = None) -> Row:
@@ -135,13 +153,15 @@ def plan_one(cfg, opts: dict | None = None) -> Row:
     bytes_per = 1 if getattr(m, "load_in_8bit", False) else DTYPE_BYTES[dtype]
     tokens, stimuli, note = dataset_tokens(d, m, float(opts["tokens_per_word"]))
     layers, hidden = recorded_layers(m), hidden_size(m)
+    if str(getattr(m, "init", "pretrained")) == "random":   # the same forward cost; its config built offline
+        hidden, note = untrained_width(m, hidden), "; ".join(filter(None, [note, "untrained: no weights downloaded"]))
     flops = 2.0 * params * tokens
     peak = opts["gpu_tflops"] * 1e12 if device.startswith("cuda") else opts["cpu_gflops"] * 1e9
     weight_gb = params * bytes_per / 2**30
     activation_gb = layers * stimuli * hidden * 4 / 2**30
     mem = opts["gpu_mem_gb"] if device.startswith("cuda") else opts["cpu_mem_gb"]
     fits = weight_gb * 1.2 <= mem and activation_gb <= opts["cpu_mem_gb"]  # 20% for activations in flight
-    return Row(str(m.name), str(d.name), device, params, layers, hidden, stimuli, tokens, flops,
+    return Row(weights_of(m)["name"], str(d.name) + perturb_tag(d), device, params, layers, hidden, stimuli, tokens, flops,
                weight_gb, activation_gb, flops / (peak * opts["efficiency"]), fits, note)
 
 
@@ -203,8 +223,8 @@ def expand(argv) -> list[list[str]]:
     keys_given = {o.get_key_element() for o in given}
     sweep = [f"{k}={v}" for k, v in params.items() if k not in keys_given]
     sweep += [o.input_line for o in given if o.is_sweep_override()]
-    axes = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
-            for o in parser.parse_overrides(sweep)]
+    axes = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+            else [o.input_line] for o in parser.parse_overrides(sweep)]   # a single value in sweeper.params: one
     return [plain + list(combo) for combo in itertools.product(*axes)] if axes else [plain]
 
 

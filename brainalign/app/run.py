@@ -9,6 +9,7 @@ from pathlib import Path
 from brainalign.app import results, sweep, tracking
 from brainalign.errors import BrainalignError, ConfigError, not_writable
 from brainalign.plumbing.locks import folder_lock
+from brainalign.app.array_files import save_arrays
 from brainalign.app.comparison_files import save_comparison_arrays
 from brainalign.scoring import cache_dir, describe, output_dir, score_model, settings_key
 
@@ -37,6 +38,11 @@ def score(cfg) -> dict:
             result = score_model(cfg.model, cfg.dataset, cfg.metric, cache_dir(cfg), cfg.device, cfg.progress)
             for arrays in (result.pop("comparison", None) or {}).values():   # comparison_<protocol>.npz
                 save_comparison_arrays(out, **arrays)
+            for name, arrays in (result.pop("arrays", None) or {}).items():   # e.g. voxelwise.npz
+                save_arrays(out, name, arrays)
+            draw = result.pop("draw", None)   # figures drawn beside the result (voxelwise maps)
+            if draw is not None:
+                result["figures"] = [p.name for p in draw(out)]
             result = {**info, **result}
             results.write(out, result)
             tracker.log_result(result, out)
@@ -96,7 +102,12 @@ def summary_text(result: dict, out: Path) -> str:
         lines.append(f"  planted signal in {result['planted_layer']} (raw {result['planted_raw']:.4f}; best layer before "
                      f"it {result['best_raw_before_planted']:.4f}; shuffled responses {result['shuffled_control_raw']:.4f}): "
                      f"{'recovered' if result['recovered'] else 'NOT recovered'}")
+    if result.get("score_over"):   # the summary score is not the per-layer mean (voxelwise results)
+        counts = result.get("voxel_summary") or {}
+        lines.append(f"  raw and ceiled over the {result['score_over']} ({counts.get('n_significant')} of "
+                     f"{counts.get('n_voxels')} voxels); the rows above: mean r over all voxels")
     lines += [f"  {note}" for note in missing_ceilings(result)]
+    lines += [f"  figure: {out / name}" for name in result.get("figures") or []]
     lines.append(f"  results: {out / results.RESULT}")
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from brainalign.app import results
 from brainalign.app.comparison_files import comparison_files
 from brainalign.app.results import SUMMARY_KEYS, layer_depths
+from brainalign.config.weights import weights_of
 
 log = logging.getLogger(__name__)
 MODES = ("offline", "online", "disabled")
@@ -67,7 +68,7 @@ def run_name(cfg) -> str:
     subset = subset_of(cfg.dataset) if cfg.get("task") == "score" else None
     if subset:
         dataset += "[" + ",".join(f"{k}={v}" for k, v in subset.items()) + "]"
-    name = f"{cfg.model.name}/{dataset}/{cfg.metric.name}"
+    name = f"{weights_of(cfg.model)['name']}/{dataset}/{cfg.metric.name}"
     cv = cfg.metric.get("cv") if OmegaConf.is_dict(cfg.metric) else None
     cv = "+".join(cv) if OmegaConf.is_list(cv) else cv
     if cv and cv not in str(cfg.metric.name):   # a metric named for its protocols says them already
@@ -140,6 +141,12 @@ def summary(result: dict) -> dict:
         out[f"suite/{key}"] = value
     for key, value in (result.get("resources") or {}).items():  # peak memory, device (brainalign.plumbing.profiling)
         out[f"resources/{key}"] = value
+    voxels = result.get("voxel_summary") or {}   # voxelwise results: counts and means per subject
+    for key in ("score_over", "n_voxels", "n_significant", "fdr_q"):
+        if key in voxels:
+            out[f"voxelwise/{key}"] = voxels[key]
+    for subject, numbers in (voxels.get("per_subject") or {}).items():
+        out.update({f"voxelwise/{subject}/{k}": v for k, v in numbers.items()})
     return out
 
 
@@ -202,6 +209,10 @@ class Tracker:
             self.run.log({"per_layer": table})
         self._log_tables(result)
         if out_dir is not None:
+            images = {f"maps/{Path(name).stem}": wandb.Image(str(Path(out_dir) / name))
+                      for name in result.get("figures") or [] if (Path(out_dir) / name).is_file()}
+            if images:
+                self.run.log(images)
             self.run.log_artifact(result_artifact(out_dir, result))
 
     def _log_tables(self, result: dict) -> None:

@@ -73,4 +73,12 @@ def build(dataset_cfg, metric_cfg) -> Benchmark:
     if kind is not None and not spec.accepts(str(kind)):
         raise ConfigError(f"dataset={dataset_cfg.get('name')} cannot be scored with metric={metric_cfg.get('name')}; "
                           f"it supports: {', '.join(spec.accepted())}")
-    return spec.build(dataset_cfg, metric_cfg)
+    from brainalign.datasets.perturb import perturbation_of
+
+    perturbation = perturbation_of(dataset_cfg, spec)
+    bench = spec.build(dataset_cfg, metric_cfg)
+    if perturbation is not None:   # applied by the benchmark where its stimuli go to presentation
+        if not hasattr(bench, "perturb"):
+            raise ConfigError(f"benchmark {spec.name!r} declares perturbations but its benchmark has no `perturb`")
+        bench.perturb = perturbation
+    return bench

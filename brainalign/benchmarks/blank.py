@@ -4,7 +4,7 @@ is computed from the data with the benchmark's own metric (conf/dataset/blank.ya
 from brainalign.benchmarks.brain import BrainBenchmark
 from brainalign.benchmarks.cost import documented_groups, passage_cost
 from brainalign.config.schema import BlankConfig
-from brainalign.registry import BenchmarkSpec, declare
+from brainalign.registry import PERTURBATIONS, BenchmarkSpec, declare
 
 SIZE = dict(groups=8, parts=1317, words=4 * 1317)  # 8 stories; ~4 words per 2 s fragment (estimate)
 
@@ -29,4 +29,5 @@ SPEC = declare(BenchmarkSpec(
     name="blank", kind="brain", schema=BlankConfig, build=build,
     default_metric="linear", study_metric="linear-2023",
     ceiling="computed", ceiling_missing="computed from the data (dataset.ceiling=brainscore|stored|compute|none|<value>)",
-    locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost, study_column=1))
+    locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost, study_column=1,
+    perturbations=PERTURBATIONS))

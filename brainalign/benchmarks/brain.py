@@ -135,9 +135,10 @@ def subject_mad(per_subject: dict) -> float | None:
     return float(median_abs_deviation(list(per_subject.values())))
 
 
-def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None) -> dict:
+def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = None, score=None) -> dict:
     """Score every layer of X ([layers, n, d], or a list of such blocks of different widths, e.g. the
-    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling."""
+    layers and the localized `language_network`); ceiled=False for a benchmark without a ceiling.
+    score: what scores a block (default `score_layers`; the brain-to-brain reference has its own)."""
     from brainalign.benchmarks.protocols import protocol_names, protocol_splits
     from brainalign.metrics import ceiling_normalize
     from brainalign.metrics.protocols import describe_splits
@@ -151,7 +152,7 @@ def score_part(data, X, metric_cfg, ceiled: bool = True, device: str | None = No
     names = protocol_names(metric_cfg) if spec.protocols else [None]
     protocols = {}
     for name in names:  # every protocol from the same features
-        scores = [score for block in blocks for score in score_layers(block, data, metric_cfg, name, device)]
+        scores = [s for block in blocks for s in (score or score_layers)(block, data, metric_cfg, name, device)]
         raw = np.array([s.raw for s in scores])
         entry = {"scores": scores, "raw": raw, "ceiled": None, "unclipped": None}
         if ceiled:
@@ -175,13 +176,20 @@ class BrainBenchmark:
     load: object  # () -> list[BrainData]
     metric_cfg: object
     ceiled: bool = True  # False: the benchmark has no ceiling (Tuckute2024); ceiled scores are null
+    perturb: object = None  # a datasets.perturb.Perturbation of the stimuli (dataset.perturb), or None
 
     def run(self, model: ModelProvider, ctx: RunContext) -> dict:
+        from brainalign.benchmarks.brain_reference import is_reference
+
+        if is_reference(model.cfg):
+            return self.run_reference(model, ctx.device)
         from brainalign.models.localize import with_language_network
 
         stages = Stages()
         with stages("load"):  # data, and a computed ceiling (Blank's) when configured
             datas = self.load()
+            if self.perturb is not None:   # the texts changed before presentation, the responses kept
+                datas = [self.perturb.apply(d) for d in datas]
         parts, layers, hits, localizer, inputs = [], None, [], None, []
         for data in datas:
             with stages("extraction"):
@@ -198,7 +206,24 @@ class BrainBenchmark:
         result["synthetic"] = any(d.synthetic for d in datas)
         if localizer:
             result["localizer"] = localizer
+        if self.perturb is not None:
+            result["perturb"] = self.perturb.describe()
         result.update(stages.report(ctx.device, model, features_cached=all(hits)))
+        return result
+
+    def run_reference(self, model: ModelProvider, device: str) -> dict:
+        """model=brain-to-brain: each subject predicted from the others (brainalign/benchmarks/brain_reference.py)."""
+        from brainalign.benchmarks.brain_reference import LAYER, other_subjects_scores
+
+        stages = Stages()
+        with stages("load"):
+            datas = self.load()
+        with stages("metric"):
+            parts = [score_part(data, data.responses[None], self.metric_cfg, ceiled=self.ceiled, device=device,
+                                score=other_subjects_scores) for data in datas]
+        result = summarize(parts, [LAYER])
+        result["synthetic"] = any(d.synthetic for d in datas)
+        result.update(stages.report(device, model, features_cached=True))
         return result
 
 
@@ -209,10 +234,15 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
     from brainalign.benchmarks.protocols import metric_arguments, protocol_splits
     from brainalign.metrics.crossval import row_basis
     from brainalign.metrics.dual_bootstrap import Design
+    from brainalign.metrics.reduce import random_projection
 
     metric = {**metric_arguments(metric_cfg), "backend": "numpy"}   # only metrics with protocols come here
     if metric["alphas"] is not None:
         metric["alphas"] = [float(a) for a in metric["alphas"]]       # a config list, stored as JSON
+    # a random projection is fixed, not fitted: the design holds the projected features instead
+    projection = (metric["n_components"], metric["reduce_seed"]) if metric["reduce"] == "random-projection" else None
+    if projection:
+        metric.update(n_components=None, reduce=None)
     out = {}
     for name, summary in result["protocols"].items():
         best = int(summary["best_layer_index"])
@@ -226,7 +256,8 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
                      "tests": [test for _, test in splits]}
             block = X if not isinstance(X, list) else None
             if block is not None and best < len(block):
-                entry["design"] = Design(row_basis(block[best]), data.responses,
+                features = block[best] if not projection else random_projection(block[best][None], *projection)[0]
+                entry["design"] = Design(row_basis(features), data.responses,
                                          data.stimuli[data.group_by].astype(str).to_numpy(), splits)
             cparts.append(entry)
         out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts,
@@ -242,7 +273,9 @@ def metric_ceiling(data, metric_cfg, cache_dir, fit="curve_fit") -> float:
     from omegaconf import OmegaConf
 
     from brainalign.benchmarks.ceilings import cached_ceiling
+    from brainalign.benchmarks.reduction import without_reduction
 
+    metric_cfg = without_reduction(metric_cfg)   # the data's ceiling, whatever the model's features
     settings = OmegaConf.to_container(metric_cfg, resolve=True) if OmegaConf.is_config(metric_cfg) else dict(metric_cfg)
 
     def metric(source, target):

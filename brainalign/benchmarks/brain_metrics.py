@@ -38,13 +38,15 @@ def banded(X, data, metric_cfg, protocol=None, device=None) -> list:
     """The layer's unique variance beyond the confound bands (docs/confounds.md)."""
     from brainalign import metrics
     from brainalign.benchmarks.brain import confound_bands
+    from brainalign.benchmarks.reduction import reduction_arguments
     from brainalign.metrics.splits import shuffle_splits
 
     splits = shuffle_splits(len(data.stimuli), metric_cfg.n_splits, metric_cfg.train_size, metric_cfg.random_state)
     bands = confound_bands(data, list(metric_cfg.confounds))
     scores = metrics.banded_unique_variance(X, data.responses, bands, splits, subjects=_subjects(data),
                                             alphas=np.asarray(metric_cfg.alphas, float),
-                                            n_gammas=metric_cfg.n_gammas, seed=metric_cfg.gamma_seed)
+                                            n_gammas=metric_cfg.n_gammas, seed=metric_cfg.gamma_seed,
+                                            **reduction_arguments(metric_cfg))
     return [s.unique for s in (scores if isinstance(scores, list) else [scores])]
 
 

@@ -4,7 +4,7 @@ word, ceiled by the extrapolation ceiling of the data under the same metric (con
 from brainalign.benchmarks.brain import BrainBenchmark, metric_ceiling
 from brainalign.benchmarks.cost import passage_cost
 from brainalign.config.schema import FedorenkoConfig
-from brainalign.registry import BenchmarkSpec, declare
+from brainalign.registry import WORD_PERTURBATIONS, BenchmarkSpec, declare
 
 SENTENCES, WORDS_PER_SENTENCE = 52, 8
 
@@ -30,4 +30,5 @@ SPEC = declare(BenchmarkSpec(
     name="fedorenko2016", kind="brain", schema=FedorenkoConfig, build=build,
     default_metric="linear", exclude_metrics=("banded",),
     ceiling="computed", ceiling_missing="computed from the data with the benchmark's metric (extrapolation, cached)",
-    locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost))
+    locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost,
+    perturbations=WORD_PERTURBATIONS, stimulus_unit="word"))

@@ -4,7 +4,7 @@ voxels; the benchmark's score is the mean over its experiments (conf/dataset/per
 from brainalign.benchmarks.brain import BrainBenchmark
 from brainalign.benchmarks.cost import documented_groups, passage_cost
 from brainalign.config.schema import PereiraConfig
-from brainalign.registry import BenchmarkSpec, declare
+from brainalign.registry import PERTURBATIONS, BenchmarkSpec, declare
 
 # documented sizes (Brain-Score's assemblies) when the stimuli are not on disk
 SIZES = {"243sentences": dict(groups=24, parts=243, words=3193), "384sentences": dict(groups=96, parts=384, words=4537)}
@@ -55,4 +55,4 @@ SPEC = declare(BenchmarkSpec(
                                       "the raw score with ceiled null, the reason and how to get it "
                                       "(dataset.ceiling=brainscore|stored|compute|none|<value>)",
     locations=("path", "url", "cache_dir", "ridge_ceiling_dir"), data_files=("path", "ridge_ceiling_dir"),
-    cost=cost, study_column=0))
+    cost=cost, study_column=0, perturbations=PERTURBATIONS))

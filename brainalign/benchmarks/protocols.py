@@ -26,9 +26,11 @@ def metric_kind(metric_cfg) -> str:
 
 def metric_arguments(metric_cfg) -> dict:
     """The keyword arguments of brainalign.metrics.protocols.score_protocol from the metric config."""
+    from brainalign.benchmarks.reduction import reduction_arguments
+
     return {"kind": metric_kind(metric_cfg), "correlation": str(_get(metric_cfg, "correlation", "batched")),
             "backend": str(_get(metric_cfg, "backend", "auto")), "rcond": _get(metric_cfg, "rcond"),
-            "alphas": _get(metric_cfg, "alphas")}
+            "alphas": _get(metric_cfg, "alphas"), **reduction_arguments(metric_cfg)}
 
 
 def check_protocols(names: list[str]) -> list[str]:

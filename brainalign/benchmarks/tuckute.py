@@ -4,7 +4,7 @@ network as one neuroid, no ceiling: ceiled scores are null (conf/dataset/tuckute
 from brainalign.benchmarks.brain import BrainBenchmark
 from brainalign.benchmarks.cost import passage_cost
 from brainalign.config.schema import TuckuteConfig
-from brainalign.registry import BenchmarkSpec, declare
+from brainalign.registry import PERTURBATIONS, BenchmarkSpec, declare
 
 SENTENCES, WORDS_PER_SENTENCE = 1000, 12
 
@@ -27,4 +27,5 @@ SPEC = declare(BenchmarkSpec(
     name="tuckute2024", kind="brain", schema=TuckuteConfig, build=build,
     default_metric="linear", exclude_metrics=("banded",),
     ceiling="none", ceiling_missing="no ceiling: ceiled is null, raw is the score",
-    locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost))
+    locations=("path", "url", "cache_dir"), data_files=("path",), cost=cost,
+    perturbations=tuple(p for p in PERTURBATIONS if p != "shuffle-sentences")))  # each sentence is alone

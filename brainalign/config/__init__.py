@@ -50,10 +50,14 @@ def tag(base: str, value, default, prefix: str = "") -> str:
     return base if str(value) == str(default) else f"{base}-{prefix}{value}"
 
 
-def model_dir(name: str, chat_template="none", localize=None) -> str:
+def model_dir(name: str, chat_template="none", localize=None, init="pretrained", init_seed=0, revision=None) -> str:
     """The model's folder name, tagged with each setting that changes what it computes (smollm2-135m-chat-user,
-    smollm2-135m-localize-0.01), so such results never share a folder with the plain model's."""
-    return tag(tag(name, chat_template, "none", "chat-"), localize, None, "localize-")
+    smollm2-135m-localize-0.01, gpt2-untrained-s0, pythia-160m-rev-step1000), so such results never share a
+    folder with the plain model's."""
+    from brainalign.config.weights import model_label
+
+    return tag(tag(model_label(name, init, init_seed, revision), chat_template, "none", "chat-"),
+               localize, None, "localize-")
 
 
 def _metric_dir(metric, kind, benchmark, dataset=None) -> str:
@@ -90,10 +94,11 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("run_subdir", run_subdir)
     if not OmegaConf.has_resolver("metric_dir"):
         OmegaConf.register_new_resolver("metric_dir", _metric_dir)
+    from brainalign.benchmarks.reduction import reduce_label
     from brainalign.config.subset import dataset_dir, subset_tag
 
     for name, fn in (("cv_label", cv_label), ("tag", tag), ("model_dir", model_dir), ("dataset_dir", dataset_dir),
-                     ("subset_tag", subset_tag), ("results_root", results_root)):
+                     ("subset_tag", subset_tag), ("results_root", results_root), ("reduce_label", reduce_label)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 

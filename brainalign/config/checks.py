@@ -19,6 +19,7 @@ CHOICES = {
     "model.pooling": ("last", "mean"),
     "dataset.surprisal.pll": ("original", "word_l2r"),
     "model.dtype": ("float32", "bfloat16", "float16"),
+    "model.init": ("pretrained", "random"),
     "tracking.mode": ("offline", "online", "disabled"),
     "metric.correlation": ("batched", "scipy"),
     "metric.backend": ("auto", "numpy", "torch"),
@@ -40,7 +41,7 @@ RANGES = {
     "dataset.surprisal.stride": (1, None), "dataset.surprisal.batch_size": (1, None),
     "dataset.surprisal.window": (2, None), "dataset.context_words": (0, None), "dataset.batch_size": (1, None),
     "dataset.max_voxels": (1, None), "model.max_length": (2, None), "model.batch_size": (1, None),
-    "model.localize": (0, None, False),
+    "model.localize": (0, None, False), "model.init_seed": (0, None),
 }
 # names that become a folder of the result path or the cache (<results_dir>/<model>/<dataset>/<metric>)
 FOLDER_NAMES = ("model.name", "dataset.name", "metric.name", "finetune.name")
@@ -131,4 +132,8 @@ def check(cfg) -> None:
     if cfg.get("task", "score") == "score":
         resolve_metric(cfg)
     check_values(cfg)
+    if _value(cfg, "dataset.benchmark") is not None:
+        from brainalign.datasets.perturb import perturbation_of
+
+        perturbation_of(cfg.dataset)   # dataset.perturb: one the benchmark takes
     resolve_device(cfg)

@@ -61,7 +61,11 @@ class ModelConfig:
     path: Optional[str] = None           # a local folder (wins over gguf and hf_id)
     gguf: Optional[GGUFConfig] = None
     package: Optional[PackageFolderConfig] = None   # a HF folder inside an installed pip package
-    revision: Optional[str] = None
+    revision: Optional[str] = None       # a hub revision (Pythia's step1000), or with `path` a checkpoint folder in it
+    init: str = "pretrained"             # pretrained | random: the architecture untrained (docs/controls.md)
+    init_seed: int = 0                   # init=random: the seed of the random weights
+    architecture: Optional[Dict[str, Any]] = None  # init=random: AutoConfig.for_model keywords (model_type, sizes)
+    tokens_per_step: Optional[float] = None  # training tokens per optimizer step (trajectory figures)
     family: str = MISSING                # gpt2 | llama | t5 | bert | baseline ...
     arch: str = "causal"                 # causal | seq2seq | encoder
     pooling: str = "last"                # encoders: last (the stimulus's last text token) | mean
@@ -70,6 +74,7 @@ class ModelConfig:
     pair: Optional[str] = None           # the vanilla model an instruction-tuned one comes from
     params: Optional[float] = None
     n_layers: Optional[int] = None
+    hidden_size: Optional[int] = None   # the residual stream's width (the analysis' width control)
     layers: List[str] = field(default_factory=lambda: ["embedding", "blocks"])
     study_layer: Optional[str] = None
     dtype: str = "float32"               # float32 | bfloat16 | float16
@@ -101,6 +106,14 @@ class MetricConfig:
 
 
 @dataclass
+class ReducibleMetricConfig(MetricConfig):
+    """A metric that fits a map from a layer's features: the feature-count control (docs/controls.md)."""
+    n_components: Optional[int] = None   # k features per layer, fitted on each training fold (null: off)
+    reduce: Optional[str] = None         # pca (the default with n_components) | random-projection
+    reduce_seed: int = 0                 # random-projection: the Gaussian matrix's seed
+
+
+@dataclass
 class ShuffleProtocol:
     n_splits: int = 10
     train_size: float = 0.9
@@ -122,7 +135,7 @@ class ContiguousProtocol:
 
 
 @dataclass
-class LinearMetricConfig(MetricConfig):
+class LinearMetricConfig(ReducibleMetricConfig):
     """Brain-Score's linear_pearsonr: OLS (min-norm), ShuffleSplit, Pearson r per neuroid."""
     kind: str = "linear"
     correlation: str = "batched"         # batched (Brain-Score since 2025) | scipy (2023)
@@ -138,7 +151,7 @@ class LinearMetricConfig(MetricConfig):
 
 
 @dataclass
-class RidgeMetricConfig(MetricConfig):
+class RidgeMetricConfig(ReducibleMetricConfig):
     """Brain-Score's 2025 "-ridge": GroupKFold over stories, one GCV-chosen alpha for all neuroids."""
     kind: str = "ridge"
     group_by: Optional[str] = "story"    # null: ShuffleSplit over the rows (train_size)
@@ -189,7 +202,7 @@ class SimilarityMetricConfig(MetricConfig):
 
 
 @dataclass
-class BandedMetricConfig(MetricConfig):
+class BandedMetricConfig(ReducibleMetricConfig):
     """What a layer explains beyond confound bands (banded ridge, one penalty per band per voxel)."""
     kind: str = "banded"
     confounds: List[str] = field(default_factory=lambda: ["oasm", "position", "length"])
@@ -212,6 +225,8 @@ class SelectMetricConfig(MetricConfig):
 class DatasetConfig:
     name: str = MISSING
     benchmark: str = MISSING
+    perturb: str = "none"                # text perturbation of the stimuli (docs/controls.md); none = intact
+    perturb_seed: int = 0
 
 
 @dataclass
@@ -391,6 +406,7 @@ class AnalysisConfig:
     properties: Optional[str] = None     # CSV/JSON overriding the configs' MMLU/BBH/NWP
     brain_datasets: Optional[List[str]] = None
     figures: bool = True
+    tokens_per_step: Optional[float] = None  # trajectory figure: training tokens per step, over the results' own
 
 
 @dataclass

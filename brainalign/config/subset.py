@@ -47,6 +47,15 @@ def settings_tag(dataset) -> str:
                    if _select(dataset, key) != default)
 
 
+def perturb_tag(dataset) -> str:
+    """'' for intact stimuli, else '-perturb-<perturbation>-s<seed>' (dataset.perturb, docs/controls.md); one the
+    benchmark does not take is refused here, before its folder is made."""
+    from brainalign.datasets.perturb import perturbation_of
+
+    perturbation = perturbation_of(dataset)
+    return "" if perturbation is None else f"-perturb-{perturbation.name}-s{perturbation.seed}"
+
+
 def dataset_dir(dataset) -> str:
-    """The dataset's folder name: its name, its subset's tag and its folder settings' tags."""
-    return f"{dataset['name']}{subset_tag(dataset)}{settings_tag(dataset)}"
+    """The dataset's folder name: its name, its subset's tag, its folder settings' tags and its perturbation's."""
+    return f"{dataset['name']}{subset_tag(dataset)}{settings_tag(dataset)}{perturb_tag(dataset)}"

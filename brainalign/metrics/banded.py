@@ -32,7 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .correlation import correlate, prepare_target
+from .backend import get_backend
 from .crossval import check_inputs, row_basis
+from .reduce import check_reduction, pca_scores, random_projection
 from .score import Score, make_score
 
 DEFAULT_ALPHAS = np.logspace(-2, 5, 15)
@@ -56,10 +58,14 @@ def band_weights(n_bands, n_gammas=N_GAMMAS, seed=0):
     return np.vstack([fixed, draws])
 
 
-def _split_kernels(basis, train, test):
-    """Train and test-by-train linear kernels of one band, centred on the train rows, mean diagonal 1."""
-    mean = basis[train].mean(axis=0)
-    tr, te = basis[train] - mean, basis[test] - mean
+def _split_kernels(basis, train, test, n_components=None):
+    """Train and test-by-train linear kernels of one band, centred on the train rows, mean diagonal 1;
+    n_components=k: of the band's top k principal components of the train rows."""
+    if n_components is None:
+        mean = basis[train].mean(axis=0)
+        tr, te = basis[train] - mean, basis[test] - mean
+    else:
+        tr, te = pca_scores(basis, train, test, int(n_components), get_backend("numpy"))
     k_train, k_test = tr @ tr.T, te @ tr.T
     scale = np.trace(k_train) / len(train)
     if scale > 0:
@@ -110,7 +116,7 @@ def _r2(pred, target):
 
 
 def banded_unique_variance(X, Y, confounds, splits, *, subjects=None, alphas=DEFAULT_ALPHAS,
-                           n_gammas=N_GAMMAS, seed=0):
+                           n_gammas=N_GAMMAS, seed=0, n_components=None, reduce=None, reduce_seed=0):
     """Unique variance of each layer beyond the confound bands, cross-validated.
 
     Parameters
@@ -129,12 +135,21 @@ def banded_unique_variance(X, Y, confounds, splits, *, subjects=None, alphas=DEF
         Overall ridge penalties searched per voxel.
     n_gammas, seed
         Number of band-weight vectors searched (corners, centre, Dirichlet draws) and their seed.
+    n_components, reduce, reduce_seed
+        The feature-count control of the layer band (brainalign/metrics/reduce.py); the confound
+        bands are never reduced.
 
     Returns
     -------
     BandedScore, or a list of them (one per layer) for 3-D X.
     """
     X, Y, single = check_inputs(X, Y, subjects)
+    method = check_reduction(n_components, reduce)
+    if method is not None and n_components >= X.shape[-1]:
+        method = None
+    if method == "random-projection":
+        X = random_projection(X, int(n_components), int(reduce_seed))
+    layer_components = int(n_components) if method == "pca" else None
     bands = list(confounds.values()) if isinstance(confounds, dict) else list(confounds)
     if not bands:
         raise ValueError("banded ridge needs at least one confound band")
@@ -166,7 +181,7 @@ def banded_unique_variance(X, Y, confounds, splits, *, subjects=None, alphas=DEF
         r_conf[k] = correlate(pred - pred.mean(axis=0), target, "batched")
         r2_conf[k] = _r2(pred + mean, y_test)
         for layer, basis in enumerate(layer_bases):
-            k_train, k_test = _split_kernels(basis, train, test)
+            k_train, k_test = _split_kernels(basis, train, test, layer_components)
             # the joint search starts from the confound-only fit (its gamma_layer = 0 sub-model)
             pred, choice, _ = fit_predict([k_train, *conf_train], [k_test, *conf_test], y_train, joint_gammas,
                                           alphas, start=(conf_fit[0], conf_fit[2]))

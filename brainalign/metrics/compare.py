@@ -91,14 +91,16 @@ class Comparison:
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
 
 
-def split_predictions(x, Y, splits, rcond=None):
+def split_predictions(x, Y, splits, rcond=None, **reduction):
     """[splits] test predictions [n_test, neuroids] of one layer x [n, d], as the linear metric makes
-    them (prediction = S (Y_train - mean) + mean, the min-norm OLS smoother), for the comparison arrays."""
+    them (prediction = S (Y_train - mean) + mean, the min-norm OLS smoother), for the comparison arrays.
+    reduction: n_components, reduce, reduce_seed, as for linear_predictivity."""
     from .backend import get_backend
-    from .linear import LinearSmoothers, default_rcond
+    from .linear import default_rcond, linear_smoothers
 
     be = get_backend("numpy")
-    smoothers = LinearSmoothers(np.asarray(x, dtype=np.float64)[None], default_rcond() if rcond is None else rcond, be)
+    smoothers = linear_smoothers(np.asarray(x, dtype=np.float64)[None], default_rcond() if rcond is None else rcond,
+                                 be, **reduction)
     Y = np.asarray(Y, dtype=np.float64)
     out = []
     for k, (train, test) in enumerate(splits):

@@ -24,6 +24,7 @@ from sklearn.linear_model import LinearRegression
 
 from .backend import get_backend
 from .crossval import check_inputs, check_splits, cross_validate, row_basis
+from .reduce import check_reduction, random_projection
 from .score import make_score
 from .splits import shuffle_splits
 
@@ -92,12 +93,16 @@ def _hcat(a, b, be):
     return out
 
 
-def svd_smoother(basis, train, test, rcond, be):
-    """S = X_test pinv(X_train) for train-centred features, pinv by SVD with the cutoff rcond * s_max."""
+def svd_smoother(basis, train, test, rcond, be, n_components=None):
+    """S = X_test pinv(X_train) for train-centred features, pinv by SVD with the cutoff rcond * s_max.
+    n_components=k keeps only the top k directions: the OLS fit on the training rows' first k principal
+    components (principal component regression, what PCA(k) then LinearRegression computes)."""
     tr, te = be.index(train), be.index(test)
     mean = basis[tr].mean(axis=0)
     u, s, vt = be.svd(basis[tr] - mean)
     keep = s > rcond * s[0]
+    if n_components is not None:
+        keep[int(n_components):] = False
     return ((basis[te] - mean) @ vt[keep].T / s[keep]) @ u[:, keep].T
 
 
@@ -143,8 +148,32 @@ class LinearSmoothers:
         return S
 
 
+class PCASmoothers:
+    """Per split, every layer's principal component regression on the top k components of its training
+    rows (brainalign/metrics/reduce.py): an SVD of the layer's row basis restricted to those rows."""
+
+    def __init__(self, X, n_components, rcond, be):
+        self.bases = [row_basis(x, be) for x in X]
+        self.k, self.rcond, self.be = int(n_components), rcond, be
+
+    def __call__(self, k, train, test):
+        return self.be.stack([svd_smoother(b, train, test, self.rcond, self.be, self.k) for b in self.bases])
+
+
+def linear_smoothers(X, rcond, be, n_components=None, reduce=None, reduce_seed=0):
+    """The smoothers of the linear metric for X [layers, n, d], with the feature-count control when
+    n_components is given (reduce: pca, the default, or random-projection)."""
+    method = check_reduction(n_components, reduce)
+    if method is None or n_components >= X.shape[-1]:
+        return LinearSmoothers(X, rcond, be)
+    if method == "random-projection":
+        return LinearSmoothers(random_projection(X, int(n_components), int(reduce_seed)), rcond, be)
+    return PCASmoothers(X, n_components, rcond, be)
+
+
 def linear_predictivity(X, Y, *, subjects=None, n_splits=10, train_size=0.9, random_state=1,
-                        correlation="batched", rcond=None, splits=None, backend="auto", device=None):
+                        correlation="batched", rcond=None, splits=None, backend="auto", device=None,
+                        n_components=None, reduce=None, reduce_seed=0):
     """Cross-validated linear predictivity of Y [n, neuroids] from X [n, d] or [layers, n, d].
 
     Parameters
@@ -159,6 +188,8 @@ def linear_predictivity(X, Y, *, subjects=None, n_splits=10, train_size=0.9, ran
     splits : list of (train_idx, test_idx) integer arrays replacing the built-in splits.
     backend : "auto", "numpy" or "torch" (float64 either way); device : where torch computes
         ("cpu", "cuda"); auto picks torch on a CUDA device when there is one, numpy otherwise.
+    n_components, reduce, reduce_seed : the feature-count control (brainalign/metrics/reduce.py): each
+        layer reduced to k features per split, by pca (default) or a seeded random-projection.
 
     Returns a Score, or a list of Scores (one per layer) for 3-D X."""
     X, Y, single = check_inputs(X, Y, subjects)
@@ -166,7 +197,7 @@ def linear_predictivity(X, Y, *, subjects=None, n_splits=10, train_size=0.9, ran
     splits = (shuffle_splits(len(Y), n_splits, train_size, random_state) if splits is None
               else check_splits(splits, len(Y)))
     be = get_backend(backend, device)
-    smoothers = LinearSmoothers(X, rcond, be)
+    smoothers = linear_smoothers(X, rcond, be, n_components, reduce, reduce_seed)
     r = cross_validate(Y, splits, smoothers, len(X), correlation, be)
     scores = [make_score(layer_r, subjects) for layer_r in r]
     return scores[0] if single else scores

@@ -25,10 +25,11 @@ DEFAULTS = {"shuffle": {"n_splits": 10, "train_size": 0.9, "random_state": 1},
 
 
 def score_protocol(X, Y, splits, kind, *, correlation="batched", backend="auto", rcond=None, alphas=None,
-                   subjects=None, device=None) -> list:
+                   subjects=None, device=None, n_components=None, reduce=None, reduce_seed=0) -> list:
     """One Score per layer of X [layers, n, d] with the metric `kind` (linear or ridge) on the given
     splits: linear_predictivity / ridge_predictivity with `splits=`. rcond is the linear metric's,
-    alphas the ridge metric's (default DEFAULT_ALPHAS); backend and device as for linear_predictivity."""
+    alphas the ridge metric's (default DEFAULT_ALPHAS); backend, device and the feature-count control
+    (n_components, reduce, reduce_seed) as for linear_predictivity."""
     from .linear import linear_predictivity
     from .ridge import ridge_predictivity
 
@@ -36,12 +37,13 @@ def score_protocol(X, Y, splits, kind, *, correlation="batched", backend="auto",
         raise ValueError(f"metric kind {kind!r}; choose one of {tuple(NATIVE)}")
     X = np.asarray(X)
     X = X[None] if X.ndim == 2 else X   # always one Score per layer
+    reduction = {"n_components": n_components, "reduce": reduce, "reduce_seed": reduce_seed}
     if kind == "linear":
         return linear_predictivity(X, Y, subjects=subjects, splits=splits, correlation=correlation,
-                                   rcond=rcond, backend=backend, device=device)
+                                   rcond=rcond, backend=backend, device=device, **reduction)
     alphas = np.asarray(DEFAULT_ALPHAS if alphas is None else alphas, dtype=np.float64).ravel()
     return ridge_predictivity(X, Y, subjects=subjects, splits=splits, alphas=alphas, correlation=correlation,
-                              backend=backend, device=device)
+                              backend=backend, device=device, **reduction)
 
 
 def describe_splits(splits) -> dict:

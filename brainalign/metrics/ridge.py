@@ -12,7 +12,8 @@ held-out stories and correlate per neuroid, aggregated like the linear metric. A
 import numpy as np
 
 from .backend import get_backend
-from .crossval import check_inputs, check_splits, cross_validate
+from .crossval import check_inputs, check_splits, cross_validate, row_basis
+from .reduce import check_reduction, pca_scores, random_projection
 from .score import make_score
 from .splits import group_splits, shuffle_splits
 
@@ -97,15 +98,51 @@ class RidgeSmoothers:
         return self.be.stack([layer_S[k] for layer_S in self.S])
 
 
+class PCARidgeSmoothers:
+    """Ridge on each layer's top k principal components of the fold's training rows
+    (brainalign/metrics/reduce.py). Per fold, its rows (train, then test) with those scores are one
+    RidgeSmoothers problem of a single fold, so the penalty is chosen on the training rows as above."""
+
+    def __init__(self, X, Y, splits, alphas, n_components, be):
+        bases = [row_basis(x, be) for x in X]
+        self.be, self.S, chosen = be, [], []
+        for train, test in splits:
+            scores = [pca_scores(b, train, test, int(n_components), be) for b in bases]
+            width = scores[0][0].shape[1]
+            rows = np.concatenate([train, test])
+            Xf = be.zeros((len(bases), len(rows), width))
+            for layer, (tr, te) in enumerate(scores):
+                Xf[layer, :len(train)], Xf[layer, len(train):] = tr, te
+            fold = RidgeSmoothers(Xf, Y[rows], [(np.arange(len(train)), np.arange(len(train), len(rows)))],
+                                  alphas, be)
+            self.S.append([layer_S[0] for layer_S in fold.S])
+            chosen.append([layer_alphas[0] for layer_alphas in fold.chosen])
+        self.chosen = np.asarray(chosen).T  # [layer] -> alpha per fold
+
+    def __call__(self, k, train, test):
+        return self.be.stack(self.S[k])
+
+
+def ridge_smoothers(X, Y, splits, alphas, be, n_components=None, reduce=None, reduce_seed=0):
+    """The ridge metric's smoothers, with the feature-count control when n_components is given."""
+    method = check_reduction(n_components, reduce)
+    if method is None or n_components >= X.shape[-1]:
+        return RidgeSmoothers(X, Y, splits, alphas, be)
+    if method == "random-projection":
+        return RidgeSmoothers(random_projection(X, int(n_components), int(reduce_seed)), Y, splits, alphas, be)
+    return PCARidgeSmoothers(X, Y, splits, alphas, n_components, be)
+
+
 def ridge_predictivity(X, Y, *, groups=None, subjects=None, n_splits=10, random_state=1234,
                        alphas=DEFAULT_ALPHAS, correlation="batched", splits=None, backend="auto",
-                       device=None, train_size=0.9):
+                       device=None, train_size=0.9, n_components=None, reduce=None, reduce_seed=0):
     """Cross-validated ridge predictivity of Y [n, neuroids] from X [n, d] or [layers, n, d].
 
     groups: one label per row (the `story`); whole groups are held out together (GroupKFold,
     n_splits, random_state); groups=None: ShuffleSplit over the rows (`train_size`; Brain-Score's
     default cross-validation, e.g. Tuckute2024-ridge). splits: list of (train_idx, test_idx) integer
-    arrays replacing those folds. backend, device: as for `linear_predictivity`. Returns a
+    arrays replacing those folds. backend, device, n_components, reduce, reduce_seed: as for
+    `linear_predictivity` (the reduction is refitted on each fold's training rows). Returns a
     Score (with .alphas, the penalty chosen per split) or a list of Scores for 3-D X."""
     X, Y, single = check_inputs(X, Y, subjects)
     if splits is None:
@@ -117,7 +154,7 @@ def ridge_predictivity(X, Y, *, groups=None, subjects=None, n_splits=10, random_
         splits = check_splits(splits, len(Y))
     alphas = np.asarray(alphas, dtype=np.float64).ravel()
     be = get_backend(backend, device)
-    smoothers = RidgeSmoothers(X, Y, splits, alphas, be)
+    smoothers = ridge_smoothers(X, Y, splits, alphas, be, n_components, reduce, reduce_seed)
     r = cross_validate(Y, splits, smoothers, len(X), correlation, be)
     scores = [make_score(layer_r, subjects, alphas=layer_alphas)
               for layer_r, layer_alphas in zip(r, smoothers.chosen)]

@@ -90,4 +90,7 @@ def baseline_values(kind: str, passages: list[list[str]], sigma: float = 1.0, ma
     if kind == "random_embedding":
         dim = int(dim)
         return (np.stack([random_embedding(t, dim) for t in parts]) if parts else np.zeros((0, dim))), "projection"
+    if kind == "brain_to_brain":   # brainalign/benchmarks/brain_reference.py
+        raise ConfigError("model=brain-to-brain has no features of its own: it scores brain data sets with two "
+                          "subjects at least (docs/controls.md)")
     raise ConfigError(f"model.baseline={kind!r}; choose one of {KINDS}")

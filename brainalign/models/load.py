@@ -7,8 +7,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from brainalign.config import model_config
 from brainalign.errors import ConfigError, ModelUnavailable
+from brainalign.models.untrained import checkpoint_folder, is_random, random_weights
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -35,7 +38,10 @@ def model_source(cfg) -> dict:
             build_tiny(cfg.build_tiny, path)
         if not path.exists():
             raise ModelUnavailable(f"model.path={path} does not exist")
-        return {"path": path, "gguf_file": cfg.gguf.file if cfg.gguf else None, "hub": None}
+        return {"path": checkpoint_folder(cfg, path), "gguf_file": cfg.gguf.file if cfg.gguf else None, "hub": None}
+    if cfg.revision and (not cfg.hf_id or cfg.package or cfg.gguf and cfg.gguf.package):
+        raise ConfigError(f"model.revision={cfg.revision}: model {cfg.name!r} is not loaded from the hub; a revision "
+                          "needs a hub id, or model.path=<a folder holding one folder per checkpoint>")
     if cfg.package:  # a HF folder inside an installed pip package
         return {"path": package_dir(cfg.package.name) / str(cfg.package.folder or ""), "gguf_file": None, "hub": None}
     if cfg.gguf and cfg.gguf.package:
@@ -72,6 +78,9 @@ def fingerprint(cfg) -> str:
         settings["pooling"] = cfg.pooling
     if cfg.chat_template != "none":  # only then, so earlier keys stay valid
         settings["chat_template"] = str(cfg.chat_template)
+    if is_random(cfg):  # only then, so trained models keep their keys
+        settings["init"] = {"seed": int(cfg.init_seed), "architecture": OmegaConf.to_container(cfg.architecture)
+                            if cfg.architecture else None}
     blob = json.dumps({"weights": weights, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -143,6 +152,15 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
 
     cfg = model_config(cfg)
     src = model_source(cfg)
+    if is_random(cfg):
+        if src["hub"]:
+            hub_offline_up_front()
+        model, tokenizer = random_weights(cfg, src, _dtype(cfg.dtype))
+        tokenizer.truncation_side = "left"
+        model.to(device).eval()
+        return LoadedModel(model=model, tokenizer=tokenizer, cfg=cfg, device=device,
+                           mlm_head=False if cfg.arch == "encoder" else None,
+                           max_length=_max_length(tokenizer, model.config, cfg.max_length))
     if cfg.arch == "encoder":
         from brainalign.models.encoder import load_encoder
 
@@ -171,8 +189,10 @@ def load_model(cfg, device: str = "cpu") -> LoadedModel:
         model = auto.from_pretrained(src["path"] or src["hub"], **load_kwargs)
     except (OSError, ValueError) as e:
         hint = ("no weights here and the hub is unreachable (offline?). Download them where you have a "
-                f"connection (`huggingface-cli download {src['hub']}`) and set model.path=/that/folder"
+                f"connection (`huggingface-cli download {src['hub']}"
+                f"{f' --revision {cfg.revision}' if cfg.revision else ''}`) and set model.path=/that/folder"
                 if src["hub"] else f"the files in {where} could not be read")
+        where += f" (revision {cfg.revision})" if src["hub"] and cfg.revision else ""
         raise ModelUnavailable(f"cannot load model {cfg.name!r} from {where}: {hint} "
                                f"({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
     tokenizer.truncation_side = "left"
