@@ -75,6 +75,8 @@ class MetricSpec:
     score: Optional[Callable] = None   # brain metrics: (X [layers, n, d], data, metric_cfg, protocol, device) -> [Score]
     ceiled: bool = True                # False: a similarity or a gain, never divided by a ceiling
     protocols: bool = False            # True: metric.cv picks the cross-validation protocol(s)
+    ceiling_per_model: bool = False    # True: a result's ceiling is a mean over the model's own units (voxelwise:
+                                       # its significant voxels), so results of one dataset differ in it
 
 
 BENCHMARKS: dict = {}

@@ -109,3 +109,24 @@ def test_volume_figure_bad_input_is_one_line():
     with pytest.raises(ConfigError, match="needs pycortex") as err:
         brain_maps.volume_figure(np.zeros(8), "unused", "t", pycortex_subject="UTS01", pycortex_xfm="UTS01_auto")
     assert "\n" not in str(err.value)
+
+
+def test_no_significant_voxel_is_said_not_drawn_empty(monkeypatch, tmp_path):
+    import warnings
+
+    drawn = []
+    monkeypatch.setattr(brain_maps, "_save", lambda fig, path: drawn.append(fig) or path)
+    mask = np.ones((4, 5, 5), bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # an empty log-scale histogram warns
+        brain_maps.volume_figure(np.zeros(mask.size), tmp_path / "v", "t", mask=mask,
+                                 significant=np.zeros(mask.size, bool), n_layers=3, threshold="FDR q < 0.05")
+    panel = drawn[0].axes[0]
+    assert not panel.axison and [t.get_text() for t in panel.texts] == ["no voxel passed FDR q < 0.05:\nno best layer to show"]
+    footnote = drawn[0].texts[-1].get_text()
+    assert "not given" not in footnote and footnote.endswith("histogram and slice mosaic")
+    if importlib.util.find_spec("cortex") is None:
+        assert footnote.startswith("no flatmap (pycortex is not installed)")
+    brain_maps.volume_figure(np.zeros(mask.size), tmp_path / "h", "t", significant=np.ones(mask.size, bool),
+                             n_layers=3)
+    assert drawn[1].axes[0].axison and drawn[1].texts[-1].get_text().endswith("(a mask or shape adds slices)")

@@ -80,6 +80,8 @@ def test_narratives_scores_a_tiny_model_and_recovers_planted_vertices(make_confi
         assert sorted(k.split("/")[-1] for k in f.files if k.startswith("group/prediction/")) == ["lucy", "pieman", "tunnel"]
     planted = np.r_[0:5, 20:25]   # the first 5 vertices of each hemisphere
     assert r[planted].mean() > 0.4 and abs(np.delete(r, planted).mean()) < 0.15, r
+    # the subject's score is the summary's (FDR-significant vertices), so its spread is of the same number as raw
+    assert stored["per_subject"] == {"group": stored["raw"]} and stored["raw"] > 0.4
 
 
 def test_subsets_and_settings_name_their_folder(make_config, tiny_gpt2):
@@ -185,4 +187,8 @@ def test_smollm2_scores_both_data_sets(make_config, tmp_path):
         result = run(make_config("model=smollm2-135m", f"dataset={dataset}", f"dataset.path={root}",
                                  "dataset.subjects=[UTS01]" if dataset == "lebel2023" else "metric.outer_folds=3",
                                  f"dataset.context_words={CONTEXT}"))
-        assert result["n_layers"] == 31 and np.isfinite(result["raw"]) and abs(result["raw"]) < 0.3
+        per_layer = np.array([row["raw"] for row in result["per_layer"]], dtype=float)
+        assert result["n_layers"] == 31 and np.isfinite(per_layer).all() and np.abs(per_layer).max() < 0.3
+        # no planted signal: the summary (mean r over FDR-significant voxels) is null when none passes
+        assert (result["raw"] is None) == (result["voxel_summary"]["n_significant"] == 0)
+        assert list(result["per_subject"].values()) == [result["raw"]]

@@ -28,7 +28,15 @@ log = logging.getLogger(__name__)
 FSAVERAGE5 = 10242
 NESTED = {"fsaverage5": 10242, "fsaverage6": 40962, "fsaverage": 163842}   # icosahedral orders 5, 6, 7
 VIEWS = (("left", "lateral"), ("right", "lateral"), ("left", "medial"), ("right", "medial"))
-NO_FLATMAP = "flatmap needs pycortex and the subject's pycortex database (not given): histogram and slice mosaic"
+
+
+def flatmap_note(slices: bool) -> str:
+    """The figure's footnote when it draws no flatmap: why, and what it draws instead."""
+    import importlib.util
+
+    why = "pycortex is not installed" if importlib.util.find_spec("cortex") is None else "no pycortex_subject given"
+    return f"no flatmap ({why}): " + ("histogram and slice mosaic" if slices else
+                                      "histogram only (a mask or shape adds slices)")
 
 
 def on_mesh(values, n_vertices):
@@ -180,7 +188,7 @@ def _mosaic(fig, grid, volume, mask, significant_volume, colours, norm, n_slices
 
 
 def volume_figure(values, out_stem, title, mask=None, shape=None, significant=None, label="r", n_layers=None,
-                  cmap=None, pycortex_subject=None, pycortex_xfm=None):
+                  cmap=None, pycortex_subject=None, pycortex_xfm=None, threshold="the threshold"):
     """Per-voxel values in subject space: <out_stem>.png and .pdf.
 
     With `pycortex_subject` (and `pycortex_xfm`, the transform, e.g. "UTS01"/"UTS01_auto" for LeBel2023), a
@@ -193,6 +201,7 @@ def volume_figure(values, out_stem, title, mask=None, shape=None, significant=No
     mask : boolean array [Z, Y, X] with V True voxels (the subject's cortical mask, C order), or None
     shape : (Z, Y, X) with Z*Y*X = V when the values fill the whole volume, or None
     significant : boolean array [V] (e.g. FDR-significant), or None for all
+    threshold : what `significant` means, for a best-layer panel with no voxel in it ("no voxel passed FDR q < 0.05")
     label : the values' name and units; n_layers : values are layer indices (see surface_figure)
 
     Returns
@@ -207,27 +216,32 @@ def volume_figure(values, out_stem, title, mask=None, shape=None, significant=No
     if pycortex_subject is not None:
         return _flatmap(values, significant, out_stem, title, pycortex_subject, pycortex_xfm, colours, vmin, vmax,
                         label)
-    log.info(NO_FLATMAP)
     volume, mask = _volume(values, mask, shape)
+    note = flatmap_note(volume is not None)
+    log.info(note)
     plt = _plt()
     fig = plt.figure(figsize=(7.0, 3.2 if volume is None else 5.6))
     grid = fig.add_gridspec(1 if volume is None else 2, 1, height_ratios=None if volume is None else (1, 1.6),
                             hspace=0.3)
-    _histogram(fig.add_subplot(grid[0]), values, significant, label, n_layers, colours)
+    _histogram(fig.add_subplot(grid[0]), values, significant, label, n_layers, colours, threshold)
     if volume is not None:
         significant_volume = np.zeros(mask.shape, bool)
         significant_volume[mask] = significant
         _mosaic(fig, grid[1], volume, mask, significant_volume, colours, norm)
         _colour_bar(fig, fig.add_axes((0.92, 0.1, 0.015, 0.45)), colours, norm, label, n_layers)
     fig.suptitle(title)
-    note = NO_FLATMAP if volume is not None else NO_FLATMAP.replace("and slice mosaic", "(a mask or shape adds slices)")
     fig.text(0.01, 0.0, note, fontsize=6, color="0.4", va="top")
     return _save(fig, _png(out_stem))
 
 
-def _histogram(ax, values, significant, label, n_layers, colours):
+def _histogram(ax, values, significant, label, n_layers, colours, threshold):
     finite = np.isfinite(values)
     kept, rest = values[finite & significant], values[finite & ~significant]
+    if n_layers is not None and not kept.size:   # no best layer to count: say so, not an empty log-scale plot
+        ax.text(0.5, 0.5, f"no voxel passed {threshold}:\nno best layer to show", transform=ax.transAxes,
+                ha="center", va="center", fontsize=11)
+        ax.set_axis_off()
+        return
     if n_layers is not None:
         layers = np.arange(n_layers)
         ax.bar(layers, np.bincount(kept.astype(int), minlength=n_layers), color=colours(layers))

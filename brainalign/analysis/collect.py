@@ -94,11 +94,19 @@ def _round(x, digits=6):
         return None
 
 
+def own_ceiling(result: dict) -> bool:
+    """Whether the result's ceiling is its model's own (MetricSpec.ceiling_per_model), not the data's."""
+    kind = ((result.get("settings") or {}).get("metric") or {}).get("kind")
+    spec = registry.metrics().get(kind)
+    return bool(spec and spec.ceiling_per_model)
+
+
 def signature(result: dict) -> dict:
-    """What must be equal for two results of one dataset to be compared."""
+    """What must be equal for two results of one dataset to be compared (the ceiling only where it is the
+    data's: a voxelwise ceiling is the mean over the model's own significant voxels)."""
     return {"metric": result.get("metric"), "settings": result.get("settings"),
-            "ceiling": _round(result.get("ceiling")), "synthetic": bool(result.get("synthetic", False)),
-            "subset": result.get("subset")}
+            "ceiling": None if own_ceiling(result) else _round(result.get("ceiling")),
+            "synthetic": bool(result.get("synthetic", False)), "subset": result.get("subset")}
 
 
 def variant_id(sig: dict) -> str:
@@ -251,6 +259,8 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
     excluded = sorted({_model_name(r) for r in results if not _selected(_model_name(r), include, exclude)})
     results = [r for r in results if _selected(_model_name(r), include, exclude)]
     failures = [f for f in failures if f["model"] is None or _selected(str(f["model"]), include, exclude)]
+    if layer == "best":
+        warnings += no_score_notes(results, score)
     perturbed = [r for r in results if r.get("perturb")]   # apart: brainalign.analysis.perturbations
     results = [r for r in results if not r.get("perturb")]
 
@@ -308,7 +318,7 @@ def collect(results_dir, *, score: str = "raw", mixed: str = "refuse", layer: st
         d = datasets.setdefault(label, {"base_dataset": str(r["dataset"]), "benchmark": r.get("benchmark"),
                                         "kind": dataset_kind(r),
                                         "metric": r.get("metric"), "variant": r["_variant"],
-                                        "ceiling": _round(r.get("ceiling")), "synthetic": bool(r.get("synthetic")),
+                                        "ceiling": signature(r)["ceiling"], "synthetic": bool(r.get("synthetic")),
                                         "subset": bool(r.get("subset")),
                                         "settings": json.dumps(r.get("settings"), sort_keys=True, default=str)})
         d["n_models"] = d.get("n_models", 0) + 1
@@ -363,9 +373,35 @@ def _row(r: dict, name: str, label: str, raw, ceiled, used_layer, subj_ok: bool,
     mad, n_subj = _mad(r, score, subj_ok)
     value = raw if score == "raw" else ceiled
     return {"model": name, "dataset": label, "base_dataset": str(r["dataset"]), "kind": dataset_kind(r),
-            "metric": r.get("metric"), "variant": r["_variant"], "value": _round(value, 12),
+            "metric": r.get("metric"), "variant": r["_variant"], "value": _score(value),
             "raw": raw, "ceiled": ceiled, "ceiling": r.get("ceiling"), "mad": mad, "n_subjects": n_subj,
             "layer": used_layer, "synthetic": bool(r.get("synthetic", False)), "path": r["_path"]}
+
+
+def _score(value) -> float:
+    """The table's value: a null or non-finite score is NaN, a score that does not exist (never None, never 0)."""
+    rounded = _round(value, 12)
+    return math.nan if rounded is None else rounded
+
+
+def why_no_score(r: dict, score: str) -> str:
+    """Why result `r` stores no `score`: a voxelwise run with no FDR-significant voxel says so in its counts."""
+    voxels = r.get("voxel_summary") or {}
+    if voxels.get("n_significant") == 0:
+        return f"no voxel passed FDR q < {voxels.get('fdr_q', 'its fdr_q')}"
+    return f"{score} = null in its result.json"
+
+
+def no_score_notes(results: list, score: str) -> list[str]:
+    """One note per dataset folder and reason for the results whose best-layer `score` is null, naming each
+    by its model folder (<model>[-untrained-s<seed>|-rev-<revision>|-chat-user])."""
+    found: dict[tuple, list] = {}
+    for r in results:
+        if r.get(score) is None:
+            model, dataset = Path(r["_path"]).parts[-4:-2]
+            found.setdefault((dataset, why_no_score(r, score)), []).append(model)
+    return [f"{folder}: no {score} score for {', '.join(sorted(models))} ({why}); a score that does not exist, "
+            "not 0: left out of every number that needs it" for (folder, why), models in sorted(found.items())]
 
 
 def _one_per_run(df: pd.DataFrame, warnings: list, what: str = "") -> pd.DataFrame:

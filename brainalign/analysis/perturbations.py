@@ -70,7 +70,7 @@ def pair_gains(table: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     for (name, dataset, perturb), it in by.items():
         pair = pair_of(models, name) if it.instruction_tuned else None
         van = by.get((pair, dataset, perturb))
-        if van is None or None in (it.perturbed, van.perturbed, it.intact, van.intact):
+        if van is None or pd.isna([it.perturbed, van.perturbed, it.intact, van.intact]).any():   # a missing score
             continue
         intact, perturbed = it.intact - van.intact, it.perturbed - van.perturbed
         rows.append({"model": name, "pair": pair, "dataset": dataset, "perturb": perturb, "it_gain_intact": intact,

@@ -63,5 +63,6 @@ def write_maps(out_dir, arrays: dict, space: dict, title: str, q: float) -> list
                 paths.append(_surface(out_dir / stem, head, values, significant, voxels, space, **kw))
             else:
                 mask = (space.get("masks") or {}).get(subject)
-                paths.append(_volume(out_dir / stem, head, values, significant, voxels, mask, **kw))
+                paths.append(_volume(out_dir / stem, head, values, significant, voxels, mask,
+                                     threshold=f"FDR q < {q:g}", **kw))
     return paths

@@ -144,7 +144,7 @@ class VoxelwiseBenchmark:
             raw=stats["raw"], ceiled=stats["ceiled"], ceiling=stats["ceiling"], best_layer=names[best["index"]],
             best_layer_index=best["index"], raw_cv=raws[chosen], n_layers=len(names), synthetic=bool(data.synthetic),
             per_layer=[dict(layer=n, raw=v, ceiled=None) for n, v in zip(names, raws)],
-            per_subject={s: float(r[s][best["index"]].mean()) for s in subjects},
+            per_subject={s: v["mean_r_significant"] for s, v in stats["voxel_summary"]["per_subject"].items()},
             ceiling_source=stats["ceiling_source"], score_over=stats["voxel_summary"]["score_over"],
             voxel_summary=stats["voxel_summary"],
             voxelwise=dict(file="voxelwise.npz", n_voxels={s: int(r[s].shape[1]) for s in subjects},
@@ -192,4 +192,4 @@ def cost_words(n_words: int, d, tokens_per_word: float, window: int) -> int:
     return int(n_words * per)
 
 
-VOXELWISE = declare_metric(MetricSpec("voxelwise-ridge", VoxelwiseRidgeConfig, kinds=()))
+VOXELWISE = declare_metric(MetricSpec("voxelwise-ridge", VoxelwiseRidgeConfig, kinds=(), ceiling_per_model=True))
