@@ -63,7 +63,8 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
 
     arrays = load_comparison_arrays(folder, "shuffle")
     same = compare_results(arrays, arrays)
-    assert same.difference == pytest.approx(0.0, abs=1e-12) and same.p_permutation > 0.5
+    assert same.difference == pytest.approx(0.0, abs=1e-12) and same.p == 1.0 and same.method == "dual bootstrap"
+    assert arrays.parts[0].design.basis.shape[0] == arrays.parts[0].design.responses.shape[0]
 
 
 def test_blank_run_from_local_file(make_config, tiny_gpt2, tmp_path):

@@ -8,9 +8,17 @@ from brainalign.app.comparison_files import compare_files, load_comparison_array
 from brainalign.metrics.compare import split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import shuffle_splits
+from brainalign.metrics import dual_bootstrap
 
 N, SUBJECTS, PER_SUBJECT = 150, 6, 15
 
+
+
+@pytest.fixture(autouse=True)
+def few_samples(monkeypatch):
+    """20 bootstrap samples instead of 100: what is tested here does not depend on their number (the
+    calibration is bench/calibration.py's)."""
+    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
 
 def responses(seed=0):
     rng = np.random.default_rng(seed)
@@ -66,3 +74,44 @@ def test_arrays_round_trip_and_unpaired_results_are_refused(tmp_path):
         compare_files(a, other_splits)
     with pytest.raises(DataMismatch, match="without comparison arrays"):
         load_comparison_arrays(tmp_path / "nowhere")
+
+
+def designed(tmp_path, name, features, Y, subjects, units, splits):
+    """A result as brain benchmarks write it now: the best layer's design instead of predictions."""
+    from brainalign.metrics.crossval import row_basis
+    from brainalign.metrics.dual_bootstrap import Design
+    from brainalign.metrics.protocols import score_protocol
+
+    metric = {"kind": "linear", "correlation": "batched", "rcond": None, "alphas": None, "backend": "numpy"}
+    r = score_protocol(features, Y, splits, **metric)[0].per_split_neuroid[None]
+    part = dict(name="part", r=r, subjects=subjects, ceiling=0.8, tests=[t for _, t in splits],
+                design=Design(row_basis(features), Y, units, splits))
+    return save_comparison_arrays(tmp_path / name, benchmark="demo", protocol="shuffle", layers=["a"], best_layer=0,
+                                  parts=[part], metric=metric)
+
+
+def test_a_result_with_its_design_gets_the_dual_bootstrap_cached_beside_it(tmp_path, monkeypatch):
+    latent, Y, subjects = responses(4)
+    units, splits = (np.arange(N) // 5).astype(str), shuffle_splits(N, n_splits=5)
+    rng = np.random.default_rng(5)
+    a = designed(tmp_path, "a", latent + 0.3 * rng.standard_normal(latent.shape), Y, subjects, units, splits)
+    b = designed(tmp_path, "b", latent + 3.0 * rng.standard_normal(latent.shape), Y, subjects, units, splits)
+    c = compare_files(a, b)
+    assert c.method == "dual bootstrap" and c.note is None and c.n_units == N // 5
+    assert c.low < c.difference < c.high and c.low > 0 and c.p < 0.05 and c.p_bootstrap is None
+    assert sorted(p.name for p in tmp_path.glob("*/replicates_*.npz")) == ["replicates_shuffle.npz"] * 2
+    from brainalign.app import comparison_files
+
+    monkeypatch.setattr(comparison_files.ComparisonArrays, "replicates", lambda self: pytest.fail("not cached"))
+    again = compare_files(a, b)
+    assert (again.low, again.high, again.p) == (c.low, c.high, c.p)
+
+
+def test_an_older_result_falls_back_to_the_older_method_and_says_so(tmp_path):
+    latent, Y, subjects = responses()
+    rng = np.random.default_rng(1)
+    a = result(tmp_path, "a", np.stack([latent + 0.3 * rng.standard_normal(latent.shape)]), Y, subjects)
+    b = result(tmp_path, "b", np.stack([latent + 3.0 * rng.standard_normal(latent.shape)]), Y, subjects)
+    c = compare_files(a, b, n_boot=200)
+    assert c.method == "older, uncalibrated" and "uncalibrated" in c.note
+    assert c.p == max(c.p_bootstrap, c.p_permutation)

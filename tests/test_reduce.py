@@ -153,3 +153,22 @@ def test_torch_backend_gives_the_same_reduced_scores(metric):
     a = metric(X, Y, splits=splits, n_components=5, backend="numpy")
     b = metric(X, Y, splits=splits, n_components=5, backend="torch", device="cpu")
     np.testing.assert_allclose(a.per_split_neuroid, b.per_split_neuroid, atol=1e-8)
+
+
+def test_the_comparison_design_gives_back_the_reduced_score():
+    """What brain.comparison_arrays stores for a reduced run (PCA: the row basis and the reduction in the
+    metric's settings; random projection: the projected features' row basis) refits to the run's r."""
+    from brainalign.metrics.crossval import row_basis
+    from brainalign.metrics.protocols import score_protocol
+    from brainalign.metrics.reduce import random_projection
+
+    X, Y = problem(n=60, d=40)
+    splits = shuffle_splits(60, 5)
+    plain = {"kind": "linear", "correlation": "batched", "rcond": None, "alphas": None, "backend": "numpy"}
+    for reduce in ("pca", "random-projection"):
+        run = score_protocol(X, Y, splits, **plain, n_components=6, reduce=reduce, reduce_seed=3)[0]
+        if reduce == "pca":
+            again = score_protocol(row_basis(X), Y, splits, **plain, n_components=6, reduce="pca")[0]
+        else:
+            again = score_protocol(row_basis(random_projection(X[None], 6, 3)[0]), Y, splits, **plain)[0]
+        assert np.allclose(again.per_split_neuroid, run.per_split_neuroid, atol=1e-8)

@@ -1,3 +1,4 @@
+import pytest
 """The analysis's paired tests of instruction-tuned vs vanilla models, per protocol, and its answer."""
 
 import numpy as np
@@ -6,26 +7,37 @@ import pandas as pd
 from brainalign.analysis import run
 from brainalign.analysis.significance import answer, pair_comparisons, summarize
 from brainalign.app.comparison_files import save_comparison_arrays
-from brainalign.metrics.compare import split_predictions
-from brainalign.metrics.correlation import pearsonr
+from brainalign.metrics.crossval import row_basis
+from brainalign.metrics.dual_bootstrap import Design
+from brainalign.metrics.protocols import score_protocol
 from brainalign.metrics.splits import group_splits, shuffle_splits
 from test_analysis import write
+from brainalign.metrics import dual_bootstrap
 
 N, SUBJECTS = 120, np.repeat(["s1", "s2", "s3", "s4", "s5", "s6"], 10)
 RNG = np.random.default_rng(0)
 LATENT = RNG.standard_normal((N, 4))
 Y = LATENT @ RNG.standard_normal((4, len(SUBJECTS))) + 1.5 * RNG.standard_normal((N, len(SUBJECTS)))
+UNITS = (np.arange(N) // 4).astype(str)
 PROTOCOLS = {"shuffle": shuffle_splits(N, 5), "group": group_splits(np.arange(N) // 4, 5)}
+METRIC = {"kind": "linear", "correlation": "batched", "rcond": None, "alphas": None, "backend": "numpy"}
 
+
+
+@pytest.fixture(autouse=True)
+def few_samples(monkeypatch):
+    """20 bootstrap samples instead of 100: what is tested here does not depend on their number (the
+    calibration is bench/calibration.py's)."""
+    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
 
 def save(folder, noise, protocol, seed, splits=None):
     features = LATENT + noise * np.random.default_rng(seed).standard_normal(LATENT.shape)
     splits = PROTOCOLS[protocol] if splits is None else splits
-    preds = split_predictions(features, Y, splits)
-    r = np.array([[pearsonr(p, Y[t]) for p, (_, t) in zip(preds, splits)]])
+    r = score_protocol(features, Y, splits, **METRIC)[0].per_split_neuroid[None]
     part = dict(name="pereira", r=r, subjects=SUBJECTS, ceiling=1.0, tests=[t for _, t in splits],
-                predictions=preds, targets=[Y[t] for _, t in splits])
-    save_comparison_arrays(folder, benchmark="pereira", protocol=protocol, layers=["l0"], best_layer=0, parts=[part])
+                design=Design(row_basis(features), Y, UNITS, splits))
+    save_comparison_arrays(folder, benchmark="pereira", protocol=protocol, layers=["l0"], best_layer=0, parts=[part],
+                           metric=METRIC)
 
 
 def zoo(root, it_better_under_group):
@@ -45,10 +57,17 @@ def test_each_pair_is_tested_under_each_protocol_and_the_question_is_answered(tm
     assert len(tested) == 6 and set(tested["protocol"]) == {"shuffle", "group"}
     shuffle, group = tested[tested["protocol"] == "shuffle"], tested[tested["protocol"] == "group"]
     assert (shuffle["difference"] > 0).all() and shuffle["significant"].all() and (shuffle["low"] > 0).all()
-    assert (group["difference"] == 0).all() and (group["p_permutation"] == 1).all() and not group["significant"].any()
+    assert (group["difference"] == 0).all() and (group["p"] == 1).all() and not group["significant"].any()
+    assert (tested["method"] == "dual bootstrap").all() and (tested["p_bh"] >= tested["p"]).all()
     assert (group["low"] <= 0).all() and (group["high"] >= 0).all()
+    pooled = summarize(tested).set_index("protocol")
+    # three pairs, each IT model clearly better under shuffle: the pooled mean over pairs is above 0
+    assert pooled.loc["shuffle", "pooled_pairs"] == 3 and pooled.loc["shuffle", "pooled_low"] > 0
+    assert pooled.loc["shuffle", "pooled_low"] < tested.loc[tested["protocol"] == "shuffle", "difference"].mean()
     text = out["report"].read_text()
     assert "## Is it language?" in text and "Not shown" in text and "n = 3 comparisons" in text
+    assert "Benjamini-Hochberg" in text and "generalise over model pairs" in text
+    assert len(list((tmp_path / "results").glob("**/replicates_*.npz"))) == 12   # a rerun reads them
 
 
 def test_an_improvement_that_survives_the_control_is_a_yes(tmp_path):
@@ -56,7 +75,7 @@ def test_an_improvement_that_survives_the_control_is_a_yes(tmp_path):
     from brainalign.analysis import collect
 
     col = collect(tmp_path / "results")
-    tested = pair_comparisons(col.rows, col.models, n_boot=200)
+    tested = pair_comparisons(col.rows, col.models)
     assert "Yes:" in answer(tested) and tested["significant"].all()
 
 

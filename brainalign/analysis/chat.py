@@ -7,7 +7,8 @@ one (the study's, Brain-Score's presentation). Here each such result meets the r
 the same model on the same dataset column: the score of each under every protocol they share, the
 difference user - none and, where both kept comparison arrays (comparison_<protocol>.npz), the paired
 comparison of brainalign.metrics.compare (the benchmark's score, as the IT vs vanilla comparisons of
-significance.py): its difference, 95 % bootstrap interval over test stimuli and p-values.
+significance.py): its difference, 95 % interval and p (dual bootstrap over subjects and stimulus
+units; `method` names the older, uncalibrated one for results written before it).
 """
 
 import json
@@ -20,7 +21,8 @@ from brainalign.analysis.significance import paired
 from brainalign.app.comparison_files import comparison_files
 
 COLUMNS = ["model", "instruction_tuned", "dataset", "protocol", "score", "none", "user", "difference",
-           "paired_difference", "low", "high", "p_bootstrap", "p_permutation", "n_subjects", "n_stimuli", "note",
+           "paired_difference", "low", "high", "p", "method", "p_bootstrap", "p_permutation", "n_subjects",
+           "n_stimuli", "note",
            "none_path", "user_path"]
 HOW = ("`python main.py model=<m> model.chat_template=user dataset=<d>` beside the raw-text run "
        "`python main.py model=<m> dataset=<d>` (same metric), then analyse the folder again")
@@ -45,8 +47,9 @@ def _paired(user_path, none_path, protocol, n_boot, n_perm, seed) -> dict:
     a, c = paired(mine[protocol], theirs[protocol], n_boot=n_boot, n_perm=n_perm, seed=seed)
     if a is None:
         return {"note": c}
-    return {"paired_difference": c.difference, "low": c.low, "high": c.high, "p_bootstrap": c.p_bootstrap,
-            "p_permutation": c.p_permutation, "n_subjects": c.n_subjects, "n_stimuli": c.n_stimuli}
+    return {"paired_difference": c.difference, "low": c.low, "high": c.high, "p": c.p, "method": c.method,
+            "p_bootstrap": c.p_bootstrap, "p_permutation": c.p_permutation, "n_subjects": c.n_subjects,
+            "n_stimuli": c.n_stimuli}
 
 
 def compare(col, model_configs: dict | None = None, *, n_boot=1000, n_perm=10000, seed=0) -> pd.DataFrame:
@@ -93,8 +96,8 @@ def render(table: pd.DataFrame, col) -> list[str]:
     L += [f"Each model scored on raw text (none: Brain-Score's presentation, every other number in this report) and "
           f"with each context as a user turn of its own chat template (user); difference = user − none of their "
           f"{col.score} score. Paired: where both results kept comparison arrays, the difference of the benchmark's "
-          "score, its 95 % bootstrap interval over test stimuli, p from that bootstrap and from a sign-flip test "
-          "over subjects (brainalign.metrics.compare).", ""]
+          "score, its 95 % interval and p (brainalign.metrics.compare: a dual bootstrap over subjects and stimulus "
+          "units, generalising to new subjects and stimuli; docs/statistics.md).", ""]
     d = table["difference"].dropna()
     if len(d):
         n = table["model"].nunique()
@@ -102,13 +105,13 @@ def render(table: pd.DataFrame, col) -> list[str]:
               f"mean difference {d.mean():+.4f}.", ""]
     columns = ["model", "instruction_tuned", "dataset", "protocol", "none", "user", "difference"]
     if table["paired_difference"].notna().any():
-        columns += ["paired_difference", "low", "high", "p_bootstrap", "p_permutation"]
+        columns += ["paired_difference", "low", "high", "p", "method"]
     else:
         L += ["No pair kept comparison arrays (comparison_<protocol>.npz), so there is no interval or p.", ""]
     if table["note"].notna().any():
         columns.append("note")
     show = table.assign(protocol=table["protocol"].fillna(""), note=table["note"].fillna(""),
-                        p_bootstrap=table["p_bootstrap"].map(p_text), p_permutation=table["p_permutation"].map(p_text))
+                        p=table["p"].map(p_text))
     L += [md_table(show[columns], digits=4, index=False)]
     synthetic = col.datasets.index[col.datasets["synthetic"].astype(bool)]
     if table["dataset"].isin(synthetic).any():

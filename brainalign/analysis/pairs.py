@@ -5,8 +5,11 @@ study's pairing, Aw et al. 2024). Per pair: the change IT - vanilla and the chan
 vanilla score. Per measure (a dataset column, the brain average, the behavioral score): the number of
 pairs, how many went up / stayed equal / went down, the mean change, and two paired tests on the
 changes: Student's paired t-test (scipy.stats.ttest_rel) and the Wilcoxon signed-rank test
-(scipy.stats.wilcoxon; zero changes dropped; exact without ties, else the normal approximation). Several IT models share one vanilla model (five share
-t5-xl), so the pairs are not independent: read the p-values as descriptive, as the study does.
+(scipy.stats.wilcoxon; zero changes dropped; exact without ties, else the normal approximation). These
+tests treat model pairs as the independent units and generalise over model pairs, not over subjects or
+stimuli (each pair's own comparison, brainalign.analysis.significance, does that). Several IT models
+share one vanilla model (five share t5-xl), so the pairs are not independent: read the p-values as
+descriptive, as the study does.
 """
 
 import math

@@ -66,8 +66,10 @@ def render(ctx: dict) -> str:
     s = ctx["pair_summary"]
     L += ["## Instruction-tuned vs vanilla pair", "",
           "Change = IT − vanilla; % = change / vanilla. Tests on the changes: Student's paired t-test "
-          "(`scipy.stats.ttest_rel`) and the Wilcoxon signed-rank test (zeros dropped). Several IT models share a "
-          "vanilla model, so the pairs are not independent.", ""]
+          "(`scipy.stats.ttest_rel`) and the Wilcoxon signed-rank test (zeros dropped). They treat the model pairs "
+          "as the independent units and generalise over model pairs (to other instruction-tuned / vanilla pairs "
+          "like these), not over subjects or stimuli, which each pair's own comparison (below) does. Several IT "
+          "models share a vanilla model, so the pairs are not independent: read these p as descriptive.", ""]
     if s.empty:
         L += ["_No instruction-tuned model has results for itself and its pair._", ""]
     else:

@@ -229,11 +229,20 @@ class BrainBenchmark:
 
 def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> dict:
     """protocol -> the keyword arguments of `save_comparison_arrays`: every layer's split x neuroid r,
-    the test rows and, for the linear metric, the best layer's test predictions (the bootstrap's input)."""
-    from brainalign.benchmarks.protocols import protocol_splits
-    from brainalign.benchmarks.reduction import reduction_arguments
-    from brainalign.metrics.compare import split_predictions
+    the splits and the best layer's design (its features reduced to their row geometry, the responses,
+    a unit per stimulus: its group) that the dual bootstrap refits with the metric's settings."""
+    from brainalign.benchmarks.protocols import metric_arguments, protocol_splits
+    from brainalign.metrics.crossval import row_basis
+    from brainalign.metrics.dual_bootstrap import Design
+    from brainalign.metrics.reduce import random_projection
 
+    metric = {**metric_arguments(metric_cfg), "backend": "numpy"}   # only metrics with protocols come here
+    if metric["alphas"] is not None:
+        metric["alphas"] = [float(a) for a in metric["alphas"]]       # a config list, stored as JSON
+    # a random projection is fixed, not fitted: the design holds the projected features instead
+    projection = (metric["n_components"], metric["reduce_seed"]) if metric["reduce"] == "random-projection" else None
+    if projection:
+        metric.update(n_components=None, reduce=None)
     out = {}
     for name, summary in result["protocols"].items():
         best = int(summary["best_layer_index"])
@@ -246,12 +255,13 @@ def comparison_arrays(benchmark, inputs, parts, result, layers, metric_cfg) -> d
                      "ceiling": part["ceiling"] if part["ceiling"] is not None else 1.0,
                      "tests": [test for _, test in splits]}
             block = X if not isinstance(X, list) else None
-            if metric_cfg.kind == "linear" and block is not None and best < len(block):
-                entry["predictions"] = split_predictions(block[best], data.responses, splits,
-                                                         **reduction_arguments(metric_cfg))
-                entry["targets"] = [data.responses[test] for _, test in splits]
+            if block is not None and best < len(block):
+                features = block[best] if not projection else random_projection(block[best][None], *projection)[0]
+                entry["design"] = Design(row_basis(features), data.responses,
+                                         data.stimuli[data.group_by].astype(str).to_numpy(), splits)
             cparts.append(entry)
-        out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts)
+        out[name] = dict(benchmark=benchmark, protocol=name, layers=layers, best_layer=best, parts=cparts,
+                         metric=metric)
     return out
 
 

@@ -5,19 +5,21 @@ every neuroid is scored by both models: the comparison is paired.
 
 * difference: score(A) - score(B), each score computed as the benchmark does (per split the median
   r over neuroids, mean over splits, divided by the part's ceiling, mean over parts).
-* 95 % interval and p_bootstrap: a bootstrap over stimuli. In each replicate the test stimuli of
-  every split are resampled with replacement (the same draw for A and B), both models' r are
-  recomputed per neuroid from the stored test predictions, and the difference is recomputed.
-  Percentile interval; p = 2 x the smaller tail of the replicates around 0 (floored at 1 / n_boot).
-* p_permutation: a paired permutation (sign-flip) test over subjects on the per-subject
-  differences (each subject's score under A minus under B, mean over parts): exact over all 2^S
-  sign patterns up to 16 subjects, random flips beyond.
+* 95 % interval and p (results that keep their best layer's design): the dual bootstrap of
+  brainalign/metrics/dual_bootstrap.py, over subjects and stimulus units with the cross-validation
+  redone in every sample; it generalises to new subjects and new stimuli (docs/statistics.md, which
+  gives its measured calibration).
+* Older results (written with test predictions instead of the design) get the older, uncalibrated
+  method, with a note saying so: the interval and p_bootstrap of a bootstrap over each split's test
+  stimuli with the fitted maps held fixed, p_permutation of a sign-flip test over subjects, and p
+  the larger of the two. Under a true null their p < 0.05 in 6 % to 15 % of cases, and the interval
+  covers the true difference 84 % to 93 % of the time (bench/calibration.py).
 
-What a result must keep for this (ComparisonArrays; brainalign/app/comparison_files.py writes them
+What a result keeps for this (ComparisonArrays; brainalign/app/comparison_files.py writes them
 beside result.json, one comparison_<protocol>.npz per protocol): per part and split x neuroid the
 test r of every layer (or another per-neuroid quantity, e.g. the banded metric's unique variance),
-the best layer, the subjects, the ceiling, the test indices of each split and, for the bootstrap,
-the best layer's test predictions and the test targets (float32).
+the best layer, the subjects, the ceiling, the splits and, for the dual bootstrap, the best layer's
+design (brainalign.metrics.dual_bootstrap.Design) and the metric's settings.
 """
 
 import itertools
@@ -27,7 +29,12 @@ import numpy as np
 
 from brainalign.errors import DataMismatch
 
+from .dual_bootstrap import Design, Replicates, dual_interval, replicates
+
 BOOT_CHUNK = 64
+METHOD = "dual bootstrap"
+OLDER = ("older, uncalibrated method (a bootstrap over test stimuli with the maps held fixed, and a sign-flip "
+         "test over subjects): the result keeps no design to refit; score it again for the dual bootstrap")
 
 
 @dataclass
@@ -37,8 +44,9 @@ class ComparisonPart:
     subjects: np.ndarray          # [neuroids]
     ceiling: float
     tests: list                   # [splits] test row indices
-    predictions: list | None = None  # [splits] [n_test, neuroids] best layer's test predictions
-    targets: list | None = None      # [splits] [n_test, neuroids] responses on the test rows
+    predictions: list | None = None  # [splits] [n_test, neuroids] best layer's test predictions (older files)
+    targets: list | None = None      # [splits] [n_test, neuroids] responses on the test rows (older files)
+    design: Design | None = None     # the best layer's design, for the dual bootstrap
 
 
 @dataclass
@@ -49,21 +57,35 @@ class ComparisonArrays:
     best_layer: int
     parts: list = field(default_factory=list)
     quantity: str = "r"           # what `r` holds: test r, or e.g. "unique_variance"
+    metric: dict | None = None    # score_protocol's keyword arguments (kind, correlation, rcond, alphas)
+
+    def can_refit(self) -> bool:
+        return self.metric is not None and all(p.design is not None for p in self.parts)
+
+    def replicates(self) -> Replicates:
+        """The dual bootstrap table of this result (brainalign.metrics.dual_bootstrap)."""
+        return replicates([p.design for p in self.parts], [p.subjects for p in self.parts],
+                          [p.ceiling for p in self.parts], self.metric)
 
 
 @dataclass
 class Comparison:
     difference: float             # score(A) - score(B) (ceiled, mean over parts)
-    low: float | None             # 95 % bootstrap interval over stimuli
+    low: float | None             # 95 % interval
     high: float | None
-    p_bootstrap: float | None
-    p_permutation: float | None   # sign-flip test over subjects
+    p: float | None               # the one p: dual bootstrap, or the older rule (max of the two below)
+    method: str                   # METHOD or "older, uncalibrated"
+    note: str | None
+    p_bootstrap: float | None     # older results only: bootstrap over test stimuli, maps fixed
+    p_permutation: float | None   # older results only: sign-flip test over subjects
     n_subjects: int
     n_stimuli: int                # distinct test stimuli (all parts)
+    n_units: int | None           # stimulus units the bootstrap draws (passages, stories)
     n_neuroids: int
     per_subject: dict             # subject -> difference
     score_a: float
     score_b: float
+    se: float | None = None       # the difference's standard error (dual bootstrap only)
 
     def as_dict(self):
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
@@ -108,6 +130,10 @@ def _check_paired(a: ComparisonArrays, b: ComparisonArrays):
             raise DataMismatch(f"{pa.name}: the results have different splits or neuroids")
         if any(not np.array_equal(ta, tb) for ta, tb in zip(pa.tests, pb.tests)):
             raise DataMismatch(f"{pa.name}: the results used different splits (test stimuli differ)")
+        da, db = pa.design, pb.design
+        if da is not None and db is not None and not (np.array_equal(da.units, db.units)
+                                                      and np.array_equal(da.responses, db.responses)):
+            raise DataMismatch(f"{pa.name}: the results were scored against different responses or stimulus units")
 
 
 def _layer(arrays, layer):
@@ -164,11 +190,14 @@ def sign_flip_p(differences, n_perm=10000, seed=0):
 
 
 def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n_boot=1000, n_perm=10000,
-                    seed=0) -> Comparison:
+                    seed=0, replicates=None) -> Comparison:
     """Paired comparison of results a and b (brainalign.app.comparison_files.compare_files reads them from files).
 
     layer: "best" (each result's own best layer, the benchmark's score) or a layer index used for
-    both; the bootstrap over stimuli needs the stored predictions, so it runs for "best" only."""
+    both; the interval and p need the best layer's design (or, older results, its predictions), so
+    they exist for "best" only. replicates: (a's, b's) bootstrap tables when already computed
+    (ComparisonArrays.replicates; brainalign.app.comparison_files caches them). n_boot, n_perm, seed:
+    the older method's."""
     _check_paired(a, b)
     la, lb = _layer(a, layer), _layer(b, layer)
     scores_a = [_score(pa.r[la], pa.ceiling) for pa in a.parts]
@@ -179,16 +208,26 @@ def compare_results(a: ComparisonArrays, b: ComparisonArrays, *, layer="best", n
         for s in sa:
             per_subject.setdefault(str(s), []).append(sa[s] - sb[s])
     per_subject = {s: float(np.mean(v)) for s, v in per_subject.items()}
-    replicates = bootstrap_differences(a, b, n_boot, seed) if layer == "best" else None
+    n_stimuli = sum(len(np.unique(np.concatenate(p.tests))) for p in a.parts)
+    n_neuroids = sum(p.r.shape[-1] for p in a.parts)
+    score_a, score_b = float(np.mean(scores_a)), float(np.mean(scores_b))
+    common = dict(difference=score_a - score_b, n_subjects=len(per_subject), n_stimuli=n_stimuli,
+                  n_neuroids=n_neuroids, per_subject=per_subject, score_a=score_a, score_b=score_b)
+    if layer != "best":
+        return Comparison(low=None, high=None, p=None, method="none", p_bootstrap=None, p_permutation=None,
+                          n_units=None, note="an interval and p exist for each result's best layer only", **common)
+    if a.can_refit() and b.can_refit():
+        ra, rb = replicates if replicates is not None else (a.replicates(), b.replicates())
+        c = dual_interval(ra, rb)
+        return Comparison(low=c.low, high=c.high, p=c.p, se=c.se, method=METHOD, note=None, p_bootstrap=None,
+                          p_permutation=None, n_units=len(ra.unit_labels), **common)
+    replicates = bootstrap_differences(a, b, n_boot, seed)
     low = high = p_boot = None
     if replicates is not None:
         low, high = (float(x) for x in np.nanpercentile(replicates, [2.5, 97.5]))
         tail = min(np.mean(replicates <= 0), np.mean(replicates >= 0))
         p_boot = float(min(1.0, max(2 * tail, 1.0 / n_boot)))
-    n_stimuli = sum(len(np.unique(np.concatenate(p.tests))) for p in a.parts)
-    n_neuroids = sum(p.r.shape[-1] for p in a.parts)
-    score_a, score_b = float(np.mean(scores_a)), float(np.mean(scores_b))
-    return Comparison(difference=score_a - score_b, low=low, high=high, p_bootstrap=p_boot,
-                      p_permutation=sign_flip_p(list(per_subject.values()), n_perm, seed),
-                      n_subjects=len(per_subject), n_stimuli=n_stimuli, n_neuroids=n_neuroids,
-                      per_subject=per_subject, score_a=score_a, score_b=score_b)
+    p_perm = sign_flip_p(list(per_subject.values()), n_perm, seed)
+    p = p_perm if p_boot is None else max(p_boot, p_perm or 0.0)
+    return Comparison(low=low, high=high, p=p, method="older, uncalibrated", note=OLDER, p_bootstrap=p_boot,
+                      p_permutation=p_perm, n_units=None, **common)

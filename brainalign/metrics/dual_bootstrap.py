@@ -1,0 +1,202 @@
+"""Dual bootstrap over subjects and stimulus units, the cross-validation redone in every sample.
+
+The uncertainty of a paired score difference that generalises to new subjects AND new stimuli
+(docs/statistics.md), after Schütt et al. 2023 (eLife 12:e82566; rsatoolbox's eval_dual_bootstrap).
+A unit is a group of stimuli that share context (Pereira's passage, a story): the model reads each
+group as one context, so units, not sentences, are the independent draws.
+
+Per result, `replicates` draws (with one seed, so every result of a benchmark draws the same
+samples) B samples of units (within each part) and of subjects, and for each sample and each of
+n_cv fresh cross-validation assignments scores the benchmark three ways: units resampled (the map
+refit on the sample's rows), subjects resampled (their neuroids, no refit), both. Copies of a
+stimulus stay together in one fold, so a copy never predicts itself. A pair's difference A - B is
+then a subtraction of two results' tables, and its variance is
+
+  V = max(min(2 (V_units + V_subjects) - V_both, V_both), V_units, V_subjects)
+
+V_x: the variance over samples of the difference averaged over its n_cv assignments, with the
+variance the assignments add taken off ((n_cv var(mean) - mean var) / (n_cv - 1), Schütt et al.'s
+correction for cross-validation inside the bootstrap); the dual combination removes the subject x
+unit variance that the both-factors bootstrap counts twice (their formula). The variance of the
+score over fresh assignments of the data itself is reported (`assignment`) but not added: measured,
+adding it made the variance 1.5-1.7 x too large (docs/statistics.md). Interval and p: t with
+min(subjects, units) - 1 degrees of freedom, as Schütt et al.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from brainalign.errors import DataMismatch
+
+from .protocols import score_protocol
+from .score import _nanmean, _nanmedian
+from .splits import group_splits, shuffle_splits
+
+N_BOOT, N_CV, SEED = 100, 2, 0
+
+
+@dataclass
+class Design:
+    """What a refit needs for one benchmark part: the best layer's features in a reduced form (their
+    row geometry, brainalign.metrics.crossval.row_basis: the linear and ridge maps depend on nothing
+    else), the responses, a unit label per row and the protocol's splits."""
+    basis: np.ndarray      # [n, <= n]
+    responses: np.ndarray  # [n, neuroids]
+    units: np.ndarray      # [n]
+    splits: list           # [(train, test)] row indices
+
+
+@dataclass
+class Replicates:
+    """One result's bootstrap table (all on the scale of its benchmark score)."""
+    full: np.ndarray        # [] the score (the protocol's own splits)
+    assignments: np.ndarray  # [n_cv] the score with each fresh assignment of the data itself
+    units: np.ndarray       # [B, n_cv] units resampled
+    subjects: np.ndarray    # [B, n_cv] subjects resampled
+    both: np.ndarray        # [B, n_cv] both resampled
+    subject_labels: np.ndarray  # [S]
+    unit_labels: np.ndarray     # [U] "part/label"
+    seed: np.ndarray        # [] the seed of the draws (equal draws for equal seeds and labels)
+
+
+def is_kfold(splits, n) -> bool:
+    """Do the test sets partition the rows (k-fold: group or contiguous), or overlap (ShuffleSplit)?"""
+    tests = np.concatenate([test for _, test in splits])
+    return len(tests) == n and len(np.unique(tests)) == n
+
+
+def resplit(splits, n, rows, units, seed):
+    """The protocol's splits redone on a sample: rows [m] original row of each sample row, units [m]
+    its unit. k-fold protocols: as many folds over the sample's units (copies of a unit in one fold);
+    ShuffleSplit: as many splits, the same train share, over the sample's distinct stimuli (copies of
+    a stimulus on one side)."""
+    if is_kfold(splits, n):
+        k = min(len(splits), len(np.unique(units)))
+        return group_splits(units, k, seed) if k >= 2 else []
+    distinct, which = np.unique(rows, return_inverse=True)
+    share = len(splits[0][0]) / n
+    out = []
+    for _, test in shuffle_splits(len(distinct), len(splits), share, seed):
+        held = np.isin(which, test)
+        out.append((np.flatnonzero(~held), np.flatnonzero(held)))
+    return out
+
+
+def _score(r, columns, ceiling):
+    """The benchmark's score of r [splits, neuroids] over the neuroid columns given (repeats allowed)."""
+    if len(columns) == 0 or r is None:
+        return np.nan
+    return _nanmean(_nanmedian(r[:, columns], axis=1)) / ceiling
+
+
+def _refit(design, rows, units, metric, seed):
+    splits = resplit(design.splits, len(design.units), rows, units, seed)
+    if not splits:
+        return None
+    return score_protocol(design.basis[rows], design.responses[rows], splits, **metric)[0].per_split_neuroid
+
+
+def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects, order, n_cv, seed):
+    """[B, n_cv] x 3 (units, subjects, both) and [n_cv] assignments of one part."""
+    labels = np.unique(design.units)
+    rows_of = [np.flatnonzero(design.units == u) for u in labels]
+    cols_of = {s: np.flatnonzero(subjects == s) for s in order}
+    everyone = np.arange(len(subjects))
+    every_row = np.arange(len(design.units))
+    fresh = [_refit(design, every_row, design.units, metric, seed + 1 + c) for c in range(n_cv)]
+    assignments = np.array([_score(r, everyone, ceiling) for r in fresh])
+    B = len(draws_units)
+    units, subj, both = (np.empty((B, n_cv)) for _ in range(3))
+    for b in range(B):
+        rows = np.concatenate([rows_of[k] for k in draws_units[b]])
+        columns = np.concatenate([cols_of[order[k]] for k in draws_subjects[b]])
+        for c in range(n_cv):
+            r = _refit(design, rows, design.units[rows], metric, seed + 1000 * (b + 1) + c)
+            units[b, c] = _score(r, everyone, ceiling)
+            both[b, c] = _score(r, columns, ceiling)
+            subj[b, c] = _score(fresh[c], columns, ceiling)
+    full = _score(score_protocol(design.basis, design.responses, design.splits, **metric)[0].per_split_neuroid,
+                  everyone, ceiling)
+    return full, assignments, units, subj, both, labels
+
+
+def replicates(designs, subjects, ceilings, metric, n_boot=None, n_cv=N_CV, seed=SEED) -> Replicates:
+    """The bootstrap table of one result; designs / subjects ([neuroids] labels) / ceilings per part.
+    metric: keyword arguments of brainalign.metrics.protocols.score_protocol (kind, correlation,
+    rcond, alphas, backend). n_boot: samples (default N_BOOT). The draws depend on the seed and the
+    labels only."""
+    n_boot = N_BOOT if n_boot is None else n_boot
+    subjects = [np.asarray(s).astype(str) for s in subjects]
+    order = np.unique(np.concatenate(subjects))
+    rng = np.random.default_rng(seed)
+    draws_subjects = rng.integers(0, len(order), (n_boot, len(order)))
+    tables = []
+    for design, subj, ceiling in zip(designs, subjects, ceilings):
+        n_units = len(np.unique(design.units))
+        draws_units = rng.integers(0, n_units, (n_boot, n_units))
+        tables.append(_part_tables(design, subj, ceiling, metric, draws_units, draws_subjects, order, n_cv, seed))
+    mean = lambda k: np.mean([t[k] for t in tables], axis=0)   # noqa: E731 (the score: mean over parts)
+    return Replicates(full=np.array(mean(0)), assignments=mean(1), units=mean(2), subjects=mean(3), both=mean(4),
+                      subject_labels=order,
+                      unit_labels=np.concatenate([[f"{k}/{u}" for u in t[5]] for k, t in enumerate(tables)]),
+                      seed=np.array(seed))
+
+
+@dataclass
+class Interval:
+    difference: float
+    low: float
+    high: float
+    p: float
+    df: float
+    se: float
+    components: dict   # the variances it is made of
+
+
+def cv_variances(x):
+    """(corrected, uncorrected): the variance over samples (rows) of the mean over assignments
+    (columns), with and without what the finite number of assignments adds taken off (Schütt et al.
+    2023); samples with NaN (a fold could not be made) dropped."""
+    x = x[np.isfinite(x).all(axis=1)]
+    if len(x) < 2:
+        return np.nan, np.nan
+    n_cv = x.shape[1]
+    var_mean = np.var(x.mean(axis=1), ddof=1)
+    if n_cv == 1:
+        return var_mean, var_mean
+    var_single = np.mean(np.var(x, axis=0, ddof=1))
+    return (n_cv * var_mean - var_single) / (n_cv - 1), var_mean
+
+
+def dual_interval(a: Replicates, b: Replicates, confidence=0.95) -> Interval:
+    """Difference score(a) - score(b), its interval and two-sided p from the two results' tables."""
+    if not (np.array_equal(a.unit_labels, b.unit_labels) and np.array_equal(a.subject_labels, b.subject_labels)
+            and int(a.seed) == int(b.seed) and a.units.shape == b.units.shape):
+        raise DataMismatch("the two results' bootstrap tables differ in their subjects, units or draws: "
+                           "they were not computed on the same data")
+    (v_units, u_units), (v_subjects, u_subjects), (v_both, u_both) = (
+        cv_variances(getattr(a, f) - getattr(b, f)) for f in ("units", "subjects", "both"))
+    # Schütt et al.'s combination, kept within [one factor's variance, both factors'], one factor winning
+    # where the estimates cross; where every corrected estimate is <= 0 (noise), the uncorrected ones
+    # (which still hold the assignments' variance) stand in, so a noisy estimate never makes p tiny
+    dual = max(min(2 * (v_units + v_subjects) - v_both, v_both), v_units, v_subjects)
+    if not dual > 0:
+        dual = max(min(2 * (u_units + u_subjects) - u_both, u_both), u_units, u_subjects)
+    spread = np.concatenate([[a.full - b.full], a.assignments - b.assignments])
+    v_assignment = float(np.var(spread, ddof=1))   # reported, not added: the bootstrap already holds it
+    var = max(dual, 0.0)
+    df = max(min(len(a.subject_labels), len(a.unit_labels)) - 1, 1)
+    components = {"units": float(v_units), "subjects": float(v_subjects), "both": float(v_both),
+                  "dual": float(dual), "assignment": v_assignment}
+    diff = float(a.full - b.full)
+    se = float(np.sqrt(var))
+    if not np.isfinite(se):   # too few usable samples: no interval, no p
+        return Interval(diff, np.nan, np.nan, np.nan, float(df), np.nan, components)
+    if se == 0:
+        p = 1.0 if diff == 0 else 0.0
+        return Interval(diff, diff, diff, p, float(df), 0.0, components)
+    q = stats.t.ppf(0.5 + confidence / 2, df)
+    p = float(2 * stats.t.sf(abs(diff) / se, df))
+    return Interval(diff, diff - q * se, diff + q * se, p, float(df), se, components)
