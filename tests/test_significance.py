@@ -60,6 +60,9 @@ def test_each_pair_is_tested_under_each_protocol_and_the_question_is_answered(tm
     assert (group["difference"] == 0).all() and (group["p"] == 1).all() and not group["significant"].any()
     assert (tested["method"] == "dual bootstrap").all() and (tested["p_bh"] >= tested["p"]).all()
     assert (group["low"] <= 0).all() and (group["high"] >= 0).all()
+    written = pd.read_csv(tmp_path / "an" / "pairs.csv")
+    assert (written["p_shuffle"] < 0.05).all() and (written["p_group"] == 1).all()
+    assert (written["low_shuffle"] > 0).all() and written["significant_shuffle"].all()
     pooled = summarize(tested).set_index("protocol")
     # three pairs, each IT model clearly better under shuffle: the pooled mean over pairs is above 0
     assert pooled.loc["shuffle", "pooled_pairs"] == 3 and pooled.loc["shuffle", "pooled_low"] > 0

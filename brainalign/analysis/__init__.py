@@ -143,7 +143,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
                     corr, score) if figures else []
     info = col.models[["family", "instruction_tuned", "pair", "params"]]
     wide_out = info.join(wide, how="right").join(mad.add_suffix(" MAD")).join(props.drop(columns=["params"], errors="ignore"))
-    tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out, "pairs": changes,
+    tables = {"alignment": col.rows.set_index(["model", "dataset"]), "alignment_wide": wide_out,
+              "pairs": significance.with_tests(changes, tested),
               "pair_summary": summary, "unpaired": unpaired, "correlations": corr, "properties": props,
               "properties_source": source, "datasets": col.datasets, "failures": col.failures,
               "significance": tested, "significance_summary": significance.summarize(tested),

@@ -191,3 +191,18 @@ def render(comparisons: pd.DataFrame) -> list[str]:
                          "p", "p_bh", "method", "n_subjects", "n_units", "n_stimuli"]], digits=4, index=False), ""]
     return L
 
+
+
+def with_tests(changes: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
+    """pairs.csv's rows (IT model, measure) with each protocol's comparison beside them: the benchmark
+    score's difference, its interval, p, p_bh and significant (columns `<what>_<protocol>`)."""
+    done = compared(comparisons)
+    if changes.empty or done.empty:
+        return changes
+    out = changes.copy()
+    for protocol, g in done.groupby("protocol", sort=True):
+        g = g.drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"])
+        keys = list(zip(out["model"], out["measure"]))
+        for what in ("difference", "low", "high", "p", "p_bh", "significant"):
+            out[f"{what}_{protocol}"] = [g[what].get(k) for k in keys]
+    return out
