@@ -118,7 +118,7 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
                                                                                      tmp_path):
     """`python main.py ... dataset=futrell` on the real Natural Stories words, stopped twice, then finished."""
     args = [sys.executable, "main.py", "model=tiny-llama", f"paths.tiny={Path(tiny_models['llama']).parent}",
-            "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.max_words=3000",
+            "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.max_words=8000",
             "dataset.surprisal.window=32", f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
             "tracking=disabled", "progress=false"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -134,7 +134,7 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
         assert "Traceback" not in err
         line = [l for l in err.splitlines() if "interrupted" in l]
         assert len(line) == 1 and "rerun the same command to resume" in line[0], err[-2000:]
-        assert "of 3,000 words" in line[0], line  # stopped while scoring, not while loading
+        assert "of 8,000 words" in line[0], line  # stopped while scoring, not while loading
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "tiny-llama").exists()
