@@ -42,6 +42,7 @@ from brainalign.metrics.crossval import row_basis  # noqa: E402
 from brainalign.metrics.dual_bootstrap import Design, replicates  # noqa: E402
 from brainalign.metrics.protocols import score_protocol  # noqa: E402
 from brainalign.metrics.splits import group_splits, shuffle_splits  # noqa: E402
+from brainalign.metrics.voxelwise_calibration import wilson  # noqa: E402
 
 PASSAGES, SENTENCES, SUBJECTS, PER_SUBJECT, LATENT, DIMS = 40, 4, 6, 10, 6, 24
 ALPHA = 0.05
@@ -134,22 +135,13 @@ def truth(case, setup, n, seed=10 ** 6):
     return float(np.mean(diffs)), float(np.std(diffs) / np.sqrt(n))
 
 
-def wilson(k, n, z=1.959964):
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, centre - half, centre + half
-
-
 def cell(hits):
     hits = np.asarray(hits, dtype=float)
     hits = hits[np.isfinite(hits)]
     if len(hits) == 0:
         return "-"
-    p, lo, hi = wilson(int(hits.sum()), len(hits))
-    return f"{100 * p:5.1f} [{100 * lo:4.1f}, {100 * hi:4.1f}]"
+    lo, hi = wilson(int(hits.sum()), len(hits))
+    return f"{100 * hits.mean():5.1f} [{100 * lo:4.1f}, {100 * hi:4.1f}]"
 
 
 def table(results, truths):
