@@ -32,6 +32,7 @@ from scipy import stats
 
 from brainalign.analysis.collect import value_at
 from brainalign.analysis.correlations import model_sets
+from brainalign.analysis.figures import mean_interval
 from brainalign.analysis.pairs import pair_of, paired_tests
 from brainalign.analysis.properties import LABELS
 from brainalign.analysis.size_controls import partial_r, significance
@@ -119,9 +120,7 @@ def gain_row(dataset, control, column, deltas: pd.DataFrame) -> dict:
     row = {"dataset": dataset, "control": control, "column": column, "n_pairs": len(d)}
     if not len(d):
         return {**row, "note": "no pairs with both scores"}
-    mean, half = float(d.mean()), math.nan
-    if len(d) >= 2:
-        half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+    mean, half = float(d.mean()), mean_interval(d)
     tests = paired_tests(d)
     vanilla = deltas["vanilla"].to_numpy(float)
     pct = 100 * d[vanilla != 0] / vanilla[vanilla != 0]
