@@ -200,7 +200,7 @@ def test_pereira_ceiling_computed_from_the_data(make_config, tiny_gpt2, tmp_path
     from brainalign.app.run import run
     from fixtures_data import write_fake_pereira
 
-    path = write_fake_pereira(tmp_path / "mine.nc", voxels_per_subject=4).path
+    path = write_fake_pereira(tmp_path / "mine.nc", voxels_per_subject=2).path  # 600 curve fits, not 1200
     computed = run(make_config(*tiny_gpt2, "dataset=pereira_243", f"dataset.path={path}", "metric=ridge",
                                "dataset.ceiling=compute"))
     assert computed["ceiling_source"]["kind"] == "computed" and "pereira variant" in computed["ceiling_source"]["method"]
