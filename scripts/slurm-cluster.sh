@@ -115,7 +115,8 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 }
 
-up() { SLURM_CONF=$CONF timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; }
+# no slurm.conf yet: not up (sinfo without one looks for a configless controller until the timeout)
+up() { [[ -s $CONF ]] && SLURM_CONF=$CONF timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; }
 
 start() {
   for cmd in munged mungekey slurmctld slurmd sinfo sbatch; do
