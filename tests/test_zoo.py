@@ -133,7 +133,7 @@ def test_large_models_use_bf16_and_device_map(zoo):
 
 
 @pytest.mark.parametrize("family", ["gpt2", "llama", "t5"])
-def test_tiny_stand_in_loads_with_the_familys_layers(family, tiny_models, tmp_path, monkeypatch):
+def test_tiny_stand_in_loads_with_the_familys_layers(family, tiny_models, zoo, tmp_path, monkeypatch):
     from brainalign.models import load_model
     from brainalign.models.layers import resolve_layers
 
@@ -156,7 +156,7 @@ def test_tiny_stand_in_loads_with_the_familys_layers(family, tiny_models, tmp_pa
     else:
         assert "embedding" in names
     # the same selectors name every real model's committed layer pattern
-    for name, real in ((n, load(n)) for n in STUDY + GPT2):
+    for name, real in ((n, zoo[n]) for n in STUDY + GPT2):
         if real.family == family and real.study_layer:
             tiny_version = re.sub(r"\.(\d+)", ".1", real.study_layer, count=1)
             assert tiny_version in names, (name, real.study_layer)
