@@ -113,6 +113,13 @@ def test_interrupted_extraction_keeps_finished_passages(tiny_models, tmp_path, m
     np.testing.assert_allclose(again.values, full.values, rtol=1e-6, atol=1e-6)
 
 
+def sigint_as_at_a_terminal() -> None:
+    """For Popen's preexec_fn: the job gets SIGINT's default action, as a foreground job at a terminal does. A
+    process started with SIGINT ignored (a background job of a non-interactive shell: `pytest &` in a CI
+    script) passes that on, and Python then never turns SIGINT into KeyboardInterrupt: the job ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for(proc, marker: bytes, timeout: float) -> bytes:
     """Read proc's stderr (a bytes pipe) until `marker` appears; what was read. Raw reads, so a progress
     bar's line (ending in a carriage return) is seen at once; fails if the process ends first."""
@@ -146,7 +153,8 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     scored_before = 0
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
-        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                preexec_fn=sigint_as_at_a_terminal)
         seen = wait_for(proc, b"surprisal (exact)", timeout=300)
         time.sleep(1)  # score some words first, so that the next run has something to resume from
         proc.send_signal(sig)
@@ -165,3 +173,19 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "tiny-llama").exists()
     assert not list((tmp_path / "cache").rglob("*.partial.npz"))  # finished: the checkpoint is gone
+
+
+@pytest.mark.slow  # two fresh interpreters through main.py's imports: ~5 s
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_main_py_is_starting_is_one_line_too(tmp_path, sig, code):
+    """Before, Ctrl-C while main.py imported (its first seconds) printed Python's traceback, and SIGTERM killed it
+    without a word."""
+    plugin = tmp_path / "stops_its_process.py"  # loaded by setup_or_exit, before Hydra or any job
+    plugin.write_text(f"import os\nos.kill(os.getpid(), {int(sig)})\n")
+    proc = subprocess.run([sys.executable, "main.py", "tracking=disabled", f"results_dir={tmp_path / 'out'}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, preexec_fn=sigint_as_at_a_terminal,
+                          env={**os.environ, "BRAINALIGN_PLUGINS": str(plugin)})
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == ["[brainalign] interrupted; rerun the same command to resume"]
+    assert not (tmp_path / "out").exists()
