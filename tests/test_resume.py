@@ -126,16 +126,17 @@ def wait_for(proc, marker: bytes, timeout: float) -> bytes:
     import selectors
 
     seen, deadline = b"", time.monotonic() + timeout
+    tail = lambda: seen[-2000:].decode(errors="replace")  # noqa: E731
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stderr, selectors.EVENT_READ)
         while marker not in seen:
             left = deadline - time.monotonic()
             if left <= 0 or not sel.select(left):
                 proc.kill()
-                pytest.fail(f"no {marker!r} on stderr within {timeout:.0f} s: {seen[-2000:].decode(errors='replace')}")
+                pytest.fail(f"no {marker!r} on stderr within {timeout:.0f} s: {tail()}")
             chunk = os.read(proc.stderr.fileno(), 65536)
             if not chunk:
-                pytest.fail(f"the job ended (rc {proc.wait()}) before {marker!r}: {seen[-2000:].decode(errors='replace')}")
+                pytest.fail(f"the job ended (rc {proc.wait()}) before {marker!r}: {tail()}")
             seen += chunk
     return seen
 

@@ -80,8 +80,8 @@ def training_axis(ax, x, most: int = 6) -> list[float]:
     values = sorted(set(float(v) for v in x))
     positive = [v for v in values if v > 0]
     ax.set_xscale("symlog", linthresh=positive[0] if positive else 1.0)
-    decades = [10.0 ** k for k in range(math.floor(math.log10(positive[0])), math.floor(math.log10(positive[-1])) + 1)] \
-        if positive else []
+    powers = range(math.floor(math.log10(positive[0])), math.floor(math.log10(positive[-1])) + 1) if positive else []
+    decades = [10.0 ** k for k in powers]
     if len(decades) >= 3:
         ticks, label = [v for v in values if v <= 0] + decades, _power_of_ten
     else:
