@@ -113,28 +113,80 @@ def test_interrupted_extraction_keeps_finished_passages(tiny_models, tmp_path, m
     np.testing.assert_allclose(again.values, full.values, rtol=1e-6, atol=1e-6)
 
 
+def sigint_as_at_a_terminal() -> None:
+    """For Popen's preexec_fn: the job gets SIGINT's default action, as a foreground job at a terminal does. A
+    process started with SIGINT ignored (a background job of a non-interactive shell: `pytest &` in a CI
+    script) passes that on, and Python then never turns SIGINT into KeyboardInterrupt: the job ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(proc, marker: bytes, timeout: float) -> bytes:
+    """Read proc's stderr (a bytes pipe) until `marker` appears; what was read. Raw reads, so a progress
+    bar's line (ending in a carriage return) is seen at once; fails if the process ends first."""
+    import selectors
+
+    seen, deadline = b"", time.monotonic() + timeout
+    tail = lambda: seen[-2000:].decode(errors="replace")  # noqa: E731
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while marker not in seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                proc.kill()
+                pytest.fail(f"no {marker!r} on stderr within {timeout:.0f} s: {tail()}")
+            chunk = os.read(proc.stderr.fileno(), 65536)
+            if not chunk:
+                pytest.fail(f"the job ended (rc {proc.wait()}) before {marker!r}: {tail()}")
+            seen += chunk
+    return seen
+
+
 @pytest.mark.slow
 def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_resumes(tiny_models, shared_data,
                                                                                      tmp_path):
-    """`python main.py ... dataset=futrell` on the real Natural Stories words, stopped twice, then finished."""
+    """`python main.py ... dataset=futrell` on the real Natural Stories words, stopped twice while its words are
+    being scored, then finished. The signal goes once the exact-surprisal bar is on stderr (its loop has begun,
+    all 8,000 words ahead of it) plus a second, so it can neither arrive while loading nor after the end."""
     args = [sys.executable, "main.py", "model=tiny-llama", f"paths.tiny={Path(tiny_models['llama']).parent}",
             "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.max_words=8000",
             "dataset.surprisal.window=32", f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
-            "tracking=disabled", "progress=false"]
+            "tracking=disabled", "progress=true"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    scored_before = 0
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
-        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for line in proc.stderr:  # the weights are loaded: the words are being scored (one pass each)
-            if "Loading weights" in line:
-                break
-        time.sleep(3)
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                preexec_fn=sigint_as_at_a_terminal)
+        seen = wait_for(proc, b"surprisal (exact)", timeout=300)
+        time.sleep(1)  # score some words first, so that the next run has something to resume from
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=300)
+        _, rest = proc.communicate(timeout=300)
+        err = (seen + rest).decode(errors="replace")
         assert proc.returncode == code, err[-2000:]
         assert "Traceback" not in err
         line = [l for l in err.splitlines() if "interrupted" in l]
         assert len(line) == 1 and "rerun the same command to resume" in line[0], err[-2000:]
         assert "of 8,000 words" in line[0], line  # stopped while scoring, not while loading
+        scored = int(line[0].split("interrupted after ")[1].split(" of")[0].replace(",", ""))
+        (partial,) = (tmp_path / "cache").rglob("*.partial.npz")  # what the line says is what was saved
+        assert int(np.load(partial)["next"]) == scored >= scored_before, (scored, scored_before)
+        scored_before = scored
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "tiny-llama").exists()
+    assert not list((tmp_path / "cache").rglob("*.partial.npz"))  # finished: the checkpoint is gone
+
+
+@pytest.mark.slow  # two fresh interpreters through main.py's imports: ~5 s
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_main_py_is_starting_is_one_line_too(tmp_path, sig, code):
+    """Before, Ctrl-C while main.py imported (its first seconds) printed Python's traceback, and SIGTERM killed it
+    without a word."""
+    plugin = tmp_path / "stops_its_process.py"  # loaded by setup_or_exit, before Hydra or any job
+    plugin.write_text(f"import os\nos.kill(os.getpid(), {int(sig)})\n")
+    proc = subprocess.run([sys.executable, "main.py", "tracking=disabled", f"results_dir={tmp_path / 'out'}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, preexec_fn=sigint_as_at_a_terminal,
+                          env={**os.environ, "BRAINALIGN_PLUGINS": str(plugin)})
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == ["[brainalign] interrupted; rerun the same command to resume"]
+    assert not (tmp_path / "out").exists()

@@ -60,8 +60,7 @@ def figure(traj: pd.DataFrame, col, path: Path) -> Path | None:
             for it in partners:
                 if (it, dataset) in rows.index:
                     ax.plot([end], [rows[(it, dataset)]], "*", color=color, ms=10, label=f"{it} (instruction-tuned)")
-        positive = d[x_col][d[x_col] > 0]
-        ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
+        training_axis(ax, d[x_col])
         ax.set_xlabel("training tokens" if use_tokens else "training step (no tokens_per_step given)")
         ax.set_ylabel(f"{col.score} score")
         ax.set_title(dataset)
@@ -70,6 +69,41 @@ def figure(traj: pd.DataFrame, col, path: Path) -> Path | None:
     fig.suptitle("Brain alignment along training")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def training_axis(ax, x, most: int = 6) -> list[float]:
+    """A symlog x axis (linear up to the first positive value, so step 0 shows) labelled at 0 and each decade
+    from the first positive value's to the last's, or, where that is fewer than three decades, at each checkpoint
+    (at most `most`, evenly picked); the ticks."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    values = sorted(set(float(v) for v in x))
+    positive = [v for v in values if v > 0]
+    ax.set_xscale("symlog", linthresh=positive[0] if positive else 1.0)
+    powers = range(math.floor(math.log10(positive[0])), math.floor(math.log10(positive[-1])) + 1) if positive else []
+    decades = [10.0 ** k for k in powers]
+    if len(decades) >= 3:
+        ticks, label = [v for v in values if v <= 0] + decades, _power_of_ten
+    else:
+        picks = sorted({round(i * (len(values) - 1) / (most - 1)) for i in range(most)}) if len(values) > most \
+            else range(len(values))
+        ticks, label = [values[i] for i in picks], _short
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    return ticks
+
+
+def _power_of_ten(v: float) -> str:
+    return "0" if v == 0 else f"$10^{{{round(math.log10(v))}}}$"
+
+
+def _short(v: float) -> str:
+    """2k, 4.2M, 1.5G."""
+    for power, suffix in ((12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if abs(v) >= 10 ** power:
+            return f"{v / 10 ** power:.3g}{suffix}"
+    return f"{v:.3g}"
 
 
 def render(traj: pd.DataFrame, figure_path: Path | None) -> list[str]:
