@@ -23,7 +23,7 @@ test: setup
 	$(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n 2   # two workers (pytest-xdist): the fast tier is independent tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache

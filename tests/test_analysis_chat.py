@@ -20,9 +20,10 @@ CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }
 
 @pytest.fixture(autouse=True)
 def few_samples(monkeypatch):
-    """20 bootstrap samples instead of 100: what is tested here does not depend on their number (the
-    calibration is bench/calibration.py's)."""
+    """20 bootstrap samples instead of 100 and 5 fresh assignments instead of 20: what is tested here
+    does not depend on their number (the calibration is bench/calibration.py's)."""
     monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
+    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
 
 
 @pytest.fixture(scope="module")

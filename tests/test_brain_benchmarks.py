@@ -63,6 +63,7 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
     from brainalign.metrics.compare import compare_results
 
     monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)   # as test_significance: the number is bench/calibration.py's
+    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
     arrays = load_comparison_arrays(folder, "shuffle")
     table = arrays.replicates()  # a result compared with itself: its bootstrap table once, not twice
     same = compare_results(arrays, arrays, replicates=(table, table))

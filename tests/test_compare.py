@@ -16,9 +16,10 @@ N, SUBJECTS, PER_SUBJECT = 150, 6, 15
 
 @pytest.fixture(autouse=True)
 def few_samples(monkeypatch):
-    """20 bootstrap samples instead of 100: what is tested here does not depend on their number (the
-    calibration is bench/calibration.py's)."""
+    """20 bootstrap samples instead of 100 and 5 fresh assignments instead of 20: what is tested here
+    does not depend on their number (the calibration is bench/calibration.py's)."""
     monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
+    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
 
 def responses(seed=0):
     rng = np.random.default_rng(seed)

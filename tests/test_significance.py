@@ -26,9 +26,10 @@ METRIC = {"kind": "linear", "correlation": "batched", "rcond": None, "alphas": N
 
 @pytest.fixture(autouse=True)
 def few_samples(monkeypatch):
-    """20 bootstrap samples instead of 100: what is tested here does not depend on their number (the
-    calibration is bench/calibration.py's)."""
+    """20 bootstrap samples instead of 100 and 5 fresh assignments instead of 20: what is tested here
+    does not depend on their number (the calibration is bench/calibration.py's)."""
     monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
+    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
 
 def save(folder, noise, protocol, seed, splits=None):
     features = LATENT + noise * np.random.default_rng(seed).standard_normal(LATENT.shape)

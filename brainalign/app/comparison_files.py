@@ -20,7 +20,7 @@ from brainalign.metrics.dual_bootstrap import Design, Replicates
 
 PREFIX = "comparison_"
 CACHE_PREFIX = "replicates_"
-REPLICATES_VERSION = 2
+REPLICATES_VERSION = 3
 FIELDS = ("full", "assignments", "units", "subjects", "both", "subject_labels", "unit_labels", "seed")  # of a Replicates, in order
 
 
@@ -107,7 +107,8 @@ def cached_replicates(path, arrays: ComparisonArrays) -> Replicates:
     try:
         with np.load(cache, allow_pickle=False) as z:
             if (str(z["source"]) == digest and int(z["version"]) == REPLICATES_VERSION
-                    and len(z["units"]) == dual_bootstrap.N_BOOT):
+                    and len(z["units"]) == dual_bootstrap.N_BOOT
+                    and len(z["assignments"]) == dual_bootstrap.N_ASSIGN):
                 return Replicates(*(z[f] for f in FIELDS))
     except (OSError, KeyError, ValueError):
         pass

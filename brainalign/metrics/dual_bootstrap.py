@@ -12,16 +12,17 @@ refit on the sample's rows), subjects resampled (their neuroids, no refit), both
 stimulus stay together in one fold, so a copy never predicts itself. A pair's difference A - B is
 then a subtraction of two results' tables, and its variance is
 
-  V = max(min(2 (V_units + V_subjects) - V_both, V_both), V_units, V_subjects) + V_assignment
+  V = max(2 (V_units + V_subjects) - V_both, 0) + V_assignment
 
 V_x: the variance over samples of the difference averaged over its n_cv assignments, with the
 variance the assignments add taken off ((n_cv var(mean) - mean var) / (n_cv - 1), Schütt et al.'s
 correction for cross-validation inside the bootstrap); the dual combination removes the subject x
-unit variance that the both-factors bootstrap counts twice (their formula); V_assignment: the
-variance of the score over fresh cross-validation assignments of the data itself, because the
-benchmark's score uses one fixed assignment. Interval and p: t with min(subjects, units) - 1
-degrees of freedom, as Schütt et al. Measured (docs/statistics.md): conservative, never liberal;
-without V_assignment it is liberal under one null.
+unit variance that the both-factors bootstrap counts twice (their formula): together they estimate
+the variance of the assignment-averaged score over new subjects and units. V_assignment: the
+variance of the score over N_ASSIGN fresh cross-validation assignments of the data itself, because
+the benchmark's score uses one fixed assignment. Interval and p: t whose degrees of freedom are
+Welch-Satterthwaite's for that sum (subjects, units and assignments each estimate their share).
+Measured calibration and power: docs/statistics.md.
 """
 
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from .protocols import score_protocol
 from .score import _nanmean, _nanmedian
 from .splits import group_splits, shuffle_splits
 
-N_BOOT, N_CV, SEED = 100, 2, 0
+N_BOOT, N_CV, N_ASSIGN, SEED = 100, 2, 20, 0
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Design:
 class Replicates:
     """One result's bootstrap table (all on the scale of its benchmark score)."""
     full: np.ndarray        # [] the score (the protocol's own splits)
-    assignments: np.ndarray  # [n_cv] the score with each fresh assignment of the data itself
+    assignments: np.ndarray  # [n_assign] the score with each fresh assignment of the data itself
     units: np.ndarray       # [B, n_cv] units resampled
     subjects: np.ndarray    # [B, n_cv] subjects resampled
     both: np.ndarray        # [B, n_cv] both resampled
@@ -99,14 +100,14 @@ def _refit(design, rows, units, metric, seed):
     return score_protocol(design.basis[rows], design.responses[rows], splits, **metric)[0].per_split_neuroid
 
 
-def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects, order, n_cv, seed):
-    """[B, n_cv] x 3 (units, subjects, both) and [n_cv] assignments of one part."""
+def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects, order, n_cv, n_assign, seed):
+    """[B, n_cv] x 3 (units, subjects, both) and [n_assign] assignments of one part."""
     labels = np.unique(design.units)
     rows_of = [np.flatnonzero(design.units == u) for u in labels]
     cols_of = {s: np.flatnonzero(subjects == s) for s in order}
     everyone = np.arange(len(subjects))
     every_row = np.arange(len(design.units))
-    fresh = [_refit(design, every_row, design.units, metric, seed + 1 + c) for c in range(n_cv)]
+    fresh = [_refit(design, every_row, design.units, metric, seed + 1 + c) for c in range(max(n_cv, n_assign))]
     assignments = np.array([_score(r, everyone, ceiling) for r in fresh])
     B = len(draws_units)
     units, subj, both = (np.empty((B, n_cv)) for _ in range(3))
@@ -123,12 +124,14 @@ def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects,
     return full, assignments, units, subj, both, labels
 
 
-def replicates(designs, subjects, ceilings, metric, n_boot=None, n_cv=N_CV, seed=SEED) -> Replicates:
+def replicates(designs, subjects, ceilings, metric, n_boot=None, n_cv=N_CV, n_assign=None, seed=SEED) -> Replicates:
     """The bootstrap table of one result; designs / subjects ([neuroids] labels) / ceilings per part.
     metric: keyword arguments of brainalign.metrics.protocols.score_protocol (kind, correlation,
-    rcond, alphas, backend). n_boot: samples (default N_BOOT). The draws depend on the seed and the
-    labels only."""
+    rcond, alphas, backend). n_boot: samples (default N_BOOT); n_cv: assignments per sample;
+    n_assign: fresh assignments of the whole data (default N_ASSIGN). The draws depend on the
+    seed and the labels only."""
     n_boot = N_BOOT if n_boot is None else n_boot
+    n_assign = N_ASSIGN if n_assign is None else n_assign
     subjects = [np.asarray(s).astype(str) for s in subjects]
     order = np.unique(np.concatenate(subjects))
     rng = np.random.default_rng(seed)
@@ -137,7 +140,8 @@ def replicates(designs, subjects, ceilings, metric, n_boot=None, n_cv=N_CV, seed
     for design, subj, ceiling in zip(designs, subjects, ceilings):
         n_units = len(np.unique(design.units))
         draws_units = rng.integers(0, n_units, (n_boot, n_units))
-        tables.append(_part_tables(design, subj, ceiling, metric, draws_units, draws_subjects, order, n_cv, seed))
+        tables.append(_part_tables(design, subj, ceiling, metric, draws_units, draws_subjects, order, n_cv, n_assign,
+                                   seed))
     mean = lambda k: np.mean([t[k] for t in tables], axis=0)   # noqa: E731 (the score: mean over parts)
     return Replicates(full=np.array(mean(0)), assignments=mean(1), units=mean(2), subjects=mean(3), both=mean(4),
                       subject_labels=order,
@@ -171,33 +175,43 @@ def cv_variances(x):
     return (n_cv * var_mean - var_single) / (n_cv - 1), var_mean
 
 
+def satterthwaite(dual, v_subjects, v_assignment, n_subjects, n_units, n_assignments):
+    """Degrees of freedom of dual + v_assignment (Welch-Satterthwaite): the dual variance's subject
+    share (at most v_subjects) is estimated from n_subjects, the rest from n_units, the assignment
+    variance from n_assignments scores. Where the variance rests on a few subjects the t is wide;
+    where it rests on many units and assignments it is close to the normal."""
+    subject_part = min(max(v_subjects, 0.0), dual)
+    shares = ((subject_part, n_subjects - 1), (dual - subject_part, n_units - 1), (v_assignment, n_assignments - 1))
+    spread = sum(v * v / max(k, 1) for v, k in shares)
+    total = dual + v_assignment
+    return max(total * total / spread, 1.0) if spread > 0 else np.nan
+
+
 def dual_interval(a: Replicates, b: Replicates, confidence=0.95) -> Interval:
     """Difference score(a) - score(b), its interval and two-sided p from the two results' tables."""
     if not (np.array_equal(a.unit_labels, b.unit_labels) and np.array_equal(a.subject_labels, b.subject_labels)
             and int(a.seed) == int(b.seed) and a.units.shape == b.units.shape):
         raise DataMismatch("the two results' bootstrap tables differ in their subjects, units or draws: "
                            "they were not computed on the same data")
-    (v_units, u_units), (v_subjects, u_subjects), (v_both, u_both) = (
-        cv_variances(getattr(a, f) - getattr(b, f)) for f in ("units", "subjects", "both"))
-    # Schütt et al.'s combination, kept within [one factor's variance, both factors'], one factor winning
-    # where the estimates cross; where every corrected estimate is <= 0 (noise), the uncorrected ones
-    # (which still hold the assignments' variance) stand in, so a noisy estimate never makes p tiny
-    dual = max(min(2 * (v_units + v_subjects) - v_both, v_both), v_units, v_subjects)
-    if not dual > 0:
-        dual = max(min(2 * (u_units + u_subjects) - u_both, u_both), u_units, u_subjects)
+    v_units, v_subjects, v_both = (cv_variances(getattr(a, f) - getattr(b, f))[0]
+                                   for f in ("units", "subjects", "both"))
+    # Schütt et al.'s combination (it removes the subject x unit variance the both-factors bootstrap
+    # counts twice); a negative estimate (Monte-Carlo noise around a small variance) counts as 0
+    dual = max(2 * (v_units + v_subjects) - v_both, 0.0)
     spread = np.concatenate([[a.full - b.full], a.assignments - b.assignments])
     v_assignment = float(np.var(spread, ddof=1))
-    var = max(dual + v_assignment, 0.0)
-    df = max(min(len(a.subject_labels), len(a.unit_labels)) - 1, 1)
+    var = dual + v_assignment
+    n_subjects, n_units = len(a.subject_labels), len(a.unit_labels)
+    df = satterthwaite(dual, v_subjects, v_assignment, n_subjects, n_units, len(spread))
     components = {"units": float(v_units), "subjects": float(v_subjects), "both": float(v_both),
-                  "dual": float(dual), "assignment": v_assignment}
+                  "dual": float(dual), "assignment": v_assignment, "df": float(df)}
     diff = float(a.full - b.full)
     se = float(np.sqrt(var))
-    if not np.isfinite(se):   # too few usable samples: no interval, no p
-        return Interval(diff, np.nan, np.nan, np.nan, float(df), np.nan, components)
     if se == 0:
         p = 1.0 if diff == 0 else 0.0
         return Interval(diff, diff, diff, p, float(df), 0.0, components)
+    if not np.isfinite(se) or not np.isfinite(df):   # too few usable samples: no interval, no p
+        return Interval(diff, np.nan, np.nan, np.nan, float(df), np.nan, components)
     q = stats.t.ppf(0.5 + confidence / 2, df)
     p = float(2 * stats.t.sf(abs(diff) / se, df))
     return Interval(diff, diff - q * se, diff + q * se, p, float(df), se, components)
