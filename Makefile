@@ -23,7 +23,7 @@ test: setup
 	$(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow" -n 2   # two workers (pytest-xdist): the fast tier is independent tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -n 2   # two workers (pytest-xdist), one BLAS thread each
 
 clean:
 	rm -rf $(VENV) .pytest_cache
