@@ -146,9 +146,9 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
                                                                                      tmp_path):
     """`python main.py ... dataset=futrell` on the real Natural Stories words, stopped twice while its words are
     being scored, then finished. The signal goes once the exact-surprisal bar is on stderr (its loop has begun,
-    all 8,000 words ahead of it) plus a second, so it can neither arrive while loading nor after the end."""
+    all 2,000 words ahead of it) plus a second, so it can neither arrive while loading nor after the end."""
     args = [sys.executable, "main.py", "model=tiny-llama", f"paths.tiny={Path(tiny_models['llama']).parent}",
-            "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.max_words=8000",
+            "dataset=futrell", f"dataset.path={shared_data / 'futrell2018'}", "dataset.max_words=2000",
             "dataset.surprisal.window=32", f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'cache'}",
             "tracking=disabled", "progress=true"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -165,7 +165,7 @@ def test_sigint_and_sigterm_print_one_line_exit_130_143_and_the_same_command_res
         assert "Traceback" not in err
         line = [l for l in err.splitlines() if "interrupted" in l]
         assert len(line) == 1 and "rerun the same command to resume" in line[0], err[-2000:]
-        assert "of 8,000 words" in line[0], line  # stopped while scoring, not while loading
+        assert "of 2,000 words" in line[0], line  # stopped while scoring, not while loading
         scored = int(line[0].split("interrupted after ")[1].split(" of")[0].replace(",", ""))
         (partial,) = (tmp_path / "cache").rglob("*.partial.npz")  # what the line says is what was saved
         assert int(np.load(partial)["next"]) == scored >= scored_before, (scored, scored_before)
