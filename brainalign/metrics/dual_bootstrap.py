@@ -160,19 +160,19 @@ class Interval:
     components: dict   # the variances it is made of
 
 
-def cv_variances(x):
-    """(corrected, uncorrected): the variance over samples (rows) of the mean over assignments
-    (columns), with and without what the finite number of assignments adds taken off (Schütt et al.
-    2023); samples with NaN (a fold could not be made) dropped."""
+def cv_variance(x):
+    """The variance over samples (rows) of the mean over assignments (columns), with what the finite
+    number of assignments adds taken off (Schütt et al. 2023); samples with NaN (a fold could not be
+    made) dropped."""
     x = x[np.isfinite(x).all(axis=1)]
     if len(x) < 2:
-        return np.nan, np.nan
+        return np.nan
     n_cv = x.shape[1]
     var_mean = np.var(x.mean(axis=1), ddof=1)
     if n_cv == 1:
-        return var_mean, var_mean
+        return var_mean
     var_single = np.mean(np.var(x, axis=0, ddof=1))
-    return (n_cv * var_mean - var_single) / (n_cv - 1), var_mean
+    return (n_cv * var_mean - var_single) / (n_cv - 1)
 
 
 def satterthwaite(dual, v_subjects, v_assignment, n_subjects, n_units, n_assignments):
@@ -193,8 +193,7 @@ def dual_interval(a: Replicates, b: Replicates, confidence=0.95) -> Interval:
             and int(a.seed) == int(b.seed) and a.units.shape == b.units.shape):
         raise DataMismatch("the two results' bootstrap tables differ in their subjects, units or draws: "
                            "they were not computed on the same data")
-    v_units, v_subjects, v_both = (cv_variances(getattr(a, f) - getattr(b, f))[0]
-                                   for f in ("units", "subjects", "both"))
+    v_units, v_subjects, v_both = (cv_variance(getattr(a, f) - getattr(b, f)) for f in ("units", "subjects", "both"))
     # Schütt et al.'s combination (it removes the subject x unit variance the both-factors bootstrap
     # counts twice); a negative estimate (Monte-Carlo noise around a small variance) counts as 0
     dual = max(2 * (v_units + v_subjects) - v_both, 0.0)
