@@ -75,6 +75,16 @@ def compose_config(*overrides, conf_dir: Path = REPO / "conf", hydra: bool = Fal
 
 
 @pytest.fixture
+def few_bootstrap_samples(monkeypatch):
+    """The dual bootstrap on 20 samples instead of 100 and 5 fresh assignments instead of 20: what the
+    comparison tests check does not depend on their number (the calibration is bench/calibration.py's)."""
+    from brainalign.metrics import dual_bootstrap
+
+    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
+    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
+
+
+@pytest.fixture
 def make_config(tmp_path):
     """make_config(*overrides): the composed config, with results and cache in tmp_path, no W&B, no bars."""
     def make(*overrides, hydra: bool = False, conf_dir: Path = REPO / "conf"):

@@ -12,18 +12,12 @@ from brainalign.analysis import collect, run
 from brainalign.app.comparison_files import compare_files
 from brainalign.app.run import run as score
 from fixtures_data import write_assembly
-from brainalign.metrics import dual_bootstrap
 
 CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
           "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-@pytest.fixture(autouse=True)
-def few_samples(monkeypatch):
-    """20 bootstrap samples instead of 100 and 5 fresh assignments instead of 20: what is tested here
-    does not depend on their number (the calibration is bench/calibration.py's)."""
-    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
-    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
+pytestmark = pytest.mark.usefixtures("few_bootstrap_samples")  # conftest: 20 samples, 5 assignments
 
 
 @pytest.fixture(scope="module")

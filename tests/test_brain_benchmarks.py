@@ -42,7 +42,8 @@ def served(tmp_path):
         yield f"{base}/{path.name}", sha1, hits
 
 
-def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tiny_gpt2, tmp_path, served, monkeypatch):
+def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tiny_gpt2, tmp_path, served, monkeypatch,
+                                                               few_bootstrap_samples):
     url, sha1, hits = served
     monkeypatch.delenv("BRAINALIGN_OFFLINE")
     monkeypatch.delenv("HF_HUB_OFFLINE")
@@ -59,11 +60,8 @@ def test_pereira_run_downloads_once_and_scores_both_experiments(make_config, tin
     assert len(hits) == 1  # the cached, checksum-verified file is reused
     # what a paired comparison needs is stored beside the result: a result compared with itself is no difference
     from brainalign.app.comparison_files import load_comparison_arrays
-    from brainalign.metrics import dual_bootstrap
     from brainalign.metrics.compare import compare_results
 
-    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)   # as test_significance: the number is bench/calibration.py's
-    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
     arrays = load_comparison_arrays(folder, "shuffle")
     table = arrays.replicates()  # a result compared with itself: its bootstrap table once, not twice
     same = compare_results(arrays, arrays, replicates=(table, table))

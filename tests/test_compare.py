@@ -8,18 +8,12 @@ from brainalign.app.comparison_files import compare_files, load_comparison_array
 from brainalign.metrics.compare import split_predictions
 from brainalign.metrics.correlation import pearsonr
 from brainalign.metrics.splits import shuffle_splits
-from brainalign.metrics import dual_bootstrap
 
 N, SUBJECTS, PER_SUBJECT = 150, 6, 15
 
 
 
-@pytest.fixture(autouse=True)
-def few_samples(monkeypatch):
-    """20 bootstrap samples instead of 100 and 5 fresh assignments instead of 20: what is tested here
-    does not depend on their number (the calibration is bench/calibration.py's)."""
-    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
-    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
+pytestmark = pytest.mark.usefixtures("few_bootstrap_samples")  # conftest: 20 samples, 5 assignments
 
 def responses(seed=0):
     rng = np.random.default_rng(seed)

@@ -12,7 +12,6 @@ from brainalign.metrics.dual_bootstrap import Design
 from brainalign.metrics.protocols import score_protocol
 from brainalign.metrics.splits import group_splits, shuffle_splits
 from test_analysis import write
-from brainalign.metrics import dual_bootstrap
 
 N, SUBJECTS = 120, np.repeat(["s1", "s2", "s3", "s4", "s5", "s6"], 10)
 RNG = np.random.default_rng(0)
@@ -24,12 +23,7 @@ METRIC = {"kind": "linear", "correlation": "batched", "rcond": None, "alphas": N
 
 
 
-@pytest.fixture(autouse=True)
-def few_samples(monkeypatch):
-    """20 bootstrap samples instead of 100 and 5 fresh assignments instead of 20: what is tested here
-    does not depend on their number (the calibration is bench/calibration.py's)."""
-    monkeypatch.setattr(dual_bootstrap, "N_BOOT", 20)
-    monkeypatch.setattr(dual_bootstrap, "N_ASSIGN", 5)
+pytestmark = pytest.mark.usefixtures("few_bootstrap_samples")  # conftest: 20 samples, 5 assignments
 
 def save(folder, noise, protocol, seed, splits=None):
     features = LATENT + noise * np.random.default_rng(seed).standard_normal(LATENT.shape)
