@@ -20,19 +20,22 @@ from .splits import group_splits, shuffle_splits
 DEFAULT_ALPHAS = np.logspace(-3, 3, 7)
 
 
-def target_factor(Y, be):
+def target_factor(Y, be, gram=None):
     """L [n, <= n] with L L^T = Yc Yc^T (+ ones ones^T), Yc = Y centred over all rows.
 
     The LOO errors summed over neuroids only need that Gram matrix; a fold's own centring is
-    absorbed because the fold's G^-1 maps constants to zero (so does the added ones ones^T)."""
-    yc = Y - Y.mean(axis=0)
-    n, m = yc.shape
+    absorbed because the fold's G^-1 maps constants to zero (so does the added ones ones^T).
+    gram: Yc Yc^T when the caller has it (the dual bootstrap takes it from the original rows)."""
+    n, m = Y.shape
     if m < n:
-        return yc
-    lower = be.cholesky(yc @ yc.T + 1.0)
+        return Y - Y.mean(axis=0)
+    if gram is None:
+        yc = Y - Y.mean(axis=0)
+        gram = yc @ yc.T
+    lower = be.cholesky(gram + 1.0)
     if lower is not None:
         return lower
-    eigvals, vecs = be.eigh(yc @ yc.T)
+    eigvals, vecs = be.eigh(gram)
     return vecs * be.sqrt(be.clip(eigvals, 0.0, None))
 
 
@@ -53,10 +56,10 @@ class RidgeSmoothers:
     (= A^T, one batched solve for every alpha), the sums above are column sums of At times those
     rows, and S is -At[:, tr]. So each fold costs a few calls over all alphas at once."""
 
-    def __init__(self, X, Y, splits, alphas, be):
+    def __init__(self, X, Y, splits, alphas, be, gram=None):
         self.be = be
         n = Y.shape[0]
-        factor = target_factor(be.asarray(Y), be)
+        factor = target_factor(be.asarray(Y), be, gram)
         folds = []
         for train, test in splits:
             held = np.setdiff1d(np.arange(n), train)
