@@ -33,6 +33,7 @@ from scipy import stats
 from brainalign.errors import DataMismatch
 
 from .protocols import score_protocol
+from .refit import Refit
 from .score import _nanmean, _nanmedian
 from .splits import group_splits, shuffle_splits
 
@@ -93,11 +94,9 @@ def _score(r, columns, ceiling):
     return _nanmean(_nanmedian(r[:, columns], axis=1)) / ceiling
 
 
-def _refit(design, rows, units, metric, seed):
+def _refit(design, refit, rows, units, seed):
     splits = resplit(design.splits, len(design.units), rows, units, seed)
-    if not splits:
-        return None
-    return score_protocol(design.basis[rows], design.responses[rows], splits, **metric)[0].per_split_neuroid
+    return refit(rows, splits) if splits else None
 
 
 def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects, order, n_cv, n_assign, seed):
@@ -107,7 +106,8 @@ def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects,
     cols_of = {s: np.flatnonzero(subjects == s) for s in order}
     everyone = np.arange(len(subjects))
     every_row = np.arange(len(design.units))
-    fresh = [_refit(design, every_row, design.units, metric, seed + 1 + c) for c in range(max(n_cv, n_assign))]
+    refit = Refit(design.basis, design.responses, metric)
+    fresh = [_refit(design, refit, every_row, design.units, seed + 1 + c) for c in range(max(n_cv, n_assign))]
     assignments = np.array([_score(r, everyone, ceiling) for r in fresh])
     B = len(draws_units)
     units, subj, both = (np.empty((B, n_cv)) for _ in range(3))
@@ -115,7 +115,7 @@ def _part_tables(design, subjects, ceiling, metric, draws_units, draws_subjects,
         rows = np.concatenate([rows_of[k] for k in draws_units[b]])
         columns = np.concatenate([cols_of[order[k]] for k in draws_subjects[b]])
         for c in range(n_cv):
-            r = _refit(design, rows, design.units[rows], metric, seed + 1000 * (b + 1) + c)
+            r = _refit(design, refit, rows, design.units[rows], seed + 1000 * (b + 1) + c)
             units[b, c] = _score(r, everyone, ceiling)
             both[b, c] = _score(r, columns, ceiling)
             subj[b, c] = _score(fresh[c], columns, ceiling)
