@@ -110,3 +110,25 @@ def test_an_older_result_falls_back_to_the_older_method_and_says_so(tmp_path):
     c = compare_files(a, b, n_boot=200)
     assert c.method == "older, uncalibrated" and "uncalibrated" in c.note
     assert c.p == max(c.p_bootstrap, c.p_permutation)
+
+
+def test_tables_computed_in_worker_processes_are_the_ones_compared(tmp_path, monkeypatch):
+    from brainalign.app import comparison_files
+    from brainalign.metrics import dual_bootstrap
+
+    latent, Y, subjects = responses(4)
+    units, splits = (np.arange(N) // 5).astype(str), shuffle_splits(N, n_splits=5)
+    rng = np.random.default_rng(6)
+    files = [designed(tmp_path, name, latent + noise * rng.standard_normal(latent.shape), Y, subjects, units, splits)
+             for name, noise in (("a", 0.3), ("b", 3.0))]
+    older = result(tmp_path, "older", np.stack([latent]), Y, subjects)   # no design: nothing to compute
+    comparison_files.cache_tables(files + [older, files[0]], jobs=2)
+    assert sorted(p.parent.name for p in tmp_path.glob("*/replicates_*.npz")) == ["a", "b"]
+    with np.load(files[0].with_name("replicates_shuffle.npz")) as z:   # the caller's numbers, not the defaults
+        assert z["units"].shape[0] == dual_bootstrap.N_BOOT == 20 and len(z["assignments"]) == 5
+    monkeypatch.setattr(comparison_files.ComparisonArrays, "replicates", lambda self: pytest.fail("not cached"))
+    c = compare_files(*files)
+    assert c.method == "dual bootstrap" and c.low > 0
+    stamps = [f.with_name("replicates_shuffle.npz").stat().st_mtime_ns for f in files]
+    comparison_files.cache_tables(files, jobs=2)   # all cached: nothing computed or written again
+    assert [f.with_name("replicates_shuffle.npz").stat().st_mtime_ns for f in files] == stamps

@@ -99,3 +99,11 @@ def test_a_pair_whose_arrays_do_not_line_up_is_reported_not_raised(tmp_path):
     assert "not compared: flan-t5-small vs t5-small on pereira (group): not paired:" in text
     assert "no result under a controlled protocol" in text  # the unpaired group row is not counted
     assert summarize(out["significance"])["n_pairs"].sum() == 1
+
+
+def test_the_number_of_processes_must_be_one_or_more(tmp_path):
+    from brainalign.errors import ConfigError
+
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ConfigError, match="give a number of processes"):
+            run(tmp_path, tmp_path / "an", figures=False, jobs=bad)

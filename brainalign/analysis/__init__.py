@@ -7,6 +7,7 @@ correlate alignment with size / MMLU / BBH / NWP, and write report.md + CSV + PN
 """
 
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from brainalign.plumbing.io import write_text
 __all__ = ["run", "collect", "Collected", "MixedResults"]
 
 OPTIONS = ("score", "layer", "mixed", "include", "exclude", "properties", "brain_datasets", "tracking", "figures",
-           "force", "tokens_per_step")
+           "force", "tokens_per_step", "jobs")
 
 
 def _from_config(cfg) -> tuple[str, str | None, dict]:
@@ -52,12 +53,13 @@ def _brain_average_columns(col: Collected, wanted) -> list[str]:
 def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer: str = "best",
         mixed: str = "refuse", include=None, exclude=(), properties=None, brain_datasets=None,
         tracking: dict | None = None, figures: bool = True, force: bool = False,
-        tokens_per_step: float | None = None) -> dict:
+        tokens_per_step: float | None = None, jobs: int | None = None) -> dict:
     """Analyse every result under `results` and write the report into `out_dir` (default <results>/analysis).
 
     `results` may also be the Hydra config of `python main.py task=analyze` (keys `results` or
-    `results_dir`, options under `analysis:`, W&B settings under `tracking:`). Returns the tables and
-    headline numbers (see docs/analysis.md).
+    `results_dir`, options under `analysis:`, W&B settings under `tracking:`). jobs: processes for the
+    pairs' dual bootstrap tables (default every CPU core). Returns the tables and headline numbers
+    (see docs/analysis.md).
     """
     from brainalign.analysis import (chat, claims, correlations, pairs, perturbations, report, significance, trajectory,
                                      untrained)
@@ -77,6 +79,10 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
 
     from brainalign.analysis.collect import ANALYSIS_DIR
 
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        from brainalign.errors import ConfigError
+
+        raise ConfigError(f"jobs={jobs!r}: give a number of processes, 1 or more")
     results_dir = Path(results)
     out = Path(out_dir) if out_dir else results_dir / ANALYSIS_DIR
     if (out / "report.md").exists() and not force:
@@ -130,7 +136,7 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     corr = correlations.correlate(wide, props, col.models, measures)
     sizes = size_controls(wide, props, col.models, hidden_widths(configs), col.datasets,
                           [m for m in measures if m not in behavior_measures])
-    tested = significance.pair_comparisons(col.rows, col.models)  # needs comparison_<protocol>.npz files
+    tested = significance.pair_comparisons(col.rows, col.models, jobs=jobs or os.cpu_count() or 1)  # needs comparison_<protocol>.npz files
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
     untrained_table = untrained.deltas(col)  # trained minus untrained, over init seeds
     traj = trajectory.table(col, tokens_per_step)   # scores along training (checkpoints)

@@ -29,6 +29,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-figures", action="store_true", help="skip the PNGs")
     p.add_argument("--tokens-per-step", type=float, default=None,
                    help="training tokens per checkpoint step (trajectory.png; default: each model's tokens_per_step)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes for the pairs' dual bootstrap tables (default: every CPU core)")
     p.add_argument("--force", action="store_true", help="overwrite an earlier analysis in the output folder")
     p.add_argument("--paper-tables", default=None, help="analyse the study's own tables (CSV, e.g. "
                    "tests/fixtures/paper_tables.csv) instead of --results")
@@ -47,7 +49,7 @@ def main(argv=None) -> int:
         run(results, a.out, a.conf, score=a.score, layer=a.layer, mixed=a.mixed, include=a.include,
             exclude=a.exclude, properties=properties, brain_datasets=a.brain_datasets,
             tracking={"mode": a.wandb, "project": a.wandb_project, "group": a.wandb_group}, figures=not a.no_figures,
-            force=a.force, tokens_per_step=a.tokens_per_step)
+            force=a.force, tokens_per_step=a.tokens_per_step, jobs=a.jobs)
     except BrainalignError as e:
         print(f"[brainalign] error: {e}", file=sys.stderr)
         return 2

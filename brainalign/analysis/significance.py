@@ -23,7 +23,7 @@ from scipy.stats import false_discovery_control
 from brainalign.analysis.meta import random_effects
 from brainalign.analysis.pairs import pair_of
 from brainalign.errors import DataMismatch
-from brainalign.app.comparison_files import compare_pair, comparison_files
+from brainalign.app.comparison_files import cache_tables, compare_pair, comparison_files
 
 CONTROLLED = ("group", "contiguous")  # protocols that hold whole passages / stories out
 UNIQUE = "unique_variance"
@@ -61,15 +61,17 @@ def compared(comparisons: pd.DataFrame) -> pd.DataFrame:
     return comparisons[comparisons["note"].isna()] if len(comparisons) else comparisons
 
 
-def pair_comparisons(rows: pd.DataFrame, models: pd.DataFrame, *, n_boot=1000, n_perm=10000, seed=0) -> pd.DataFrame:
+def pair_comparisons(rows: pd.DataFrame, models: pd.DataFrame, *, n_boot=1000, n_perm=10000, seed=0,
+                     jobs=1) -> pd.DataFrame:
     """One row per (IT model, dataset column, protocol) where both results have comparison arrays; a
     pair whose arrays do not line up gets a row with only its `note`.
 
-    rows / models: Collected.rows and Collected.models (brainalign.analysis.collect)."""
-    out = []
+    rows / models: Collected.rows and Collected.models (brainalign.analysis.collect). jobs: processes
+    that compute the results' bootstrap tables (one result each; cached beside the result)."""
     if rows.empty:
         return pd.DataFrame(columns=COLUMNS)
     paths = {(r.model, r.dataset): r.path for r in rows.itertuples()}
+    todo = []   # (IT model, vanilla, dataset, protocol, file of each)
     for name in models.index:
         pair = pair_of(models, name)
         if not bool(models.loc[name, "instruction_tuned"]) or pair is None:
@@ -78,18 +80,22 @@ def pair_comparisons(rows: pd.DataFrame, models: pd.DataFrame, *, n_boot=1000, n
             if model != name or (pair, dataset) not in paths:
                 continue
             mine, theirs = _arrays_of(path), _arrays_of(paths[(pair, dataset)])
-            for protocol in sorted(set(mine) & set(theirs)):
-                a, c = paired(mine[protocol], theirs[protocol], n_boot=n_boot, n_perm=n_perm, seed=seed)
-                if a is None:
-                    out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
-                                "controlled": protocol in CONTROLLED, "significant": False, "note": c})
-                    continue
-                out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
-                            "quantity": a.quantity, "controlled": protocol in CONTROLLED or a.quantity == UNIQUE,
-                            "it": c.score_a, "vanilla": c.score_b, "difference": c.difference, "low": c.low,
-                            "high": c.high, "p": c.p, "se": c.se, "method": c.method, "p_bootstrap": c.p_bootstrap,
-                            "p_permutation": c.p_permutation, "n_subjects": c.n_subjects, "n_units": c.n_units,
-                            "n_stimuli": c.n_stimuli, "n_neuroids": c.n_neuroids, "note": None})
+            todo += [(name, pair, dataset, protocol, mine[protocol], theirs[protocol])
+                     for protocol in sorted(set(mine) & set(theirs))]
+    cache_tables([f for *_, a, b in todo for f in (a, b)], jobs)
+    out = []
+    for name, pair, dataset, protocol, file_a, file_b in todo:
+        a, c = paired(file_a, file_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
+        if a is None:
+            out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
+                        "controlled": protocol in CONTROLLED, "significant": False, "note": c})
+            continue
+        out.append({"model": name, "pair": pair, "dataset": dataset, "protocol": protocol,
+                    "quantity": a.quantity, "controlled": protocol in CONTROLLED or a.quantity == UNIQUE,
+                    "it": c.score_a, "vanilla": c.score_b, "difference": c.difference, "low": c.low,
+                    "high": c.high, "p": c.p, "se": c.se, "method": c.method, "p_bootstrap": c.p_bootstrap,
+                    "p_permutation": c.p_permutation, "n_subjects": c.n_subjects, "n_units": c.n_units,
+                    "n_stimuli": c.n_stimuli, "n_neuroids": c.n_neuroids, "note": None})
     return with_significance(pd.DataFrame(out, columns=COLUMNS))
 
 

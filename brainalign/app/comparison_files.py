@@ -97,29 +97,73 @@ def load_comparison_arrays(path, protocol=None) -> ComparisonArrays:
     return out
 
 
-def cached_replicates(path, arrays: ComparisonArrays) -> Replicates:
-    """The bootstrap table of the result in comparison file `path` (loaded as `arrays`), from
-    replicates_<protocol>.npz beside it when that was made from the same contents, else computed and
-    stored there (a folder that cannot be written only loses the cache)."""
-    path = Path(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    cache = path.with_name(CACHE_PREFIX + path.name[len(PREFIX):])
+def _cache_of(path) -> Path:
+    return path.with_name(CACHE_PREFIX + path.name[len(PREFIX):])
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _from_cache(path, digest) -> Replicates | None:
+    """The table cached beside comparison file `path` when it was made from contents `digest` with
+    this version and these numbers of samples and assignments, else None."""
     try:
-        with np.load(cache, allow_pickle=False) as z:
+        with np.load(_cache_of(path), allow_pickle=False) as z:
             if (str(z["source"]) == digest and int(z["version"]) == REPLICATES_VERSION
                     and len(z["units"]) == dual_bootstrap.N_BOOT
                     and len(z["assignments"]) == dual_bootstrap.N_ASSIGN):
                 return Replicates(*(z[f] for f in FIELDS))
     except (OSError, KeyError, ValueError):
         pass
+    return None
+
+
+def cached_replicates(path, arrays: ComparisonArrays) -> Replicates:
+    """The bootstrap table of the result in comparison file `path` (loaded as `arrays`), from
+    replicates_<protocol>.npz beside it when that was made from the same contents, else computed and
+    stored there (a folder that cannot be written only loses the cache)."""
+    path = Path(path)
+    digest = _digest(path)
+    rep = _from_cache(path, digest)
+    if rep is not None:
+        return rep
     rep = arrays.replicates()
     try:
-        with atomic_file(cache) as f:
+        with atomic_file(_cache_of(path)) as f:
             np.savez(f, source=np.array(digest), version=np.array(REPLICATES_VERSION),
                      **{f: getattr(rep, f) for f in FIELDS})
     except OSError:
         pass
     return rep
+
+
+def _can_refit(path) -> bool:
+    """Does comparison file `path` keep what the dual bootstrap refits (ComparisonArrays.can_refit)?"""
+    with np.load(path, allow_pickle=False) as z:
+        parts = len(z["parts"])
+        return "metric" in z.files and all(f"p{i}_basis" in z.files for i in range(parts))
+
+
+def _table(path, n_boot, n_assign):
+    dual_bootstrap.N_BOOT, dual_bootstrap.N_ASSIGN = n_boot, n_assign   # in a worker process: the caller's
+    cached_replicates(path, load_comparison_arrays(path))
+
+
+def cache_tables(paths, jobs=1):
+    """Compute the bootstrap tables of comparison files `paths` that are not cached yet, `jobs`
+    processes at a time (one result per process), with a progress bar; each is stored beside its file."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    todo = [p for p in dict.fromkeys(Path(p) for p in paths) if _can_refit(p) and _from_cache(p, _digest(p)) is None]
+    if not todo:
+        return
+    settings = (dual_bootstrap.N_BOOT, dual_bootstrap.N_ASSIGN)
+    work = Parallel(n_jobs=max(1, min(int(jobs), len(todo))), return_as="generator_unordered")(
+        delayed(_table)(p, *settings) for p in todo)
+    for _ in tqdm(work, total=len(todo), desc="dual bootstrap: results", unit="result"):
+        pass
 
 
 def comparison_file(path, protocol=None) -> Path:
