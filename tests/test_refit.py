@@ -116,7 +116,7 @@ def test_a_feature_count_control_refits_on_the_copies():
                                    atol=1e-9)
 
 
-def test_a_held_out_block_that_fails_the_kernel_check_takes_the_metric_own_smoother():
+def test_a_kernel_that_fails_its_check_takes_the_metric_own_smoother():
     basis, responses, units = problem(400, 30, seed=4)
     settings = metric("linear")
     refit = Refit(basis, responses, settings)

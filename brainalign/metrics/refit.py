@@ -11,7 +11,8 @@ value near the cutoff, checked; otherwise its own SVD on the copies):
 * at least n - 1 features (a wide layer's row basis): it interpolates its training rows, and the
   minimum-norm interpolation of a training set with copies is that of its distinct rows. Its smoother
   follows from the full data's leave-out kernel Z: S = -Z[H, H]^-1 Z[H, T] for the distinct training
-  rows T and all other rows H (only the test rows of Z[H, H]^-1 are computed).
+  rows T and all other rows H, the rows the resample left out eliminated once per refit (only the
+  test rows of the block's inverse are computed).
 * fewer features than rows: where a split keeps no more distinct training rows than features + 1, the
   fit still interpolates them (from the features' Gram matrix, its check made on the copies); where
   it keeps more, least squares with copies is least squares on the distinct rows weighted by their
@@ -64,17 +65,17 @@ class Refit:
 
     def __call__(self, rows, splits):
         rows = np.asarray(rows)
-        fast = self.kernel is not None or self.primal
-        own = None if fast else self._own_smoothers(rows, splits)
+        own = None if self.kernel is not None or self.primal else self._own_smoothers(rows, splits)
         sample = None   # the resample's Gram matrix, made when a split needs the normal equations
+        kernel = self._sample_kernel(np.unique(rows)) if self.kernel is not None else None
         smoothers = []   # per split: (S centred [distinct test rows, T], T, test copies -> distinct, test rows)
         for k, (train, test) in enumerate(splits):
             T, where, counts = np.unique(rows[train], return_inverse=True, return_counts=True)
             tests, first, repeat = np.unique(rows[test], return_index=True, return_inverse=True)
             weights = np.bincount(repeat, minlength=len(tests)).astype(np.float64)
             S = None
-            if self.kernel is not None:
-                S = self._kernel_smoother(T, tests)
+            if kernel is not None:
+                S = self._kernel_smoother(kernel, T, tests)
             elif self.primal and len(T) - 1 <= self.basis.shape[1]:
                 S = self._interpolation_smoother(T, counts, tests)
             elif self.primal:
@@ -105,7 +106,7 @@ class Refit:
         """S [distinct test rows, T] where the training rows T are no more than the features + 1: the
         minimum-norm interpolation of T (that of the copies too), from the features' Gram matrix; or
         None unless every nonzero singular value of the copies' centred features is well above the
-        cutoff (the check of brainalign.metrics.linear.leave_out_kernel's dual path, on the copies)."""
+        cutoff (the margins of brainalign.metrics.linear.leave_out_kernel's dual path, on the copies)."""
         be, size = self.be, len(T)
         G = be.asarray(self.row_gram[np.ix_(T, T)])
         m = be.asarray(counts.astype(np.float64))
@@ -115,13 +116,12 @@ class Refit:
         root = be.sqrt(m)
         copies = weighted * (root[:, None] * root[None, :])   # the copies' Gram matrix, one row per row
         scale = be.norm(copies)
-        fill = float(be.einsum("ii->", copies)) / (size - 1)   # for the null direction sqrt(counts)
-        direction = root / be.norm(root)
-        lower = be.cholesky(copies + fill * (direction[:, None] * direction[None, :])) if scale > 0 else None
-        if lower is None:
-            return None
         tau = max(CUTOFF_MARGIN * self.rcond**2 * scale, DUAL_PRECISION * scale)
-        if (float(be.einsum("ii->", be.cho_inverse(lower))) - 1.0 / fill) * tau > 1.0:
+        fill = float(be.einsum("ii->", copies)) / (size - 1) + tau   # for the null direction sqrt(counts)
+        direction = root / be.norm(root)
+        # every other eigenvalue >= tau: a Cholesky test of the filled matrix less tau I
+        shifted = copies + fill * (direction[:, None] * direction[None, :]) - tau * be.eye(size)
+        if not scale > 0 or be.cholesky(shifted) is None:
             return None
         mean = G.mean(axis=1)
         grand = mean.mean()
@@ -158,20 +158,38 @@ class Refit:
         S = (coef.T @ (XT[:, 1:] - mean).T) * m[None, :]
         return S + m[None, :] / total   # the intercept: the training mean
 
-    def _kernel_smoother(self, T, tests):
-        """S [distinct test rows, T] from the full data's kernel, or None where the held-out block is
-        not positive definite (the kernel's check, brainalign.metrics.linear.leave_out_kernel). Only
-        the test rows of the block's inverse are needed: one Cholesky factor, a solve per test row."""
+    def _sample_kernel(self, sampled):
+        """(the resample's distinct rows D, the kernel with the unsampled rows U eliminated:
+        Z[D, D] - Z[D, U] Z[U, U]^-1 Z[U, D]), or None where Z[U, U] is not positive definite. A split's
+        leave-out block then only holds its own held-out rows (block elimination is exact in steps)."""
         be, Z = self.be, self.kernel[0]
-        H = np.setdiff1d(np.arange(len(self.Y)), T)
-        ZH = Z[be.index(H)]
-        lower = be.cholesky(ZH[:, be.index(H)])
+        U = np.setdiff1d(np.arange(len(self.Y)), sampled)
+        D = be.index(sampled)
+        if len(U) == 0:
+            return sampled, Z[D][:, D]
+        ZU = Z[be.index(U)]
+        lower = be.cholesky(ZU[:, be.index(U)])
+        if lower is None:
+            return None
+        cross = ZU[:, D]
+        return sampled, Z[D][:, D] - cross.T @ be.cho_solve(lower, cross)
+
+    def _kernel_smoother(self, kernel, T, tests):
+        """S [distinct test rows, T] from the resample's kernel (D, Z_D): -Z_D[H, H]^-1 Z_D[H, T] for
+        its rows H outside T, or None where that block is not positive definite (the kernel's check,
+        brainalign.metrics.linear.leave_out_kernel). Only the test rows of the block's inverse are
+        needed: one Cholesky factor, a solve per test row."""
+        be = self.be
+        D, Z = kernel
+        H = np.setdiff1d(D, T)
+        ZH = Z[be.index(np.searchsorted(D, H))]
+        lower = be.cholesky(ZH[:, be.index(np.searchsorted(D, H))])
         if lower is None:
             return None
         unit = np.zeros((len(H), len(tests)))
         unit[np.searchsorted(H, tests), np.arange(len(tests))] = 1.0
         inverse_rows = be.cho_solve(lower, be.asarray(unit)).T   # the block is symmetric
-        return -(inverse_rows @ ZH[:, be.index(T)])
+        return -(inverse_rows @ ZH[:, be.index(np.searchsorted(D, T))])
 
     def _own_smoothers(self, rows, splits):
         be, X = self.be, self.basis[rows][None]
