@@ -5,11 +5,12 @@
 
 Random designs of each benchmark's shape (stimuli, neuroids, units), features of the given width reduced
 to their row basis; the linear metric on ShuffleSplit 10 x 0.9 and the ridge metric on GroupKFold over
-the units (and the linear metric on those folds too). A table's fixed part (the fresh assignments of the whole data) and its cost per bootstrap sample
-(--samples of them) are timed apart, and extrapolated to brainalign's N_BOOT samples. The
-same samples are timed with the refit of the metric on the resampled rows, copies and all (the path before
-brainalign.metrics.refit), and the ratio printed. The study: 17 IT/vanilla pairs are 29 results per
-benchmark; a result of the linear metric has a shuffle and a group table; 2 processes.
+the units (and the linear metric on those folds too). A table's fixed part (the fresh assignments of the
+whole data) and its cost per bootstrap sample (--samples of them) are timed apart, and extrapolated to
+brainalign's N_BOOT samples. The same samples are timed with the refit of the metric on the resampled
+rows, copies and all (the path before brainalign.metrics.refit), and the ratio printed. The study: 17
+IT/vanilla pairs are 29 results per benchmark; a result of the linear metric has a shuffle and a group
+table; 2 processes.
 """
 
 import argparse

@@ -136,7 +136,8 @@ def run(results, out_dir=None, model_conf_dir=None, *, score: str = "raw", layer
     corr = correlations.correlate(wide, props, col.models, measures)
     sizes = size_controls(wide, props, col.models, hidden_widths(configs), col.datasets,
                           [m for m in measures if m not in behavior_measures])
-    tested = significance.pair_comparisons(col.rows, col.models, jobs=jobs or os.cpu_count() or 1)  # needs comparison_<protocol>.npz files
+    # needs comparison_<protocol>.npz files
+    tested = significance.pair_comparisons(col.rows, col.models, jobs=jobs or os.cpu_count() or 1)
     chat_table = chat.compare(col, configs)  # raw text vs chat template, same model
     untrained_table = untrained.deltas(col)  # trained minus untrained, over init seeds
     traj = trajectory.table(col, tokens_per_step)   # scores along training (checkpoints)

@@ -29,7 +29,7 @@ from .backend import get_backend
 from .correlation import CONVENTIONS, correlate, prepare_target
 from .crossval import CONSTANT_RTOL
 from .linear import CUTOFF_MARGIN, DUAL_PRECISION, PRIMAL_PRECISION, default_rcond, leave_out_kernel, linear_smoothers
-from .ridge import DEFAULT_ALPHAS, RidgeSmoothers, ridge_smoothers
+from .ridge import DEFAULT_ALPHAS, ridge_smoothers
 
 
 class Refit:
@@ -110,11 +110,8 @@ class Refit:
         be, size = self.be, len(T)
         G = be.asarray(self.row_gram[np.ix_(T, T)])
         m = be.asarray(counts.astype(np.float64))
-        w = m / m.sum()
-        cross = G @ w
-        weighted = G - cross[:, None] - cross[None, :] + w @ cross   # centred on the copies' mean
         root = be.sqrt(m)
-        copies = weighted * (root[:, None] * root[None, :])   # the copies' Gram matrix, one row per row
+        copies = _centred(G, m / m.sum()) * (root[:, None] * root[None, :])   # the copies' Gram, one row per row
         scale = be.norm(copies)
         tau = max(CUTOFF_MARGIN * self.rcond**2 * scale, DUAL_PRECISION * scale)
         fill = float(be.einsum("ii->", copies)) / (size - 1) + tau   # for the null direction sqrt(counts)
@@ -123,14 +120,13 @@ class Refit:
         shifted = copies + fill * (direction[:, None] * direction[None, :]) - tau * be.eye(size)
         if not scale > 0 or be.cholesky(shifted) is None:
             return None
-        mean = G.mean(axis=1)
-        grand = mean.mean()
-        gram = G - mean[:, None] - mean[None, :] + grand   # centred on T's own mean
+        gram = _centred(G, be.asarray(np.full(size, 1 / size)))   # centred on T's own mean
         lower = be.cholesky(gram + float(be.einsum("ii->", gram)) / (size - 1) / size)
         if lower is None:
             return None
         Gt = be.asarray(self.row_gram[np.ix_(tests, T)])
-        cross = Gt - Gt.mean(axis=1, keepdims=True) - mean[None, :] + grand   # centred test x training rows
+        mean = G.mean(axis=1)
+        cross = Gt - Gt.mean(axis=1, keepdims=True) - mean[None, :] + mean.mean()   # centred test x training rows
         return be.cho_solve(lower, cross.T).T + 1.0 / size   # cross is orthogonal to the filled direction
 
     def _primal_smoother(self, T, counts, tests, weights, sample):
@@ -195,12 +191,8 @@ class Refit:
         be, X = self.be, self.basis[rows][None]
         if self.kind == "linear":
             return linear_smoothers(X, self.rcond, be, **self.reduction)
-        gram = None if self.gram is None else self.gram[np.ix_(rows, rows)]
-        if gram is not None:   # centred over the resample's rows
-            gram = gram - gram.mean(axis=0) - gram.mean(axis=1, keepdims=True) + gram.mean()
-        if self.reduction["n_components"] is None:
-            return RidgeSmoothers(X, self.Y[rows], splits, self.alphas, be, gram=gram)
-        return ridge_smoothers(X, self.Y[rows], splits, self.alphas, be, **self.reduction)
+        gram = None if self.gram is None else _centred(self.gram[np.ix_(rows, rows)], np.full(len(rows), 1 / len(rows)))
+        return ridge_smoothers(X, self.Y[rows], splits, self.alphas, be, **self.reduction, gram=gram)
 
     def _centre(self, S, weights):
         """S centred over the test rows, copies counted (a constant prediction made exactly 0, as
@@ -225,6 +217,12 @@ class Refit:
             target = prepare_target(be.asarray(self.Y[test_rows]), self.convention, be)
             r[k] = be.to_numpy(correlate(pred, target, self.convention, be))
         return r
+
+
+def _centred(G, w):
+    """The Gram matrix G of some rows, centred on their w-weighted mean (w sums to 1)."""
+    c = G @ w
+    return G - c[:, None] - c[None, :] + w @ c
 
 
 def _collapse(S, where, size):

@@ -126,13 +126,15 @@ class PCARidgeSmoothers:
         return self.be.stack(self.S[k])
 
 
-def ridge_smoothers(X, Y, splits, alphas, be, n_components=None, reduce=None, reduce_seed=0):
-    """The ridge metric's smoothers, with the feature-count control when n_components is given."""
+def ridge_smoothers(X, Y, splits, alphas, be, n_components=None, reduce=None, reduce_seed=0, gram=None):
+    """The ridge metric's smoothers, with the feature-count control when n_components is given.
+    gram: Y's centred Gram matrix when the caller has it (RidgeSmoothers)."""
     method = check_reduction(n_components, reduce)
     if method is None or n_components >= X.shape[-1]:
-        return RidgeSmoothers(X, Y, splits, alphas, be)
+        return RidgeSmoothers(X, Y, splits, alphas, be, gram=gram)
     if method == "random-projection":
-        return RidgeSmoothers(random_projection(X, int(n_components), int(reduce_seed)), Y, splits, alphas, be)
+        return RidgeSmoothers(random_projection(X, int(n_components), int(reduce_seed)), Y, splits, alphas, be,
+                              gram=gram)
     return PCARidgeSmoothers(X, Y, splits, alphas, n_components, be)
 
 
